@@ -1,0 +1,199 @@
+"""The configuration: one nested dict of plain data, validated against a schema.
+
+Presets, ``--set``/``--at``, ``Session.apply`` and the app's widgets all speak in dotted keys
+(``loss.name``, ``optim.d.lr``). Validation builds a complete new config before anything is
+touched, so a bad value raises ``ValueError`` naming the key and leaves the old config intact.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from .datasets import DATASETS
+from .losses import LOSSES
+from .networks import ACTIVATIONS
+from .norms import NORMS
+from .optimizers import OPTIMIZERS
+from .params import Param
+
+FORMAT_VERSION = 1
+
+_NET_HIDDEN = dict(lo=1, hi=1024)
+
+
+def _net_params(prefix: str, hidden: list[int], activation: str) -> dict[str, Param]:
+    return {
+        f"{prefix}.hidden": Param("int_list", hidden, **_NET_HIDDEN,
+                                  help="widths of the hidden layers, e.g. 128,128"),
+        f"{prefix}.activation": Param("choice", activation, choices=tuple(ACTIVATIONS),
+                                      help="activation after each hidden layer"),
+        f"{prefix}.norm": Param("choice", "none", choices=tuple(NORMS),
+                                help="normalization of each hidden layer"),
+        f"{prefix}.ref_size": Param("int", 64, lo=2, hi=4096,
+                                    help="size of the fixed reference batch (reference/virtual norm)"),
+    }
+
+
+def _optim_params(prefix: str, lr: float) -> dict[str, Param]:
+    return {
+        f"{prefix}.name": Param("choice", "adam", choices=tuple(OPTIMIZERS), help="optimizer"),
+        f"{prefix}.lr": Param("float", lr, lo=1e-7, hi=1.0, help="learning rate"),
+        f"{prefix}.betas": Param("float_pair", [0.5, 0.999], lo=0.0, hi=1.0, help="Adam betas"),
+        f"{prefix}.momentum": Param("float", 0.0, lo=0.0, hi=0.999, help="SGD/RMSprop momentum"),
+    }
+
+
+SCHEMA: dict[str, Param] = {
+    "format": Param("int", FORMAT_VERSION, lo=1, hi=FORMAT_VERSION,
+                    help="preset format version"),
+    "name": Param("str", "ring8", help="preset name"),
+    "description": Param("str", "", help="what this preset shows"),
+    "seed": Param("int", 0, lo=0, hi=2**31 - 1, help="seed for weights, noise and data"),
+    "device": Param("choice", "auto", choices=("auto", "cpu", "cuda"),
+                    help="auto picks CUDA when present"),
+    "data.name": Param("choice", "ring8", choices=tuple(DATASETS), help="data set"),
+    "noise.dim": Param("int", 2, lo=1, hi=128, help="dimension of z"),
+    "noise.dist": Param("choice", "gaussian", choices=("gaussian", "uniform"),
+                        help="distribution of z (uniform is on [-1, 1])"),
+    **_net_params("generator", [128, 128], "relu"),
+    **_net_params("discriminator", [128, 128], "leaky_relu"),
+    "discriminator.minibatch": Param("choice", "none", choices=("none", "discrimination", "stddev"),
+                                     help="minibatch features against mode collapse"),
+    "discriminator.mb_kernels": Param("int", 100, lo=1, hi=1000,
+                                      help="minibatch discrimination kernels B"),
+    "discriminator.mb_dim": Param("int", 5, lo=1, hi=100,
+                                  help="minibatch discrimination kernel dimension C"),
+    "loss.name": Param("choice", "non-saturating", choices=tuple(LOSSES), help="GAN loss"),
+    "loss.real_label": Param("float", 1.0, lo=0.0, hi=1.0,
+                             help="D's target on real data, 1 - alpha (BCE losses)"),
+    "loss.fake_label": Param("float", 0.0, lo=0.0, hi=1.0,
+                             help="D's target on fakes, beta (BCE losses)"),
+    "loss.clip": Param("float", 0.01, lo=1e-6, hi=100.0, help="WGAN weight clipping bound c"),
+    "loss.gp_weight": Param("float", 1.0, lo=0.0, hi=1000.0, help="WGAN-GP penalty weight lambda"),
+    **_optim_params("optim.g", 1e-3),
+    **_optim_params("optim.d", 1e-3),
+    "train.batch_size": Param("int", 256, lo=1, hi=65536, help="minibatch size"),
+    "train.d_steps": Param("int", 1, lo=1, hi=100, help="discriminator steps per generator step (k)"),
+    "train.g_steps": Param("int", 1, lo=1, hi=100, help="generator steps per iteration"),
+    "train.log_every": Param("int", 1, lo=1, hi=100000, help="log metrics every N iterations"),
+    "train.metrics_every": Param("int", 500, lo=0, hi=10**7,
+                                 help="mode metrics every N iterations (0: off)"),
+    "train.metrics_samples": Param("int", 2500, lo=100, hi=10**6,
+                                   help="generated samples used by the mode metrics"),
+}
+
+SECTIONS = ("data", "noise", "generator", "discriminator", "loss", "optim", "train")
+
+
+def data_params(name: str) -> dict[str, Param]:
+    return {f"data.{k}": p for k, p in DATASETS[name].params.items()}
+
+
+def param_for(key: str, data_name: str) -> Param:
+    """The spec of a dotted key; ``data.*`` keys depend on the chosen data set."""
+    if key in SCHEMA:
+        return SCHEMA[key]
+    dp = data_params(data_name)
+    if key in dp:
+        return dp[key]
+    if key.startswith("data."):
+        raise ValueError(f"{key}: not a parameter of data set '{data_name}'; "
+                         f"allowed: {', '.join(sorted(dp)) or 'none'}")
+    raise ValueError(f"{key}: unknown key; allowed: {', '.join(SCHEMA)} and data.* parameters")
+
+
+def flatten(cfg: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in cfg.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def unflatten(flat: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, v in flat.items():
+        parts = key.split(".")
+        node = out
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = copy.deepcopy(v)
+    return out
+
+
+def default_config() -> dict[str, Any]:
+    flat = {k: p.default for k, p in SCHEMA.items()}
+    flat.update({k: p.default for k, p in data_params(flat["data.name"]).items()})
+    return unflatten(flat)
+
+
+def validate(cfg: Any) -> dict[str, Any]:
+    """A complete, normalised config from a (possibly partial) nested dict; missing keys take
+    their defaults, unknown keys and bad values raise ValueError."""
+    if not isinstance(cfg, dict):
+        raise ValueError(f"a config must be a JSON object, got {type(cfg).__name__}")
+    for k, v in cfg.items():
+        if k in SECTIONS and not isinstance(v, dict):
+            raise ValueError(f"{k}: must be an object of settings, got {type(v).__name__}")
+    fmt = cfg.get("format", FORMAT_VERSION)
+    if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt > FORMAT_VERSION:
+        raise ValueError(f"format: version {fmt} is newer than this app understands "
+                         f"({FORMAT_VERSION}); update GAN Playground")
+    return with_changes(default_config(), flatten(cfg), reset_data_params=False)
+
+
+def with_changes(cfg: dict[str, Any], changes: dict[str, Any], *,
+                 reset_data_params: bool = True) -> dict[str, Any]:
+    """Return a new validated config: ``cfg`` with dotted-key ``changes`` applied.
+
+    When ``data.name`` changes, the data parameters start from the new set's defaults (the
+    old set's parameters mean nothing to it) and any ``data.*`` keys given alongside apply.
+    """
+    if not isinstance(changes, dict):
+        raise ValueError(f"changes must be a mapping of dotted keys, got {type(changes).__name__}")
+    changes = flatten(changes)
+    flat = flatten(cfg)
+    old_data = flat["data.name"]
+    new_data = changes.get("data.name", old_data)
+    new_data = SCHEMA["data.name"].coerce("data.name", new_data)
+    if new_data != old_data or not reset_data_params:
+        flat = {k: v for k, v in flat.items() if not k.startswith("data.")}
+        flat["data.name"] = new_data
+        flat.update({k: p.default for k, p in data_params(new_data).items()})
+    for key, value in changes.items():
+        flat[key] = param_for(key, new_data).coerce(key, value)
+    return unflatten(flat)
+
+
+def get(cfg: dict[str, Any], key: str) -> Any:
+    node: Any = cfg
+    for p in key.split("."):
+        node = node[p]
+    return node
+
+
+def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Dotted keys whose value differs (new value), including keys that appear or vanish."""
+    fo, fn = flatten(old), flatten(new)
+    return {k: fn.get(k) for k in sorted(set(fo) | set(fn)) if fo.get(k) != fn.get(k)}
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``key=value`` from the command line; the value is read as JSON when it parses."""
+    import json
+
+    if "=" not in text:
+        raise ValueError(f"--set/--at: expected key=value, got {text!r}")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    if not key:
+        raise ValueError(f"--set/--at: expected key=value, got {text!r}")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return key, value

@@ -1,0 +1,99 @@
+"""Normalization layers by name (GAN_REFERENCE.md, "Normalization").
+
+``reference`` and ``virtual`` need a fixed reference batch R. The owning network prepends R
+to every input, so R passes through exactly the same layers with the current weights on
+every step; each layer here then sees ``m = ref_count`` reference rows on top of the
+minibatch. That is why their outputs for an example do not depend on the rest of its
+minibatch, while plain ``batch`` norm's do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+EPS = 1e-5
+
+
+class BatchNorm(nn.Module):
+    """Batch norm over the current minibatch only (no running averages, no eval mode).
+
+    A GAN playground always wants the training-time behaviour, including for views, and a
+    batch of one must not raise: its variance is 0 and it maps to beta.
+    """
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(width))
+        self.bias = nn.Parameter(torch.zeros(width))
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        mean = h.mean(0, keepdim=True)
+        var = h.var(0, unbiased=False, keepdim=True)
+        return (h - mean) * torch.rsqrt(var + EPS) * self.weight + self.bias
+
+
+class ReferenceNorm(nn.Module):
+    """Reference (``virtual=False``) or virtual (``virtual=True``) batch norm.
+
+    The first ``ref_count`` rows of the input are the reference batch R; it is normalised
+    with its own statistics. Reference norm normalises the other rows with R's statistics;
+    virtual norm normalises each row x_i with the statistics of R with x_i added.
+    Gradients flow through R's statistics.
+    """
+
+    def __init__(self, width: int, ref_count: int, virtual: bool) -> None:
+        super().__init__()
+        self.ref_count = ref_count
+        self.virtual = virtual
+        self.weight = nn.Parameter(torch.ones(width))
+        self.bias = nn.Parameter(torch.zeros(width))
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        m = self.ref_count
+        ref, x = h[:m], h[m:]
+        mean_r = ref.mean(0, keepdim=True)
+        meansq_r = (ref * ref).mean(0, keepdim=True)
+        var_r = (meansq_r - mean_r * mean_r).clamp_min(0)
+        ref_out = (ref - mean_r) * torch.rsqrt(var_r + EPS)
+        if self.virtual:
+            w_new = 1.0 / (m + 1)
+            w_ref = m / (m + 1)
+            mean = w_new * x + w_ref * mean_r
+            meansq = w_new * x * x + w_ref * meansq_r
+            var = (meansq - mean * mean).clamp_min(0)
+            x_out = (x - mean) * torch.rsqrt(var + EPS)
+        else:
+            x_out = (x - mean_r) * torch.rsqrt(var_r + EPS)
+        return torch.cat([ref_out, x_out], 0) * self.weight + self.bias
+
+
+@dataclass(frozen=True)
+class Norm:
+    name: str
+    title: str
+    build: Callable[[int, int], nn.Module]  # (width, ref_count) -> layer
+    needs_reference: bool = False
+    spectral: bool = False  # applied as a weight parametrization, not a layer
+
+
+NORMS: dict[str, Norm] = {
+    n.name: n
+    for n in [
+        Norm("none", "None", lambda w, m: nn.Identity()),
+        Norm("batch", "Batch norm", lambda w, m: BatchNorm(w)),
+        Norm("reference", "Reference batch norm", lambda w, m: ReferenceNorm(w, m, virtual=False),
+             needs_reference=True),
+        Norm("virtual", "Virtual batch norm", lambda w, m: ReferenceNorm(w, m, virtual=True),
+             needs_reference=True),
+        Norm("layer", "Layer norm", lambda w, m: nn.LayerNorm(w)),
+        Norm("spectral", "Spectral norm", lambda w, m: nn.Identity(), spectral=True),
+    ]
+}
+
+
+def norm_names() -> list[str]:
+    return list(NORMS)

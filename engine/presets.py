@@ -1,0 +1,71 @@
+"""Presets: a whole configuration as readable JSON, built-in (``presets/*.json``) or a path."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from . import config as C
+from .checkpoints import atomic_write_text
+
+PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
+DEFAULT_PRESET = "ring8"
+
+
+def builtin_presets() -> list[str]:
+    """Names of the built-in presets (file stems), default first."""
+    names = sorted(p.stem for p in PRESET_DIR.glob("*.json"))
+    if DEFAULT_PRESET in names:
+        names.remove(DEFAULT_PRESET)
+        names.insert(0, DEFAULT_PRESET)
+    return names
+
+
+def preset_path(name_or_path: str) -> Path:
+    """A built-in name or a path to a JSON file; ValueError naming the choices otherwise."""
+    text = str(name_or_path)
+    p = Path(text)
+    if p.suffix == ".json" or os.sep in text or "/" in text or p.exists():
+        return p
+    builtin = PRESET_DIR / f"{text}.json"
+    if builtin.exists():
+        return builtin
+    raise ValueError(f"preset: no built-in preset named {text!r} and no such file; "
+                     f"built-in: {', '.join(builtin_presets())}")
+
+
+def load_preset(name_or_path: str) -> dict[str, Any]:
+    """The validated config of a preset (missing keys take their defaults)."""
+    path = preset_path(name_or_path)
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder, not a preset file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such preset file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
+    if not text.strip():
+        raise ValueError(f"{path}: the file is empty, not a preset")
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: not valid JSON (line {e.lineno}: {e.msg})") from None
+    try:
+        cfg = C.validate(raw)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+    if "name" not in raw:
+        cfg["name"] = path.stem
+    return cfg
+
+
+def preset_text(config: dict[str, Any]) -> str:
+    return json.dumps(C.validate(config), indent=2) + "\n"
+
+
+def save_preset(config: dict[str, Any], path: str) -> None:
+    """Write a validated config as a preset file (atomically)."""
+    atomic_write_text(str(path), preset_text(config))

@@ -1,0 +1,385 @@
+"""A session on a worker thread: commands in, snapshots and events out.
+
+Any front end (the Qt app, a notebook widget, a test) drives training through this class
+and plain data only:
+
+* ``send(command)`` puts a frozen command on a queue; the worker applies it between steps;
+* ``take_snapshot()`` returns the latest view frame from a one-slot mailbox (stale frames are
+  dropped, so a fast engine never floods a slow screen);
+* ``poll()`` returns the events since the last call (applied config, rejections, divergence,
+  new metric rows, status), none of which are ever dropped.
+
+Stopping is cooperative: ``stop()`` sets an event the worker checks between steps, then joins.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .session import Session, TrainingDiverged
+from .snapshot import Snapshot, ViewRequest
+
+# --------------------------------------------------------------------------- commands
+
+
+@dataclass(frozen=True)
+class Apply:
+    """Dotted-key changes, validated by the engine (rejected whole on any bad value)."""
+
+    changes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Play:
+    pass
+
+
+@dataclass(frozen=True)
+class Pause:
+    pass
+
+
+@dataclass(frozen=True)
+class Step:
+    """One update while paused: ``iteration`` (k D steps + G), ``d`` or ``g`` only."""
+
+    kind: str = "iteration"
+
+
+@dataclass(frozen=True)
+class Reset:
+    """Re-initialise both networks from the seed."""
+
+
+@dataclass(frozen=True)
+class SetSpeed:
+    """Iterations per second; None runs at full speed."""
+
+    steps_per_second: float | None
+
+
+@dataclass(frozen=True)
+class SetView:
+    """What the live views want; None stops computing snapshots."""
+
+    request: ViewRequest | None
+
+
+@dataclass(frozen=True)
+class LoadConfig:
+    """Replace the session by a fresh one built from ``config`` (e.g. a preset)."""
+
+    config: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SaveGenerator:
+    path: str
+
+
+@dataclass(frozen=True)
+class SaveSession:
+    path: str
+
+
+# --------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The engine's effective config after a change (or at start: ``changes`` empty)."""
+
+    changes: dict[str, Any]
+    config: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A change was refused; ``config`` is the (unchanged) effective config."""
+
+    changes: dict[str, Any]
+    message: str
+    config: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Diverged:
+    step: int
+    message: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    """An unexpected error in the worker; training paused, the session kept."""
+
+    message: str
+    details: str = ""
+
+
+@dataclass(frozen=True)
+class MetricsChunk:
+    """New history rows (columns: ``engine.metrics.COLUMNS``)."""
+
+    rows: np.ndarray
+
+
+@dataclass(frozen=True)
+class ResetDone:
+    """History restarted (reset, new seed or a new config): views clear their curves."""
+
+    config: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Saved:
+    path: str
+    what: str
+
+
+@dataclass(frozen=True)
+class Status:
+    step: int
+    steps_per_second: float
+    running: bool
+    device: str
+    summary: str
+    d_updates: int = 0
+    g_updates: int = 0
+
+
+# --------------------------------------------------------------------------- the runner
+
+
+@dataclass
+class _Mailbox:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    value: Snapshot | None = None
+
+
+class Runner:
+    """Owns a Session on its own thread. Only the worker thread touches torch objects."""
+
+    CHUNK_SECONDS = 0.02   # work between command checks at full speed
+    SNAPSHOT_EVERY = 1 / 30
+    STATUS_EVERY = 0.25
+
+    def __init__(self, config: dict[str, Any] | None = None, *, autoplay: bool = False,
+                 view: ViewRequest | None = None, torch_threads: int | None = None) -> None:
+        self._config = config
+        self._commands: queue.Queue[Any] = queue.Queue()
+        self._events: queue.Queue[Any] = queue.Queue()
+        self._mailbox = _Mailbox()
+        self._stop = threading.Event()
+        self._running = autoplay
+        self._speed: float | None = None
+        self._view = view
+        self._torch_threads = torch_threads
+        self._thread: threading.Thread | None = None
+        self._rate = 0.0
+        self.ready = threading.Event()
+
+    # -- front-end side
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._main, name="gan-engine", daemon=True)
+        self._thread.start()
+
+    def send(self, command: Any) -> None:
+        self._commands.put(command)
+
+    def take_snapshot(self) -> Snapshot | None:
+        with self._mailbox.lock:
+            snap, self._mailbox.value = self._mailbox.value, None
+        return snap
+
+    def poll(self) -> list[Any]:
+        out = []
+        while True:
+            try:
+                out.append(self._events.get_nowait())
+            except queue.Empty:
+                return out
+
+    def stop(self, timeout: float = 2.0) -> bool:
+        """Ask the worker to stop and wait for it; True when it has ended."""
+        self._stop.set()
+        self._commands.put(None)  # wake a paused worker
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- worker side
+    def _emit(self, event: Any) -> None:
+        self._events.put(event)
+
+    def _main(self) -> None:
+        if self._torch_threads:
+            import torch
+
+            torch.set_num_threads(self._torch_threads)
+        try:
+            self.session = Session(self._config)
+        except Exception as e:  # a bad config: start from the defaults, say why
+            self._emit(Failed(f"could not start from the given config: {e}"))
+            self.session = Session()
+        self.session.add_listener(self._on_rows)
+        self._emit(Applied({}, self.session.config))
+        self.ready.set()
+        last_snap = last_status = 0.0
+        steps_at, time_at = self.session.step, time.perf_counter()
+        next_due = time.perf_counter()
+        while not self._stop.is_set():
+            forced = self._drain_commands(block=not self._running)
+            if self._stop.is_set():
+                break
+            if self._running:
+                if self._speed is None:
+                    self._train_for(self.CHUNK_SECONDS)
+                else:
+                    now = time.perf_counter()
+                    if now >= next_due:
+                        self._guarded(self.session.iteration)
+                        next_due = max(next_due + 1.0 / self._speed, now)
+                        forced = True
+                    else:
+                        self._wait_command(next_due - now)
+            now = time.perf_counter()
+            if now - time_at >= 0.5:
+                inst = (self.session.step - steps_at) / (now - time_at)
+                self._rate = inst if not self._running else 0.5 * self._rate + 0.5 * inst
+                steps_at, time_at = self.session.step, now
+            if self._view is not None and (forced or now - last_snap >= self.SNAPSHOT_EVERY):
+                self._guarded(self._publish_snapshot)
+                last_snap = now
+            if forced or now - last_status >= self.STATUS_EVERY:
+                self._emit_status()
+                last_status = now
+        self.session.remove_listener(self._on_rows)
+
+    def _train_for(self, seconds: float) -> None:
+        """Train in a chunk sized to take about ``seconds``, so commands are checked often."""
+        t0 = time.perf_counter()
+        n = getattr(self, "_chunk", 1)
+        self._guarded(lambda: self.session.train(n))
+        dt = time.perf_counter() - t0
+        if dt > 0:
+            self._chunk = max(1, min(4096, int(n * seconds / dt)))
+
+    def _guarded(self, fn: Any) -> None:
+        try:
+            fn()
+        except TrainingDiverged as e:
+            self._running = False
+            self._emit(Diverged(e.step, str(e)))
+            self._emit_status()
+        except Exception as e:
+            self._running = False
+            self._emit(Failed(f"{type(e).__name__}: {e}", traceback.format_exc()))
+            self._emit_status()
+
+    def _wait_command(self, timeout: float) -> None:
+        try:
+            cmd = self._commands.get(timeout=max(0.0, timeout))
+        except queue.Empty:
+            return
+        self._handle(cmd)
+
+    def _drain_commands(self, block: bool) -> bool:
+        """Handle queued commands; when paused, wait briefly for one. True if a view refresh
+        is due because something changed."""
+        changed = False
+        if block:
+            try:
+                cmd = self._commands.get(timeout=0.1)
+            except queue.Empty:
+                return False
+            changed |= self._handle(cmd)
+        while True:
+            try:
+                cmd = self._commands.get_nowait()
+            except queue.Empty:
+                return changed
+            changed |= self._handle(cmd)
+
+    def _handle(self, cmd: Any) -> bool:
+        s = self.session
+        if cmd is None:
+            return False
+        if isinstance(cmd, Play):
+            self._running = True
+        elif isinstance(cmd, Pause):
+            self._running = False
+            self._guarded(s.flush)
+        elif isinstance(cmd, Step):
+            fn = {"iteration": s.iteration, "d": s.d_step, "g": s.g_step}.get(cmd.kind)
+            if fn is None:
+                self._emit(Failed(f"step: unknown kind {cmd.kind!r}; allowed: iteration, d, g"))
+                return False
+            self._running = False
+            self._guarded(fn)
+        elif isinstance(cmd, SetSpeed):
+            sps = cmd.steps_per_second
+            self._speed = None if sps is None or sps <= 0 else float(sps)
+        elif isinstance(cmd, SetView):
+            self._view = cmd.request
+        elif isinstance(cmd, Apply):
+            try:
+                self._guarded(s.flush)
+                changed = s.apply(cmd.changes)
+            except ValueError as e:
+                self._emit(Rejected(dict(cmd.changes), str(e), s.config))
+                return True
+            self._emit(Applied(changed, s.config))
+            if "seed" in changed:
+                self._emit(ResetDone(s.config))
+        elif isinstance(cmd, Reset):
+            s.reset()
+            self._emit(ResetDone(s.config))
+            self._emit(Applied({}, s.config))
+        elif isinstance(cmd, LoadConfig):
+            try:
+                new = Session(cmd.config)
+            except ValueError as e:
+                self._emit(Rejected({}, str(e), s.config))
+                return True
+            s.remove_listener(self._on_rows)
+            self.session = new
+            new.add_listener(self._on_rows)
+            self._emit(ResetDone(new.config))
+            self._emit(Applied({}, new.config))
+        elif isinstance(cmd, SaveGenerator | SaveSession):
+            what = "generator" if isinstance(cmd, SaveGenerator) else "session"
+            try:
+                (s.save_generator if what == "generator" else s.save)(cmd.path)
+            except (OSError, ValueError) as e:
+                self._emit(Failed(f"could not save the {what} to {cmd.path}: {e}"))
+            else:
+                self._emit(Saved(cmd.path, what))
+        else:
+            self._emit(Failed(f"unknown command {cmd!r}"))
+            return False
+        return True
+
+    def _on_rows(self, rows: np.ndarray) -> None:
+        self._emit(MetricsChunk(rows.copy()))
+
+    def _publish_snapshot(self) -> None:
+        snap = self.session.snapshot(self._view)
+        with self._mailbox.lock:
+            self._mailbox.value = snap
+
+    def _emit_status(self) -> None:
+        s = self.session
+        self._emit(Status(s.step, self._rate if self._running else 0.0, self._running,
+                          s.device.type, s.summary(), s.d_updates, s.g_updates))

@@ -1,0 +1,549 @@
+"""A training session: the networks, their optimizers, the data and the training loop.
+
+The loop follows the seeds: k discriminator steps (fresh real batch, fresh z, G's output
+detached), then a generator step on fresh z. Per-step figures stay on the device and are
+fetched in bulk every ``FLUSH_EVERY`` iterations, so a CUDA step never waits on the host;
+the same flush checks for divergence and keeps the last good state to roll back to.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import config as C
+from .datasets import DATASETS, DataSet
+from .losses import LOSSES, Loss, LossSettings, clip_weights, gradient_penalty
+from .metrics import COLUMNS, STEP_COLUMNS, History, ModeStats, mode_stats
+from .networks import MLP, build_mlp, carry_weights
+from .norms import NORMS
+from .optimizers import build_optimizer, update_hyperparameters
+from .snapshot import Snapshot, ViewRequest
+
+FLUSH_EVERY = 32
+
+RowListener = Callable[[np.ndarray], None]
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss or weight became NaN/inf. The session was rolled back to its last good state."""
+
+    def __init__(self, step: int, reason: str) -> None:
+        super().__init__(f"training diverged at step {step}: {reason}; "
+                         "lower the learning rate or switch the loss")
+        self.step = step
+        self.reason = reason
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device: 'cuda' was asked for but CUDA is not available here; "
+                         "allowed: auto, cpu")
+    return torch.device(name)
+
+
+def _seed_of(*parts: Any) -> int:
+    """A stable 63-bit seed from parts (hash() of str is salted per process; this is not)."""
+    h = 1469598103934665603
+    for p in repr(parts).encode():
+        h = ((h ^ p) * 1099511628211) % (1 << 64)
+    return h % (1 << 63)
+
+
+@dataclass
+class _Nets:
+    """The objects one swap may replace, grouped so a swap builds them all before committing."""
+
+    generator: MLP
+    discriminator: MLP
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+
+
+class Session:
+    """One GAN training run. See README, "Scripting API"."""
+
+    def __init__(self, config: dict[str, Any] | None = None) -> None:
+        cfg = C.validate(config if config is not None else C.default_config())
+        self._listeners: list[RowListener] = []
+        self._init(cfg)
+
+    # ------------------------------------------------------------------ construction
+    def _init(self, cfg: dict[str, Any]) -> None:
+        self._cfg = cfg
+        self.device = resolve_device(cfg["device"])
+        self.step = 0
+        self.history = History()
+        seed = cfg["seed"]
+        self._rng = torch.Generator(self.device).manual_seed(seed)
+        g = self._build_net("generator", cfg, _seed_of(seed, "G"))
+        d = self._build_net("discriminator", cfg, _seed_of(seed, "D"))
+        self._nets = _Nets(g, d, build_optimizer(g.parameters(), cfg["optim"]["g"]),
+                           build_optimizer(d.parameters(), cfg["optim"]["d"]))
+        self._fill_reference(g, "generator", cfg, _seed_of(seed, "zR"))
+        self._fill_reference(d, "discriminator", cfg, _seed_of(seed, "xR"))
+        self._cache_settings()
+        self._make_view_batches()
+        self._reset_step_state()
+        self._save_good()
+
+    def _reset_step_state(self) -> None:
+        zero = torch.zeros((), device=self.device)
+        self._last_d = (zero, zero, zero, zero)  # loss, D(real), D(fake), grad norm
+        self._last_g = (zero, zero)              # loss, grad norm
+        self._pending: list[torch.Tensor] = []
+        self._pending_steps: list[int] = []
+        self._mode_rows: dict[int, ModeStats] = {}
+        self.d_updates = 0
+        self.g_updates = 0
+
+    def _build_net(self, which: str, cfg: dict[str, Any], seed: int) -> MLP:
+        """Build on the CPU under a private RNG, so init is the same on every device."""
+        data_dim = self._dataset(cfg).dim
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed % (1 << 63))
+            if which == "generator":
+                net = build_mlp(cfg["noise"]["dim"], data_dim, cfg["generator"])
+            else:
+                net = build_mlp(data_dim, 1, cfg["discriminator"], minibatch=True)
+        return net.to(self.device)
+
+    def _fill_reference(self, net: MLP, which: str, cfg: dict[str, Any], seed: int) -> None:
+        """Fix the reference batch R: noise vectors z_R for G, real samples for D."""
+        if not net.ref_count:
+            return
+        gen = torch.Generator(self.device).manual_seed(seed)
+        with torch.no_grad():
+            if which == "generator":
+                net.reference.copy_(self._noise(net.ref_count, cfg, gen))
+            else:
+                ds = self._dataset(cfg)
+                net.reference.copy_(ds.sample(net.ref_count, cfg["data"], gen, self.device))
+
+    def _cache_settings(self) -> None:
+        """Derive the per-step constants once per config change, not once per step."""
+        cfg = self._cfg
+        self._loss: Loss = LOSSES[cfg["loss"]["name"]]
+        lc = cfg["loss"]
+        self._loss_settings = LossSettings(lc["real_label"], lc["fake_label"], lc["clip"], lc["gp_weight"])
+        self._data: DataSet = self._dataset(cfg)
+        self._g_params = list(self._nets.generator.parameters())
+        self._d_params = list(self._nets.discriminator.parameters())
+
+    def _make_view_batches(self) -> None:
+        """Fixed noise and real batches for live views, drawn from their own RNGs so that
+        views never disturb the training stream and fakes move smoothly between frames."""
+        seed = self._cfg["seed"]
+        self._view_z: dict[int, torch.Tensor] = {}
+        self._view_real: dict[int, torch.Tensor] = {}
+        self._view_seed = _seed_of(seed, "view", self.step)
+
+    @staticmethod
+    def _dataset(cfg: dict[str, Any]) -> DataSet:
+        return DATASETS[cfg["data"]["name"]]
+
+    def _noise(self, n: int, cfg: dict[str, Any] | None = None,
+               gen: torch.Generator | None = None) -> torch.Tensor:
+        cfg = cfg or self._cfg
+        dim = cfg["noise"]["dim"]
+        gen = gen or self._rng
+        if cfg["noise"]["dist"] == "uniform":
+            return torch.rand(n, dim, generator=gen, device=self.device) * 2 - 1
+        return torch.randn(n, dim, generator=gen, device=self.device)
+
+    def _real(self, n: int, gen: torch.Generator | None = None) -> torch.Tensor:
+        return self._data.sample(n, self._cfg["data"], gen or self._rng, self.device)
+
+    # ------------------------------------------------------------------ public state
+    @property
+    def config(self) -> dict[str, Any]:
+        """A copy of the effective config (loadable as a preset)."""
+        return copy.deepcopy(self._cfg)
+
+    @property
+    def generator(self) -> MLP:
+        return self._nets.generator
+
+    @property
+    def discriminator(self) -> MLP:
+        return self._nets.discriminator
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        """The data's plotting box (xmin, xmax, ymin, ymax)."""
+        return self._data.box(self._cfg["data"])
+
+    def add_listener(self, fn: RowListener) -> None:
+        """Call ``fn(rows)`` with each new block of history rows (headless CSV, the app)."""
+        self._listeners.append(fn)
+
+    def remove_listener(self, fn: RowListener) -> None:
+        self._listeners.remove(fn)
+
+    # ------------------------------------------------------------------ training
+    def _grad_norm(self, params: list[torch.Tensor]) -> torch.Tensor:
+        grads = [p.grad for p in params if p.grad is not None]
+        if not grads:
+            return torch.zeros((), device=self.device)
+        return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+
+    def _d_update(self, bs: int) -> None:
+        n = self._nets
+        real = self._real(bs)
+        with torch.no_grad():
+            fake = n.generator(self._noise(bs))
+        l_real = n.discriminator(real)
+        l_fake = n.discriminator(fake)
+        s = self._loss_settings
+        loss = self._loss.d_loss(l_real, l_fake, s)
+        if self._loss.penalty and s.gp_weight > 0:
+            loss = loss + s.gp_weight * gradient_penalty(n.discriminator, real, fake, self._rng)
+        n.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        gnorm = self._grad_norm(self._d_params)
+        n.opt_d.step()
+        if self._loss.clips:
+            clip_weights(n.discriminator, s.clip)
+        with torch.no_grad():
+            if self._loss.probability:
+                dr, df = torch.sigmoid(l_real).mean(), torch.sigmoid(l_fake).mean()
+            else:
+                dr, df = l_real.mean(), l_fake.mean()
+        self._last_d = (loss.detach(), dr, df, gnorm)
+        self.d_updates += 1
+
+    def _g_update(self, bs: int) -> None:
+        n = self._nets
+        n.discriminator.requires_grad_(False)  # G's step needs no gradient for D's weights
+        try:
+            l_fake = n.discriminator(n.generator(self._noise(bs)))
+            loss = self._loss.g_loss(l_fake)
+            n.opt_g.zero_grad(set_to_none=True)
+            loss.backward()
+        finally:
+            n.discriminator.requires_grad_(True)
+        gnorm = self._grad_norm(self._g_params)
+        n.opt_g.step()
+        self._last_g = (loss.detach(), gnorm)
+        self.g_updates += 1
+
+    def _log(self) -> None:
+        d, g = self._last_d, self._last_g
+        self._pending.append(torch.stack([d[0], g[0], d[1], d[2], g[1], d[3]]))
+        self._pending_steps.append(self.step)
+
+    def _iteration(self) -> None:
+        cfg = self._cfg["train"]
+        bs = cfg["batch_size"]
+        for _ in range(cfg["d_steps"]):
+            self._d_update(bs)
+        for _ in range(cfg["g_steps"]):
+            self._g_update(bs)
+        self.step += 1
+        every = cfg["metrics_every"]
+        due_modes = every and self.step % every == 0 and self._data.modes(self._cfg["data"]) is not None
+        if due_modes:
+            self._mode_rows[self.step] = self.mode_stats(cfg["metrics_samples"])
+        if due_modes or self.step % cfg["log_every"] == 0:
+            self._log()
+
+    def train(self, steps: int, callback: Callable[[int], None] | None = None) -> dict[str, float]:
+        """Run ``steps`` generator iterations; return the last logged metrics.
+
+        Raises TrainingDiverged (after rolling back to the last good state) on NaN/inf.
+        ``callback(step)`` runs after each flush, e.g. for a progress bar.
+        """
+        steps = C.Param("int", 0, lo=0, hi=10**9).coerce("steps", steps)
+        for i in range(steps):
+            self._iteration()
+            if len(self._pending) >= FLUSH_EVERY or i == steps - 1:
+                self.flush()
+                if callback is not None:
+                    callback(self.step)
+        return self.history.last()
+
+    def iteration(self) -> None:
+        """One full iteration (k D steps, then G), flushed at once: the app's "step" button."""
+        self._iteration()
+        self.flush()
+
+    def d_step(self) -> None:
+        """One discriminator update only (the generator iteration count does not move)."""
+        self._d_update(self._cfg["train"]["batch_size"])
+        self._log()
+        self.flush()
+
+    def g_step(self) -> None:
+        """One generator update only."""
+        self._g_update(self._cfg["train"]["batch_size"])
+        self._log()
+        self.flush()
+
+    def flush(self) -> np.ndarray:
+        """Fetch pending per-step figures from the device in one transfer, check them, append
+        them to the history and hand them to listeners. Returns the new rows."""
+        if not self._pending:
+            return np.empty((0, len(COLUMNS)))
+        vals = torch.stack(self._pending).cpu().numpy().astype(np.float64)
+        steps = np.asarray(self._pending_steps, dtype=np.float64)
+        self._pending.clear()
+        self._pending_steps.clear()
+        bad = ~np.isfinite(vals)
+        if bad.any() or not self._weights_finite():
+            self._diverged(steps, vals, bad)
+        rows = np.full((len(vals), len(COLUMNS)), np.nan)
+        rows[:, 0] = steps
+        rows[:, 1:1 + len(STEP_COLUMNS)] = vals
+        if self._mode_rows:
+            for i, st in enumerate(steps):
+                ms = self._mode_rows.pop(int(st), None)
+                if ms is not None:
+                    rows[i, 1 + len(STEP_COLUMNS):] = (ms.captured, ms.high_quality, ms.kl)
+        self.history.append(rows)
+        self._save_good()
+        for fn in list(self._listeners):
+            fn(rows)
+        return rows
+
+    def _weights_finite(self) -> bool:
+        params = self._g_params + self._d_params
+        return bool(torch.isfinite(torch.stack(torch._foreach_norm(params)).sum()))
+
+    def _diverged(self, steps: np.ndarray, vals: np.ndarray, bad: np.ndarray) -> None:
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            what = {"d_loss": "D loss", "g_loss": "G loss", "d_real": "D(x) on real",
+                    "d_fake": "D(G(z)) on fakes", "g_grad_norm": "G's gradient norm",
+                    "d_grad_norm": "D's gradient norm"}[STEP_COLUMNS[j]]
+            step = int(steps[i])
+            reason = f"{what} became {'NaN' if np.isnan(vals[i, j]) else 'infinite'}"
+        else:
+            step = self.step
+            reason = "a weight became NaN or infinite"
+        self._restore_good()
+        raise TrainingDiverged(step, reason)
+
+    def _save_good(self) -> None:
+        n = self._nets
+        self._good = {
+            "g": copy.deepcopy(n.generator.state_dict()),
+            "d": copy.deepcopy(n.discriminator.state_dict()),
+            "og": copy.deepcopy(n.opt_g.state_dict()),
+            "od": copy.deepcopy(n.opt_d.state_dict()),
+            "step": self.step, "rng": self._rng.get_state(),
+            "updates": (self.d_updates, self.g_updates),
+        }
+
+    def _restore_good(self) -> None:
+        good, n = self._good, self._nets
+        n.generator.load_state_dict(good["g"])
+        n.discriminator.load_state_dict(good["d"])
+        n.opt_g.load_state_dict(good["og"])
+        n.opt_d.load_state_dict(good["od"])
+        self.step = good["step"]
+        self._rng.set_state(good["rng"])
+        self.d_updates, self.g_updates = good["updates"]
+        self._pending.clear()
+        self._pending_steps.clear()
+        self._mode_rows.clear()
+
+    # ------------------------------------------------------------------ swaps
+    def apply(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Apply dotted-key changes mid-run with DESIGN.md's swap meanings.
+
+        Everything new is built before anything is replaced, so a ValueError leaves the
+        session exactly as it was. Returns the keys that actually changed.
+        """
+        old = self._cfg
+        new = C.validate(C.with_changes(old, changes))
+        changed = C.diff(old, new)
+        if not changed:
+            return {}
+        keys = set(changed)
+        if "seed" in keys:
+            self.flush()
+            self._init(new)
+            return changed
+        new_device = resolve_device(new["device"])
+
+        def touched(prefix: str) -> bool:
+            return any(k == prefix or k.startswith(prefix + ".") for k in keys)
+
+        n = self._nets
+        step_seed = _seed_of(new["seed"], self.step, sorted(keys))
+        rebuild_g = touched("generator") or "noise.dim" in keys
+        rebuild_d = touched("discriminator")
+        g = n.generator
+        d = n.discriminator
+        if rebuild_g:
+            g = self._build_net("generator", new, _seed_of(step_seed, "G"))
+            carry_weights(n.generator, g)
+        if rebuild_d:
+            d = self._build_net("discriminator", new, _seed_of(step_seed, "D"))
+            carry_weights(n.discriminator, d)
+        # reference batches: fixed anew when a reference norm arrives or its inputs change
+        if g.ref_count and (rebuild_g and (not n.generator.ref_count or "noise.dim" in keys
+                                           or "generator.ref_size" in keys)
+                            or "noise.dist" in keys):
+            self._fill_reference(g, "generator", new, _seed_of(step_seed, "zR"))
+        elif g.ref_count and g is not n.generator:
+            g.reference.copy_(n.generator.reference)
+        if d.ref_count and (touched("data") or (rebuild_d and (not n.discriminator.ref_count
+                                                               or "discriminator.ref_size" in keys))):
+            self._fill_reference(d, "discriminator", new, _seed_of(step_seed, "xR"))
+        elif d.ref_count and d is not n.discriminator:
+            d.reference.copy_(n.discriminator.reference)
+        opt_g = n.opt_g
+        opt_d = n.opt_d
+        if rebuild_g or "optim.g.name" in keys:
+            opt_g = build_optimizer(g.parameters(), new["optim"]["g"])
+        if rebuild_d or "optim.d.name" in keys:
+            opt_d = build_optimizer(d.parameters(), new["optim"]["d"])
+        # --- commit: nothing below can fail on user input
+        self.flush()
+        self._nets = _Nets(g, d, opt_g, opt_d)
+        update_hyperparameters(opt_g, new["optim"]["g"])
+        update_hyperparameters(opt_d, new["optim"]["d"])
+        self._cfg = new
+        if new_device != self.device:
+            self._move_to(new_device)
+        self._cache_settings()
+        if touched("data") or touched("noise"):
+            self._make_view_batches()
+        self._save_good()
+        return changed
+
+    def _move_to(self, device: torch.device) -> None:
+        n = self._nets
+        og, od = n.opt_g.state_dict(), n.opt_d.state_dict()
+        n.generator.to(device)
+        n.discriminator.to(device)
+        self.device = device
+        n.opt_g = build_optimizer(n.generator.parameters(), self._cfg["optim"]["g"])
+        n.opt_d = build_optimizer(n.discriminator.parameters(), self._cfg["optim"]["d"])
+        n.opt_g.load_state_dict(og)
+        n.opt_d.load_state_dict(od)
+        self._rng = torch.Generator(device).manual_seed(_seed_of(self._cfg["seed"], self.step, "rng"))
+        self._reset_step_state()
+
+    def reset(self) -> None:
+        """Re-initialise both networks and optimizers from the seed; step and history restart."""
+        self._init(self._cfg)
+
+    # ------------------------------------------------------------------ evaluation
+    def _eval(self, fn: Callable[[], torch.Tensor]) -> np.ndarray:
+        """Run ``fn`` without gradients and in eval mode (so spectral norm's power iteration
+        does not advance): looking never changes training."""
+        n = self._nets
+        n.generator.eval()
+        n.discriminator.eval()
+        try:
+            with torch.no_grad():
+                return fn().detach().cpu().numpy().copy()
+        finally:
+            n.generator.train()
+            n.discriminator.train()
+
+    def sample(self, n: int, seed: int | None = None) -> np.ndarray:
+        """``n`` generated samples; reproducible from ``seed`` (default: the config seed and step)."""
+        n = C.Param("int", 1, lo=1, hi=10**7).coerce("n", n)
+        gen = torch.Generator(self.device).manual_seed(
+            _seed_of(self._cfg["seed"], self.step, "sample") if seed is None else int(seed))
+        z = self._noise(n, gen=gen)
+        return self._eval(lambda: self._nets.generator(z))
+
+    def generate(self, z: np.ndarray) -> np.ndarray:
+        """Samples G(z) for the given noise, shape (n, noise.dim)."""
+        dim = self._cfg["noise"]["dim"]
+        z = np.asarray(z, dtype=np.float32)
+        if z.ndim != 2 or z.shape[1] != dim or len(z) == 0:
+            raise ValueError(f"z: expected an array of shape (n, {dim}), got {z.shape}")
+        zt = torch.as_tensor(z, device=self.device)
+        return self._eval(lambda: self._nets.generator(zt))
+
+    def discriminate(self, x: np.ndarray) -> np.ndarray:
+        """D's raw output (logit for the BCE losses, score otherwise), shape (n,)."""
+        dim = self._data.dim
+        x = np.asarray(x, dtype=np.float32)
+        if x.ndim != 2 or x.shape[1] != dim or len(x) == 0:
+            raise ValueError(f"x: expected an array of shape (n, {dim}), got {x.shape}")
+        xt = torch.as_tensor(x, device=self.device)
+        return self._eval(lambda: self._nets.discriminator(xt)[:, 0])
+
+    def mode_stats(self, n: int = 2500) -> ModeStats | None:
+        """Mode metrics on ``n`` fresh samples, for data sets made of modes (else None)."""
+        modes = self._data.modes(self._cfg["data"])
+        if modes is None:
+            return None
+        return mode_stats(self.sample(n, seed=_seed_of(self._cfg["seed"], self.step, "modes")), modes)
+
+    def snapshot(self, request: ViewRequest | None = None) -> Snapshot:
+        """Everything a live view draws, as numpy copies. Costs one G pass on the fixed
+        view noise, and one D pass over the heatmap grid when it is asked for."""
+        req = request or ViewRequest()
+        self.flush()
+        box = self.box
+        if req.n_fake not in self._view_z:
+            gen = torch.Generator(self.device).manual_seed(_seed_of(self._view_seed, "z", req.n_fake))
+            self._view_z[req.n_fake] = self._noise(req.n_fake, gen=gen)
+        if req.n_real not in self._view_real:
+            gen = torch.Generator(self.device).manual_seed(_seed_of(self._view_seed, "x", req.n_real))
+            self._view_real[req.n_real] = self._real(req.n_real, gen=gen)
+        z = self._view_z[req.n_fake]
+        fake = self._eval(lambda: self._nets.generator(z)) if req.n_fake else np.empty((0, 2))
+        real = self._view_real[req.n_real].cpu().numpy().copy()
+        heat = None
+        if req.heatmap:
+            r = req.grid
+            xs = torch.linspace(box[0], box[1], r, device=self.device)
+            ys = torch.linspace(box[2], box[3], r, device=self.device)
+            gx, gy = torch.meshgrid(xs, ys, indexing="ij")
+            grid = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)
+
+            def dgrid() -> torch.Tensor:
+                out = self._nets.discriminator(grid)[:, 0]
+                return torch.sigmoid(out) if self._loss.probability else out
+
+            heat = self._eval(dgrid).reshape(r, r)
+        return Snapshot(step=self.step, fake=fake, real=real, heatmap=heat, box=box,
+                        heatmap_is_probability=self._loss.probability,
+                        d_updates=self.d_updates, g_updates=self.g_updates)
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: str) -> None:
+        """A session checkpoint: both networks, optimizers, step, history (resumable)."""
+        from .checkpoints import save_session
+
+        self.flush()
+        save_session(self, path)
+
+    @classmethod
+    def load(cls, path: str) -> Session:
+        from .checkpoints import load_session
+
+        return load_session(path)
+
+    def save_generator(self, path: str) -> None:
+        from .checkpoints import save_generator
+
+        save_generator(self, path)
+
+    def summary(self) -> str:
+        """One line for status bars and logs: step, device, loss and norms."""
+        c = self._cfg
+        return (f"step {self.step} · {self.device.type} · {c['loss']['name']} · "
+                f"G {c['generator']['norm']} / D {c['discriminator']['norm']}")
+
+
+def norms_need_reference(name: str) -> bool:
+    return NORMS[name].needs_reference
+
+
+__all__ = ["Session", "TrainingDiverged", "resolve_device"]
