@@ -18,7 +18,8 @@ import torch
 
 from .params import Param
 
-Sampler = Callable[[int, dict[str, Any], torch.Generator, torch.device], torch.Tensor]
+Draw = Callable[[int, torch.Generator], torch.Tensor]
+Maker = Callable[[dict[str, Any], torch.device], Draw]
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,15 @@ class DataSet:
     name: str
     title: str
     params: dict[str, Param]
-    sample: Sampler
+    make: Maker  # (params, device) -> draw(n, gen); constants go to the device once, not per step
     box: Callable[[dict[str, Any]], tuple[float, float, float, float]]
     modes: Callable[[dict[str, Any]], Modes | None] = field(default=lambda p: None)
     dim: int = 2
+
+    def sample(self, n: int, params: dict[str, Any], gen: torch.Generator,
+               device: torch.device) -> torch.Tensor:
+        """One-off draw; the training loop keeps ``make``'s closure instead."""
+        return self.make(params, device)(n, gen)
 
 
 DATASETS: dict[str, DataSet] = {}
@@ -76,13 +82,18 @@ def _grid_centers(p: dict[str, Any]) -> np.ndarray:
     return np.stack([xx.ravel(), yy.ravel()], 1)
 
 
-def _mixture_sampler(centers_of: Callable[[dict[str, Any]], np.ndarray]) -> Sampler:
-    def sample(n: int, p: dict[str, Any], gen: torch.Generator, device: torch.device) -> torch.Tensor:
+def _mixture_sampler(centers_of: Callable[[dict[str, Any]], np.ndarray]) -> Maker:
+    def make(p: dict[str, Any], device: torch.device) -> Draw:
         centers = torch.as_tensor(centers_of(p), dtype=torch.float32, device=device)
-        idx = torch.randint(len(centers), (n,), generator=gen, device=device)
-        return centers[idx] + float(p["std"]) * _randn(n, 2, gen, device)
+        std = float(p["std"])
 
-    return sample
+        def draw(n: int, gen: torch.Generator) -> torch.Tensor:
+            idx = torch.randint(len(centers), (n,), generator=gen, device=device)
+            return centers[idx] + std * _randn(n, 2, gen, device)
+
+        return draw
+
+    return make
 
 
 register(DataSet(
@@ -93,7 +104,7 @@ register(DataSet(
         "radius": Param("float", 2.0, lo=0.1, hi=100.0, help="radius of the circle"),
         "std": Param("float", 0.02, lo=0.001, hi=10.0, help="std of each Gaussian"),
     },
-    sample=_mixture_sampler(_ring_centers),
+    make=_mixture_sampler(_ring_centers),
     box=lambda p: _square_box(1.5 * float(p["radius"]) + 3 * float(p["std"])),
     modes=lambda p: Modes(_ring_centers(p), float(p["std"])),
 ))
@@ -106,16 +117,17 @@ register(DataSet(
         "spacing": Param("float", 2.0, lo=0.1, hi=100.0, help="distance between neighbours"),
         "std": Param("float", 0.05, lo=0.001, hi=10.0, help="std of each Gaussian"),
     },
-    sample=_mixture_sampler(_grid_centers),
+    make=_mixture_sampler(_grid_centers),
     box=lambda p: _square_box((int(p["size"]) - 1) / 2 * float(p["spacing"]) + float(p["spacing"]) * 0.75
                               + 3 * float(p["std"])),
     modes=lambda p: Modes(_grid_centers(p), float(p["std"])),
 ))
 
 
-def _gaussian_sample(n: int, p: dict[str, Any], gen: torch.Generator, device: torch.device) -> torch.Tensor:
+def _gaussian_make(p: dict[str, Any], device: torch.device) -> Draw:
     mean = torch.tensor([float(p["mean_x"]), float(p["mean_y"])], device=device)
-    return mean + float(p["std"]) * _randn(n, 2, gen, device)
+    std = float(p["std"])
+    return lambda n, gen: mean + std * _randn(n, 2, gen, device)
 
 
 register(DataSet(
@@ -126,7 +138,7 @@ register(DataSet(
         "mean_y": Param("float", 0.0, lo=-100.0, hi=100.0, help="mean, y"),
         "std": Param("float", 1.0, lo=0.001, hi=100.0, help="isotropic std"),
     },
-    sample=_gaussian_sample,
+    make=_gaussian_make,
     box=lambda p: (float(p["mean_x"]) - 4 * float(p["std"]), float(p["mean_x"]) + 4 * float(p["std"]),
                    float(p["mean_y"]) - 4 * float(p["std"]), float(p["mean_y"]) + 4 * float(p["std"])),
     modes=lambda p: Modes(np.array([[float(p["mean_x"]), float(p["mean_y"])]]), float(p["std"])),
@@ -134,6 +146,10 @@ register(DataSet(
 
 
 # --- manifolds ----------------------------------------------------------------------------
+
+def _simple(fn: Callable[[int, dict[str, Any], torch.Generator, torch.device], torch.Tensor]) -> Maker:
+    """For sets with no constant tensors: bind the params and device."""
+    return lambda p, device: (lambda n, gen: fn(n, p, gen, device))
 
 def _spiral_sample(n: int, p: dict[str, Any], gen: torch.Generator, device: torch.device) -> torch.Tensor:
     t = torch.sqrt(_rand(n, gen, device))  # uniform along the arc length, roughly
@@ -151,7 +167,7 @@ register(DataSet(
         "radius": Param("float", 2.0, lo=0.1, hi=100.0, help="outer radius"),
         "noise": Param("float", 0.05, lo=0.0, hi=10.0, help="std of the Gaussian jitter"),
     },
-    sample=_spiral_sample,
+    make=_simple(_spiral_sample),
     box=lambda p: _square_box(1.25 * float(p["radius"]) + 3 * float(p["noise"])),
 ))
 
@@ -172,7 +188,7 @@ register(DataSet(
         "scale": Param("float", 1.5, lo=0.1, hi=100.0, help="overall size"),
         "noise": Param("float", 0.05, lo=0.0, hi=10.0, help="std of the Gaussian jitter"),
     },
-    sample=_moons_sample,
+    make=_simple(_moons_sample),
     box=lambda p: _square_box(1.6 * float(p["scale"]) + 3 * float(p["noise"])),
 ))
 
@@ -193,7 +209,7 @@ register(DataSet(
         "factor": Param("float", 0.5, lo=0.0, hi=1.0, help="inner radius / outer radius"),
         "noise": Param("float", 0.03, lo=0.0, hi=10.0, help="std of the Gaussian jitter"),
     },
-    sample=_circles_sample,
+    make=_simple(_circles_sample),
     box=lambda p: _square_box(1.4 * float(p["radius"]) + 3 * float(p["noise"])),
 ))
 
@@ -203,12 +219,16 @@ def _line_xs(p: dict[str, Any]) -> np.ndarray:
     return float(p["offset"]) + (np.arange(k) - (k - 1) / 2) * float(p["gap"])
 
 
-def _lines_sample(n: int, p: dict[str, Any], gen: torch.Generator, device: torch.device) -> torch.Tensor:
+def _lines_make(p: dict[str, Any], device: torch.device) -> Draw:
     xs = torch.as_tensor(_line_xs(p), dtype=torch.float32, device=device)
-    idx = torch.randint(len(xs), (n,), generator=gen, device=device)
-    y = (_rand(n, gen, device) - 0.5) * float(p["length"])
-    pts = torch.stack([xs[idx], y], 1)
-    return pts + float(p["std"]) * _randn(n, 2, gen, device)
+    length, std = float(p["length"]), float(p["std"])
+
+    def draw(n: int, gen: torch.Generator) -> torch.Tensor:
+        idx = torch.randint(len(xs), (n,), generator=gen, device=device)
+        y = (_rand(n, gen, device) - 0.5) * length
+        return torch.stack([xs[idx], y], 1) + std * _randn(n, 2, gen, device)
+
+    return draw
 
 
 def _lines_box(p: dict[str, Any]) -> tuple[float, float, float, float]:
@@ -230,7 +250,7 @@ register(DataSet(
                         help="x of the segments' centre: away from 0 so G starts off the data"),
         "std": Param("float", 0.0, lo=0.0, hi=10.0, help="thickness (std of the jitter)"),
     },
-    sample=_lines_sample,
+    make=_lines_make,
     box=_lines_box,
 ))
 
@@ -241,10 +261,15 @@ def _points_array(p: dict[str, Any]) -> np.ndarray:
     return np.asarray(p["points"], dtype=np.float32).reshape(-1, 2)
 
 
-def _points_sample(n: int, p: dict[str, Any], gen: torch.Generator, device: torch.device) -> torch.Tensor:
+def _points_make(p: dict[str, Any], device: torch.device) -> Draw:
     pts = torch.as_tensor(_points_array(p), device=device)
-    idx = torch.randint(len(pts), (n,), generator=gen, device=device)
-    return pts[idx] + float(p["std"]) * _randn(n, 2, gen, device)
+    std = float(p["std"])
+
+    def draw(n: int, gen: torch.Generator) -> torch.Tensor:
+        idx = torch.randint(len(pts), (n,), generator=gen, device=device)
+        return pts[idx] + std * _randn(n, 2, gen, device)
+
+    return draw
 
 
 def _points_box(p: dict[str, Any]) -> tuple[float, float, float, float]:
@@ -262,7 +287,7 @@ register(DataSet(
         "points": Param("points", [[-1.0, 0.0], [1.0, 0.0]], help="the real points, a list of [x, y]"),
         "std": Param("float", 0.02, lo=0.0, hi=10.0, help="jitter added around each point"),
     },
-    sample=_points_sample,
+    make=_points_make,
     box=_points_box,
 ))
 

@@ -134,6 +134,7 @@ class Session:
         lc = cfg["loss"]
         self._loss_settings = LossSettings(lc["real_label"], lc["fake_label"], lc["clip"], lc["gp_weight"])
         self._data: DataSet = self._dataset(cfg)
+        self._draw_real = self._data.make(cfg["data"], self.device)
         self._g_params = list(self._nets.generator.parameters())
         self._d_params = list(self._nets.discriminator.parameters())
 
@@ -159,7 +160,7 @@ class Session:
         return torch.randn(n, dim, generator=gen, device=self.device)
 
     def _real(self, n: int, gen: torch.Generator | None = None) -> torch.Tensor:
-        return self._data.sample(n, self._cfg["data"], gen or self._rng, self.device)
+        return self._draw_real(n, gen or self._rng)
 
     # ------------------------------------------------------------------ public state
     @property

@@ -1,0 +1,129 @@
+"""The project's speed benchmark: the engine's training step against a plain PyTorch loop.
+
+    python -m engine.bench [--preset ring8] [--rounds 12] [--seconds 0.6] [--device auto]
+
+In one process it alternates rounds of ``Session.train`` with rounds of a hand-written loop
+(the seeds' loop: D step on real + detached fake, then G step) of the same model, loss, batch
+size and optimizers, and prints steps/s of each and their ratio (median over rounds). The
+engine's bookkeeping (logging, grad norms, NaN checks, swap checks) should cost nothing
+measurable: the target is a ratio >= 0.95. Alternating rounds cancels slow drifts of a
+shared machine; the median discards rounds another process disturbed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from .networks import build_mlp
+from .optimizers import build_optimizer
+from .presets import load_preset
+from .session import Session, resolve_device
+
+
+def plain_loop(cfg: dict[str, Any], device: torch.device) -> Callable[[int], None]:
+    """A hand-written loop of the preset's model (BCE losses only: the benchmark's reference)."""
+    from .datasets import DATASETS
+
+    ds = DATASETS[cfg["data"]["name"]]
+    torch.manual_seed(cfg["seed"])
+    G = build_mlp(cfg["noise"]["dim"], ds.dim, cfg["generator"]).to(device)
+    D = build_mlp(ds.dim, 1, cfg["discriminator"], minibatch=True).to(device)
+    opt_g = build_optimizer(G.parameters(), cfg["optim"]["g"])
+    opt_d = build_optimizer(D.parameters(), cfg["optim"]["d"])
+    gen = torch.Generator(device).manual_seed(cfg["seed"])
+    bs, zdim, k = cfg["train"]["batch_size"], cfg["noise"]["dim"], cfg["train"]["d_steps"]
+    params = cfg["data"]
+    ones = torch.ones(bs, 1, device=device)
+    zeros = torch.zeros(bs, 1, device=device)
+    nonsat = cfg["loss"]["name"] == "non-saturating"
+
+    def run(steps: int) -> None:
+        for _ in range(steps):
+            for _ in range(k):
+                real = ds.sample(bs, params, gen, device)
+                fake = G(torch.randn(bs, zdim, generator=gen, device=device)).detach()
+                d_loss = (F.binary_cross_entropy_with_logits(D(real), ones)
+                          + F.binary_cross_entropy_with_logits(D(fake), zeros))
+                opt_d.zero_grad()
+                d_loss.backward()
+                opt_d.step()
+            out = D(G(torch.randn(bs, zdim, generator=gen, device=device)))
+            g_loss = (F.binary_cross_entropy_with_logits(out, ones) if nonsat
+                      else -F.binary_cross_entropy_with_logits(out, zeros))
+            opt_g.zero_grad()
+            g_loss.backward()
+            opt_g.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    return run
+
+
+def engine_loop(cfg: dict[str, Any]) -> Callable[[int], None]:
+    s = Session(cfg)
+
+    def run(steps: int) -> None:
+        s.train(steps)
+        if s.device.type == "cuda":
+            torch.cuda.synchronize()
+
+    return run
+
+
+def rate(fn: Callable[[int], None], steps: int) -> float:
+    t0 = time.perf_counter()
+    fn(steps)
+    return steps / (time.perf_counter() - t0)
+
+
+def calibrate(fn: Callable[[int], None], seconds: float) -> int:
+    """Steps that take about ``seconds`` (after a warm-up)."""
+    fn(20)
+    r = rate(fn, 50)
+    return max(20, int(r * seconds))
+
+
+def compare(a: Callable[[int], None], b: Callable[[int], None], rounds: int,
+            seconds: float) -> tuple[list[float], list[float]]:
+    steps = calibrate(b, seconds)
+    calibrate(a, seconds)
+    ra, rb = [], []
+    for i in range(rounds):
+        first, second = (a, b) if i % 2 == 0 else (b, a)  # alternate who goes first
+        r1, r2 = rate(first, steps), rate(second, steps)
+        ra.append(r1 if first is a else r2)
+        rb.append(r2 if first is a else r1)
+    return ra, rb
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m engine.bench", description=__doc__.splitlines()[0])
+    p.add_argument("--preset", default="ring8")
+    p.add_argument("--rounds", type=int, default=12)
+    p.add_argument("--seconds", type=float, default=0.6, help="length of one round")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    a = p.parse_args(argv)
+    cfg = load_preset(a.preset)
+    cfg["device"] = a.device
+    device = resolve_device(a.device)
+    if cfg["loss"]["name"] not in ("minimax", "non-saturating"):
+        raise SystemExit("the plain reference loop covers the BCE losses; pick such a preset")
+    eng, plain = compare(engine_loop(cfg), plain_loop(cfg, device), a.rounds, a.seconds)
+    ratios = [e / p_ for e, p_ in zip(eng, plain)]
+    name = torch.cuda.get_device_name() if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
+    print(f"preset {a.preset}, batch {cfg['train']['batch_size']}, device {name}, {a.rounds} rounds")
+    print(f"  plain PyTorch loop : {statistics.median(plain):8.1f} steps/s (median)")
+    print(f"  engine Session     : {statistics.median(eng):8.1f} steps/s (median)")
+    print(f"  ratio engine/plain : {statistics.median(ratios):.3f} (median of per-round ratios; "
+          f"min {min(ratios):.3f}, max {max(ratios):.3f}); target >= 0.95")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,22 @@
+"""The benchmark is a tool users run: keep it runnable (no timing is asserted)."""
+
+from engine import bench
+
+
+def test_bench_runs_and_reports_a_ratio(capsys, monkeypatch):
+    import engine.presets as presets
+
+    real = presets.load_preset
+
+    def tiny(name):
+        cfg = real(name)
+        cfg["generator"]["hidden"] = [8]
+        cfg["discriminator"]["hidden"] = [8]
+        cfg["train"]["batch_size"] = 16
+        return cfg
+
+    monkeypatch.setattr(bench, "load_preset", tiny)
+    bench.main(["--rounds", "2", "--seconds", "0.02", "--device", "cpu"])
+    out = capsys.readouterr().out
+    assert "plain PyTorch loop" in out and "engine Session" in out
+    assert "ratio engine/plain" in out
