@@ -188,7 +188,8 @@ class LoadedGenerator:
 
     def sample(self, n: int, seed: int | None = None) -> np.ndarray:
         n = C.Param("int", 1, lo=1, hi=10**7).coerce("n", n)
-        gen = torch.Generator().manual_seed(0 if seed is None else int(seed))
+        seed = C.Param("int", 0, lo=0, hi=2**63 - 1).coerce("seed", 0 if seed is None else seed)
+        gen = torch.Generator().manual_seed(seed)
         dim = self.config["noise"]["dim"]
         if self.config["noise"]["dist"] == "uniform":
             z = torch.rand(n, dim, generator=gen) * 2 - 1
@@ -228,7 +229,7 @@ def load_session(path: str) -> Session:
             s._rng.set_state(tensors["rng"])
         except RuntimeError:  # saved on another device type: continue from a fresh stream
             pass
-    except (KeyError, ValueError, RuntimeError, json.JSONDecodeError) as e:
+    except (KeyError, ValueError, RuntimeError, TypeError, AttributeError, json.JSONDecodeError) as e:
         raise ValueError(f"{path}: the session checkpoint is incomplete ({str(e)[:80]})") from None
     if hist.ndim != 2 or hist.shape[1] != len(COLUMNS):
         raise ValueError(f"{path}: the stored history has an unexpected shape {tuple(hist.shape)}")

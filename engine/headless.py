@@ -20,7 +20,7 @@ from . import config as C
 from .checkpoints import atomic_write_bytes
 from .metrics import COLUMNS, format_row
 from .presets import load_preset, save_preset
-from .session import Session, TrainingDiverged
+from .session import Session, TrainingDiverged, resolve_device
 
 OUTPUTS = ("metrics.csv", "samples.npy", "preset.json", "generator.safetensors", "session.safetensors")
 
@@ -69,7 +69,11 @@ def check_schedule(cfg: dict[str, Any], schedule: list[Scheduled], steps: int) -
             raise ValueError(f"--at {item.step}: the run stops at step {steps}, so this never applies")
     probe = cfg
     for item in sorted(schedule, key=lambda s: s.step):
+        if "seed" in C.flatten(item.changes):
+            raise ValueError(f"--at {item.step}: a new seed restarts the run from step 0; "
+                             "give it with --seed instead")
         probe = C.with_changes(probe, item.changes)
+        resolve_device(probe["device"])  # refuse a missing device now, not mid-run
 
 
 class _CsvLog:

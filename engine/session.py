@@ -77,8 +77,9 @@ class Session:
 
     # ------------------------------------------------------------------ construction
     def _init(self, cfg: dict[str, Any]) -> None:
+        device = resolve_device(cfg["device"])  # may refuse: before anything is assigned
         self._cfg = cfg
-        self.device = resolve_device(cfg["device"])
+        self.device = device
         self.step = 0
         self.history = History()
         seed = cfg["seed"]
@@ -368,19 +369,19 @@ class Session:
         if not changed:
             return {}
         keys = set(changed)
+        new_device = resolve_device(new["device"])
         if "seed" in keys:
             self.flush()
             self._init(new)
             return changed
-        new_device = resolve_device(new["device"])
 
         def touched(prefix: str) -> bool:
             return any(k == prefix or k.startswith(prefix + ".") for k in keys)
 
         n = self._nets
         step_seed = _seed_of(new["seed"], self.step, sorted(keys))
-        rebuild_g = touched("generator") or "noise.dim" in keys
-        rebuild_d = touched("discriminator")
+        rebuild_g = _architecture(old, "generator") != _architecture(new, "generator")
+        rebuild_d = _architecture(old, "discriminator") != _architecture(new, "discriminator")
         g = n.generator
         d = n.discriminator
         if rebuild_g:
@@ -543,8 +544,17 @@ class Session:
                 f"G {c['generator']['norm']} / D {c['discriminator']['norm']}")
 
 
-def norms_need_reference(name: str) -> bool:
-    return NORMS[name].needs_reference
+def _architecture(cfg: dict[str, Any], which: str) -> tuple[Any, ...]:
+    """What a network is built from: settings that do not change the build (a reference
+    size without a reference norm, kernels without minibatch discrimination) leave it alone."""
+    net = cfg[which]
+    ref = net["ref_size"] if NORMS[net["norm"]].needs_reference else None
+    arch: tuple[Any, ...] = (tuple(net["hidden"]), net["activation"], net["norm"], ref,
+                             DATASETS[cfg["data"]["name"]].dim)
+    if which == "generator":
+        return arch + (cfg["noise"]["dim"],)
+    mb = net["minibatch"]
+    return arch + (mb, (net["mb_kernels"], net["mb_dim"]) if mb == "discrimination" else None)
 
 
 __all__ = ["Session", "TrainingDiverged", "resolve_device"]
