@@ -198,6 +198,17 @@ class LoadedGenerator:
         return self.generate(z.numpy())
 
 
+def generator_state(path: str) -> tuple[dict[str, Any], dict[str, torch.Tensor], int]:
+    """The config, generator weights and step stored in a generator checkpoint."""
+    tensors, meta, cfg = _read(str(path), GENERATOR_KIND)
+    state = {k[len("generator."):]: v for k, v in tensors.items() if k.startswith("generator.")}
+    try:
+        step = int(meta.get("step", "0"))
+    except ValueError:
+        raise ValueError(f"{path}: the checkpoint's step is not a number") from None
+    return cfg, state, step
+
+
 def load_generator(path: str, device: str = "cpu") -> LoadedGenerator:
     from .networks import build_mlp
     from .session import resolve_device

@@ -89,6 +89,35 @@ class SaveSession:
     path: str
 
 
+@dataclass(frozen=True)
+class LoadSession:
+    """Resume a session checkpoint (replaces the current session)."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class LoadGenerator:
+    """Continue from a generator checkpoint with a fresh discriminator."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class ExportSamples:
+    """``n`` generated samples to ``path`` (.npy or .csv)."""
+
+    path: str
+    n: int = 2000
+
+
+@dataclass(frozen=True)
+class ExportMetrics:
+    """The logged metrics to a CSV file."""
+
+    path: str
+
+
 # --------------------------------------------------------------------------- events
 
 
@@ -347,29 +376,51 @@ class Runner:
             s.reset()
             self._emit(ResetDone(s.config))
             self._emit(Applied({}, s.config))
-        elif isinstance(cmd, LoadConfig):
+        elif isinstance(cmd, LoadConfig | LoadSession | LoadGenerator):
+            build = {LoadConfig: lambda c: Session(c.config),
+                     LoadSession: lambda c: Session.load(c.path),
+                     LoadGenerator: lambda c: Session.from_generator(c.path)}[type(cmd)]
             try:
-                new = Session(cmd.config)
+                new = build(cmd)
             except ValueError as e:
                 self._emit(Rejected({}, str(e), s.config))
                 return True
-            s.remove_listener(self._on_rows)
-            self.session = new
-            new.add_listener(self._on_rows)
-            self._emit(ResetDone(new.config))
-            self._emit(Applied({}, new.config))
-        elif isinstance(cmd, SaveGenerator | SaveSession):
-            what = "generator" if isinstance(cmd, SaveGenerator) else "session"
-            try:
-                (s.save_generator if what == "generator" else s.save)(cmd.path)
-            except (OSError, ValueError) as e:
-                self._emit(Failed(f"could not save the {what} to {cmd.path}: {e}"))
-            else:
-                self._emit(Saved(cmd.path, what))
+            self._replace_session(new)
+        elif isinstance(cmd, SaveGenerator | SaveSession | ExportSamples | ExportMetrics):
+            self._save(cmd)
         else:
             self._emit(Failed(f"unknown command {cmd!r}"))
             return False
         return True
+
+    def _replace_session(self, new: Session) -> None:
+        self.session.remove_listener(self._on_rows)
+        self.session = new
+        new.add_listener(self._on_rows)
+        self._emit(ResetDone(new.config))
+        if len(new.history):
+            self._emit(MetricsChunk(new.history.rows))
+        self._emit(Applied({}, new.config))
+
+    def _save(self, cmd: Any) -> None:
+        from .exports import write_metrics_csv, write_samples
+
+        s = self.session
+        what, fn = {
+            SaveGenerator: ("generator", lambda: s.save_generator(cmd.path)),
+            SaveSession: ("session", lambda: s.save(cmd.path)),
+            ExportSamples: ("samples", lambda: write_samples(s.sample(cmd.n), cmd.path)),
+            ExportMetrics: ("metrics", lambda: write_metrics_csv(s.history, cmd.path)),
+        }[type(cmd)]
+        try:
+            s.flush()
+            fn()
+        except ValueError as e:  # its message names the file already
+            self._emit(Failed(f"could not save the {what}: {e}"))
+        except OSError as e:
+            self._emit(Failed(f"could not save the {what} to {cmd.path}: {e.strerror or e}"))
+        else:
+            self._emit(Saved(cmd.path, what))
 
     def _on_rows(self, rows: np.ndarray) -> None:
         self._emit(MetricsChunk(rows.copy()))

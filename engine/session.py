@@ -532,6 +532,23 @@ class Session:
 
         return load_session(path)
 
+    @classmethod
+    def from_generator(cls, path: str) -> Session:
+        """Continue training a saved generator: its config and weights (reference batch
+        included), a fresh discriminator and optimizers."""
+        from .checkpoints import generator_state
+
+        cfg, state, step = generator_state(path)
+        s = cls(cfg)
+        try:
+            s._nets.generator.load_state_dict(state)
+        except RuntimeError as e:
+            raise ValueError(f"{path}: the stored weights do not fit the stored architecture "
+                             f"({str(e).splitlines()[0][:100]})") from None
+        s.step = step
+        s._save_good()
+        return s
+
     def save_generator(self, path: str) -> None:
         from .checkpoints import save_generator
 
