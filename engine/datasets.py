@@ -145,6 +145,47 @@ register(DataSet(
 ))
 
 
+# --- 1-D: the picture of the original GAN paper ---------------------------------------------
+
+def _line_centers(p: dict[str, Any]) -> np.ndarray:
+    k = int(p["modes"])
+    return ((np.arange(k) - (k - 1) / 2) * float(p["spacing"]) + float(p["offset"]))[:, None]
+
+
+def _mixture1d_make(p: dict[str, Any], device: torch.device) -> Draw:
+    centers = torch.as_tensor(_line_centers(p), dtype=torch.float32, device=device)
+    std = float(p["std"])
+
+    def draw(n: int, gen: torch.Generator) -> torch.Tensor:
+        idx = torch.randint(len(centers), (n,), generator=gen, device=device)
+        return centers[idx] + std * _randn(n, 1, gen, device)
+
+    return draw
+
+
+def _mixture1d_box(p: dict[str, Any]) -> tuple[float, float, float, float]:
+    c = _line_centers(p)[:, 0]
+    pad = 4 * float(p["std"]) + 1.0
+    lo, hi = min(float(c.min()) - pad, -1.0), max(float(c.max()) + pad, 1.0)
+    return (lo, hi, 0.0, 1.0)  # 1-D: the y range is D's, a probability
+
+
+register(DataSet(
+    name="mixture1d",
+    title="1-D Gaussian mixture",
+    params={
+        "modes": Param("int", 2, lo=1, hi=16, help="number of Gaussians on the line"),
+        "spacing": Param("float", 4.0, lo=0.0, hi=100.0, help="distance between neighbours"),
+        "offset": Param("float", 1.0, lo=-100.0, hi=100.0, help="centre of the mixture"),
+        "std": Param("float", 0.5, lo=0.001, hi=10.0, help="std of each Gaussian"),
+    },
+    make=_mixture1d_make,
+    box=_mixture1d_box,
+    modes=lambda p: Modes(_line_centers(p), float(p["std"])),
+    dim=1,
+))
+
+
 # --- manifolds ----------------------------------------------------------------------------
 
 def _simple(fn: Callable[[int, dict[str, Any], torch.Generator, torch.device], torch.Tensor]) -> Maker:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -106,3 +107,15 @@ def loss_names() -> list[str]:
 
 def get_loss(name: str) -> Loss:
     return LOSSES[name]
+
+
+def generator_loss_curve(name: str, d: np.ndarray) -> np.ndarray:
+    """L_G per sample as a function of D's output on a fake, for the generator-loss panel:
+    D(G(z)) as a probability for the BCE losses, the raw score otherwise."""
+    d = np.asarray(d, dtype=np.float64)
+    if name in ("minimax", "non-saturating"):
+        p = np.clip(d, 1e-12, 1 - 1e-12)
+        return np.log1p(-p) if name == "minimax" else -np.log(p)
+    if name == "least-squares":
+        return 0.5 * (d - 1) ** 2
+    return -d  # wgan, wgan-gp, hinge

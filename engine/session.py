@@ -18,6 +18,7 @@ import torch
 
 from . import config as C
 from .datasets import DATASETS, DataSet
+from .divergences import Divergences, divergences
 from .losses import LOSSES, Loss, LossSettings, clip_weights, gradient_penalty
 from .metrics import COLUMNS, STEP_COLUMNS, History, ModeStats, mode_stats
 from .networks import MLP, build_mlp, carry_weights
@@ -101,7 +102,7 @@ class Session:
         self._last_g = (zero, zero)              # loss, grad norm
         self._pending: list[torch.Tensor] = []
         self._pending_steps: list[int] = []
-        self._mode_rows: dict[int, ModeStats] = {}
+        self._cadence_rows: dict[int, dict[str, float]] = {}  # step -> slow metrics
         self.d_updates = 0
         self.g_updates = 0
 
@@ -250,10 +251,10 @@ class Session:
             self._g_update(bs)
         self.step += 1
         every = cfg["metrics_every"]
-        due_modes = every and self.step % every == 0 and self._data.modes(self._cfg["data"]) is not None
-        if due_modes:
-            self._mode_rows[self.step] = self.mode_stats(cfg["metrics_samples"])
-        if due_modes or self.step % cfg["log_every"] == 0:
+        due = bool(every) and self.step % every == 0
+        if due:
+            self._cadence_rows[self.step] = self.cadence_metrics(cfg["metrics_samples"])
+        if due or self.step % cfg["log_every"] == 0:
             self._log()
 
     def train(self, steps: int, callback: Callable[[int], None] | None = None) -> dict[str, float]:
@@ -303,11 +304,10 @@ class Session:
         rows = np.full((len(vals), len(COLUMNS)), np.nan)
         rows[:, 0] = steps
         rows[:, 1:1 + len(STEP_COLUMNS)] = vals
-        if self._mode_rows:
+        if self._cadence_rows:
             for i, st in enumerate(steps):
-                ms = self._mode_rows.pop(int(st), None)
-                if ms is not None:
-                    rows[i, 1 + len(STEP_COLUMNS):] = (ms.captured, ms.high_quality, ms.kl)
+                for col, v in self._cadence_rows.pop(int(st), {}).items():
+                    rows[i, COLUMNS.index(col)] = v
         self.history.append(rows)
         self._save_good()
         for fn in list(self._listeners):
@@ -354,7 +354,7 @@ class Session:
         self.d_updates, self.g_updates = good["updates"]
         self._pending.clear()
         self._pending_steps.clear()
-        self._mode_rows.clear()
+        self._cadence_rows.clear()
 
     # ------------------------------------------------------------------ swaps
     def apply(self, changes: dict[str, Any]) -> dict[str, Any]:
@@ -486,37 +486,51 @@ class Session:
             return None
         return mode_stats(self.sample(n, seed=_seed_of(self._cfg["seed"], self.step, "modes")), modes)
 
+    def divergences(self, n: int = 2500, w1_points: int = 500) -> Divergences:
+        """JS/KL (grid histograms over the data box), exact W1 and RBF MMD between ``n`` fresh
+        real and generated samples (W1 and MMD on the first ``w1_points``: their cost grows
+        fast). The samples come from their own RNG, so measuring never changes training."""
+        gen = torch.Generator(self.device).manual_seed(_seed_of(self._cfg["seed"], self.step, "div"))
+        real = self._real(n, gen=gen).cpu().numpy()
+        fake = self.sample(n, seed=_seed_of(self._cfg["seed"], self.step, "divz"))
+        return divergences(real, fake, self.box, w1_points=w1_points)
+
+    def cadence_metrics(self, n: int = 2500) -> dict[str, float]:
+        """The slow metrics logged every ``train.metrics_every`` steps: mode metrics for
+        mixture data, divergences for all toy data."""
+        out: dict[str, float] = {}
+        ms = self.mode_stats(n)
+        if ms is not None:
+            out.update(modes=ms.captured, high_quality=ms.high_quality, mode_kl=ms.kl)
+        d = self.divergences(n)
+        out.update(js=d.js, kl=d.kl, w1=d.w1, mmd=d.mmd)
+        return out
+
     def snapshot(self, request: ViewRequest | None = None) -> Snapshot:
-        """Everything a live view draws, as numpy copies. Costs one G pass on the fixed
-        view noise, and one D pass over the heatmap grid when it is asked for."""
-        req = request or ViewRequest()
+        """Everything a live view draws, as numpy copies (see ``engine.views``). Costs one G
+        pass on the fixed view noise, plus whatever extra the request asks for."""
+        from .views import build_snapshot
+
         self.flush()
-        box = self.box
-        if req.n_fake not in self._view_z:
-            gen = torch.Generator(self.device).manual_seed(_seed_of(self._view_seed, "z", req.n_fake))
-            self._view_z[req.n_fake] = self._noise(req.n_fake, gen=gen)
-        if req.n_real not in self._view_real:
-            gen = torch.Generator(self.device).manual_seed(_seed_of(self._view_seed, "x", req.n_real))
-            self._view_real[req.n_real] = self._real(req.n_real, gen=gen)
-        z = self._view_z[req.n_fake]
-        fake = self._eval(lambda: self._nets.generator(z)) if req.n_fake else np.empty((0, 2))
-        real = self._view_real[req.n_real].cpu().numpy().copy()
-        heat = None
-        if req.heatmap:
-            r = req.grid
-            xs = torch.linspace(box[0], box[1], r, device=self.device)
-            ys = torch.linspace(box[2], box[3], r, device=self.device)
-            gx, gy = torch.meshgrid(xs, ys, indexing="ij")
-            grid = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)
+        return build_snapshot(self, request or ViewRequest())
 
-            def dgrid() -> torch.Tensor:
-                out = self._nets.discriminator(grid)[:, 0]
-                return torch.sigmoid(out) if self._loss.probability else out
+    def view_batches(self, n_fake: int, n_real: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The fixed noise and real batches of the live views (drawn once per size)."""
+        if n_fake not in self._view_z:
+            gen = torch.Generator(self.device).manual_seed(_seed_of(self._view_seed, "z", n_fake))
+            self._view_z[n_fake] = self._noise(n_fake, gen=gen)
+        if n_real not in self._view_real:
+            gen = torch.Generator(self.device).manual_seed(_seed_of(self._view_seed, "x", n_real))
+            self._view_real[n_real] = self._real(n_real, gen=gen)
+        return self._view_z[n_fake], self._view_real[n_real]
 
-            heat = self._eval(dgrid).reshape(r, r)
-        return Snapshot(step=self.step, fake=fake, real=real, heatmap=heat, box=box,
-                        heatmap_is_probability=self._loss.probability,
-                        d_updates=self.d_updates, g_updates=self.g_updates)
+    @property
+    def loss(self) -> Loss:
+        return self._loss
+
+    @property
+    def dataset(self) -> DataSet:
+        return self._data
 
     # ------------------------------------------------------------------ files
     def save(self, path: str) -> None:

@@ -15,6 +15,11 @@ class ViewRequest:
     n_real: int = 512     # real samples, a fixed batch
     heatmap: bool = True  # D's output over the data box
     grid: int = 64        # heatmap resolution per side
+    dstar: bool = False   # the optimal discriminator D* on the same grid, and its gap to D
+    arrows: bool = False  # -dL_G/dx at each fake: where G's loss pushes it
+    d_field: int = 0      # D's gradient over a coarse grid of this many points per side
+    manifold: int = 0     # G over a grid of noise with this many lines per side
+    d_on_fake: bool = False  # D's output on the fakes (the generator-loss panel)
 
 
 @dataclass(frozen=True)
@@ -23,7 +28,8 @@ class Snapshot:
 
     ``heatmap[i, j]`` is D at x = linspace(box[0], box[1])[i], y = linspace(box[2], box[3])[j]
     (pyqtgraph's default column-major image order). It is a probability for the BCE losses,
-    a raw score otherwise.
+    a raw score otherwise. For 1-D data (``dim == 1``) the heatmap, D*, p_data and p_g are
+    curves over x = linspace(box[0], box[1], grid).
     """
 
     step: int
@@ -34,3 +40,14 @@ class Snapshot:
     heatmap_is_probability: bool
     d_updates: int = 0
     g_updates: int = 0
+    loss_name: str = ""
+    dim: int = 2                          # data dimension: 1 draws curves instead of a plane
+    view_z: np.ndarray | None = None      # the fixed noise of ``fake`` (z -> G(z) lines in 1-D)
+    dstar: np.ndarray | None = None       # D* on the heatmap grid (BCE losses only)
+    dstar_gap: float | None = None        # mean |D - D*| weighted by p_data + p_g
+    p_data: np.ndarray | None = None      # densities on the grid (1-D views, D*)
+    p_g: np.ndarray | None = None
+    arrows: np.ndarray | None = None      # (n, dim) -dL_G/dx at the fakes
+    d_field: np.ndarray | None = None     # (k, k, 2) dD/dx over a coarse grid of the box
+    manifold: np.ndarray | None = None    # (rows, cols, dim) G over a noise grid
+    d_fake: np.ndarray | None = None      # D's output on the fakes (probability or score)

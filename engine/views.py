@@ -1,0 +1,118 @@
+"""What the live views draw, computed on request from a session (numpy out, no Qt).
+
+Only what a ``ViewRequest`` asks for is computed: a frame with just samples and the heatmap
+costs one G pass and one D pass over the grid; D*, gradient arrows, D's gradient field and
+the generator manifold are extra passes a view turns on when it shows them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from .divergences import kde_density, mixture_density, optimal_discriminator
+from .snapshot import Snapshot, ViewRequest
+
+if TYPE_CHECKING:
+    from .session import Session
+
+
+def _grid(box: tuple[float, ...], r: int, dim: int, device: torch.device) -> torch.Tensor:
+    xs = torch.linspace(box[0], box[1], r, device=device)
+    if dim == 1:
+        return xs[:, None]
+    ys = torch.linspace(box[2], box[3], r, device=device)
+    gx, gy = torch.meshgrid(xs, ys, indexing="ij")
+    return torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)
+
+
+def _d_out(s: Session, x: torch.Tensor) -> torch.Tensor:
+    out = s.discriminator(x)[:, 0]
+    return torch.sigmoid(out) if s.loss.probability else out
+
+
+def _with_grad(s: Session, x: torch.Tensor, fn) -> np.ndarray:
+    """d fn(x).sum() / dx in eval mode (spectral norm frozen), weights untouched."""
+    g, d = s.generator, s.discriminator
+    g.eval()
+    d.eval()
+    try:
+        with torch.enable_grad():
+            x = x.detach().clone().requires_grad_(True)
+            (grad,) = torch.autograd.grad(fn(x).sum(), x)
+        return grad.detach().cpu().numpy().copy()
+    finally:
+        g.train()
+        d.train()
+
+
+def _densities(s: Session, grid: np.ndarray, real: np.ndarray, fake: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """p_data in closed form for mixture sets (KDE of the real batch otherwise); p_g by KDE."""
+    modes = s.dataset.modes(s.config["data"])
+    p_data = mixture_density(grid, modes) if modes is not None else kde_density(grid, real)
+    return p_data, kde_density(grid, fake)
+
+
+def _manifold(s: Session, m: int) -> np.ndarray:
+    cfg = s.config["noise"]
+    lim = 1.0 if cfg["dist"] == "uniform" else 2.0
+    axis = torch.linspace(-lim, lim, m, device=s.device)
+    if cfg["dim"] == 1:
+        z = axis[:, None]
+        rows, cols = 1, m
+    else:
+        gx, gy = torch.meshgrid(axis, axis, indexing="ij")
+        z = torch.zeros(m * m, cfg["dim"], device=s.device)
+        z[:, 0], z[:, 1] = gx.reshape(-1), gy.reshape(-1)
+        rows, cols = m, m
+    out = s._eval(lambda: s.generator(z))
+    return out.reshape(rows, cols, -1)
+
+
+def build_snapshot(s: Session, req: ViewRequest) -> Snapshot:
+    box = s.box
+    dim = s.dataset.dim
+    z, real_t = s.view_batches(req.n_fake, req.n_real)
+    fake_t = None
+    fake = np.empty((0, dim))
+    if req.n_fake:
+        fake = s._eval(lambda: s.generator(z))
+        fake_t = torch.as_tensor(fake, device=s.device)
+    real = real_t.cpu().numpy().copy()
+    heat = dstar = p_data = p_g = None
+    gap = None
+    grid_t = None
+    if req.heatmap or req.dstar:
+        grid_t = _grid(box, req.grid, dim, s.device)
+        shape = (req.grid,) if dim == 1 else (req.grid, req.grid)
+        heat = s._eval(lambda: _d_out(s, grid_t)).reshape(shape)
+        if req.dstar or dim == 1:
+            grid = grid_t.cpu().numpy()
+            p_data, p_g = (d.reshape(shape) for d in _densities(s, grid, real, fake))
+            if s.loss.probability:
+                dstar = optimal_discriminator(p_data, p_g)
+                w = p_data + p_g
+                gap = float((np.abs(heat - dstar) * w).sum() / max(w.sum(), 1e-300))
+    arrows = None
+    if req.arrows and fake_t is not None and len(fake):
+        g_loss = s.loss.g_loss
+        n = len(fake)
+        arrows = -n * _with_grad(s, fake_t, lambda x: g_loss(s.discriminator(x)))
+    field = None
+    if req.d_field and dim == 2:
+        k = req.d_field
+        pts = _grid(box, k, 2, s.device)
+        field = _with_grad(s, pts, lambda x: _d_out(s, x)).reshape(k, k, 2)
+    manifold = _manifold(s, req.manifold) if req.manifold else None
+    d_fake = None
+    if req.d_on_fake and fake_t is not None and len(fake):
+        d_fake = s._eval(lambda: _d_out(s, fake_t))
+    return Snapshot(
+        step=s.step, fake=fake, real=real, heatmap=heat, box=box,
+        heatmap_is_probability=s.loss.probability, d_updates=s.d_updates, g_updates=s.g_updates,
+        loss_name=s.loss.name, dim=dim, view_z=z.cpu().numpy().copy() if req.n_fake else None,
+        dstar=dstar, dstar_gap=gap, p_data=p_data, p_g=p_g, arrows=arrows, d_field=field,
+        manifold=manifold, d_fake=d_fake,
+    )
