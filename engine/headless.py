@@ -157,7 +157,7 @@ def _progress(total: int, enabled: bool | None) -> Any:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="it", desc="training", file=sys.stderr, dynamic_ncols=True)
+    return tqdm(total=total, unit="it", desc="training", file=sys.stderr)
 
 
 def summary(session: Session) -> str:
