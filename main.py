@@ -100,14 +100,14 @@ def _app(a: argparse.Namespace) -> int:
             return _fail(f"--{flag} only makes sense with --headless")
     from engine.headless import build_config
 
-    name = a.preset or "ring8"
-    try:
-        cfg = build_config(name, a.sets, a.seed, a.device)
+    try:  # with no --preset the app reopens the last preset used, if it still loads
+        cfg = build_config(a.preset or "ring8", a.sets, a.seed, a.device)
     except ValueError as e:
         return _fail(str(e))
     from gui.app import run_app
 
-    return run_app(cfg, name)
+    overridden = bool(a.sets) or a.seed is not None or a.device is not None
+    return run_app(cfg, a.preset or ("ring8" if overridden else None))
 
 
 def main(argv: list[str] | None = None) -> int:

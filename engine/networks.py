@@ -39,9 +39,9 @@ class MinibatchDiscrimination(nn.Module):
         self.out_features = in_features + kernels
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
-        m = (f @ self.T).view(-1, self.kernels, self.kernel_dim)      # (n, B, C)
-        l1 = (m.unsqueeze(0) - m.unsqueeze(1)).abs().sum(3)          # (n, n, B)
-        o = torch.exp(-l1).sum(0) - 1.0                              # drop j == i (exp(0) = 1)
+        m = (f @ self.T).view(-1, self.kernels, self.kernel_dim).transpose(0, 1)  # (B, n, C)
+        l1 = torch.cdist(m, m, p=1)              # (B, n, n), without an (n, n, B, C) temporary
+        o = torch.exp(-l1).sum(2).t() - 1.0      # (n, B); drop j == i (exp(0) = 1)
         return torch.cat([f, o], 1)
 
 
@@ -65,7 +65,7 @@ class MLP(nn.Module):
     """
 
     def __init__(self, in_dim: int, hidden: list[int], out_dim: int, activation: str, norm: str,
-                 ref_count: int = 0, minibatch: str = "none", mb_kernels: int = 100,
+                 ref_count: int = 0, minibatch: str = "none", mb_kernels: int = 50,
                  mb_dim: int = 5) -> None:
         super().__init__()
         spec = NORMS[norm]
@@ -110,7 +110,7 @@ def build_mlp(in_dim: int, out_dim: int, net_cfg: dict[str, Any], minibatch: boo
         in_dim, list(net_cfg["hidden"]), out_dim, net_cfg["activation"], net_cfg["norm"],
         ref_count=int(net_cfg["ref_size"]),
         minibatch=net_cfg.get("minibatch", "none") if minibatch else "none",
-        mb_kernels=int(net_cfg.get("mb_kernels", 100)), mb_dim=int(net_cfg.get("mb_dim", 5)),
+        mb_kernels=int(net_cfg.get("mb_kernels", 50)), mb_dim=int(net_cfg.get("mb_dim", 5)),
     )
 
 

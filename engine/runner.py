@@ -200,7 +200,12 @@ class Runner:
     STATUS_EVERY = 0.25
 
     def __init__(self, config: dict[str, Any] | None = None, *, autoplay: bool = False,
-                 view: ViewRequest | None = None, torch_threads: int | None = None) -> None:
+                 view: ViewRequest | None = None, torch_threads: int | None = None,
+                 chunk_seconds: float | None = None, snapshot_every: float | None = None) -> None:
+        if chunk_seconds is not None:
+            self.CHUNK_SECONDS = chunk_seconds
+        if snapshot_every is not None:
+            self.SNAPSHOT_EVERY = snapshot_every
         self._config = config
         self._commands: queue.Queue[Any] = queue.Queue()
         self._events: queue.Queue[Any] = queue.Queue()
@@ -212,6 +217,7 @@ class Runner:
         self._torch_threads = torch_threads
         self._thread: threading.Thread | None = None
         self._rate = 0.0
+        self._chunk = 1  # iterations per chunk, adapted to take CHUNK_SECONDS
         self.ready = threading.Event()
 
     # -- front-end side
@@ -266,6 +272,7 @@ class Runner:
         self._emit(Applied({}, self.session.config))
         self.ready.set()
         last_snap = last_status = 0.0
+        last_state: tuple[int, int, int] = (-1, -1, -1)  # nothing new to draw while it is unchanged
         steps_at, time_at = self.session.step, time.perf_counter()
         next_due = time.perf_counter()
         while not self._stop.is_set():
@@ -288,9 +295,11 @@ class Runner:
                 inst = (self.session.step - steps_at) / (now - time_at)
                 self._rate = inst if not self._running else 0.5 * self._rate + 0.5 * inst
                 steps_at, time_at = self.session.step, now
-            if self._view is not None and (forced or now - last_snap >= self.SNAPSHOT_EVERY):
+            stale = (self.session.step, self.session.d_updates, self.session.g_updates) != last_state
+            if self._view is not None and (forced or (stale and now - last_snap >= self.SNAPSHOT_EVERY)):
                 self._guarded(self._publish_snapshot)
                 last_snap = now
+                last_state = (self.session.step, self.session.d_updates, self.session.g_updates)
             if forced or now - last_status >= self.STATUS_EVERY:
                 self._emit_status()
                 last_status = now
@@ -299,11 +308,13 @@ class Runner:
     def _train_for(self, seconds: float) -> None:
         """Train in a chunk sized to take about ``seconds``, so commands are checked often."""
         t0 = time.perf_counter()
-        n = getattr(self, "_chunk", 1)
-        self._guarded(lambda: self.session.train(n))
+        n = self._chunk
+        before = self.session.step
+        self._guarded(lambda: self.session.train(n, deadline=t0 + 2 * seconds))
         dt = time.perf_counter() - t0
-        if dt > 0:
-            self._chunk = max(1, min(4096, int(n * seconds / dt)))
+        done = self.session.step - before
+        if dt > 0 and done > 0:
+            self._chunk = max(1, min(4096, int(done * seconds / dt)))
 
     def _guarded(self, fn: Any) -> None:
         try:
@@ -345,6 +356,8 @@ class Runner:
         s = self.session
         if cmd is None:
             return False
+        if isinstance(cmd, Apply | Reset | LoadConfig | LoadSession | LoadGenerator):
+            self._chunk = 1  # the next step may cost very differently: measure it afresh
         if isinstance(cmd, Play):
             self._running = True
         elif isinstance(cmd, Pause):

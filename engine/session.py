@@ -9,6 +9,7 @@ the same flush checks for divergence and keeps the last good state to roll back 
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -257,19 +258,25 @@ class Session:
         if due or self.step % cfg["log_every"] == 0:
             self._log()
 
-    def train(self, steps: int, callback: Callable[[int], None] | None = None) -> dict[str, float]:
+    def train(self, steps: int, callback: Callable[[int], None] | None = None,
+              deadline: float | None = None) -> dict[str, float]:
         """Run ``steps`` generator iterations; return the last logged metrics.
 
         Raises TrainingDiverged (after rolling back to the last good state) on NaN/inf.
-        ``callback(step)`` runs after each flush, e.g. for a progress bar.
+        ``callback(step)`` runs after each flush, e.g. for a progress bar. With ``deadline``
+        (a ``time.perf_counter()`` value) it stops early once that time has passed, so a
+        front end stays responsive when a swap makes each step much slower.
         """
         steps = C.Param("int", 0, lo=0, hi=10**9).coerce("steps", steps)
         for i in range(steps):
             self._iteration()
-            if len(self._pending) >= FLUSH_EVERY or i == steps - 1:
+            last = i == steps - 1 or (deadline is not None and time.perf_counter() > deadline)
+            if len(self._pending) >= FLUSH_EVERY or last:
                 self.flush()
                 if callback is not None:
                     callback(self.step)
+            if last:
+                break
         return self.history.last()
 
     def iteration(self) -> None:
@@ -332,26 +339,62 @@ class Session:
         self._restore_good()
         raise TrainingDiverged(step, reason)
 
-    def _save_good(self) -> None:
+    def _live_state(self) -> tuple[list[torch.Tensor], tuple[Any, ...]]:
+        """Every tensor a rollback must restore (weights, buffers, optimizer state), in a
+        fixed order, and a key describing that layout (it changes when a network is rebuilt
+        or an optimizer creates its state on its first step)."""
         n = self._nets
+        tensors: list[torch.Tensor] = []
+        layout: list[Any] = []
+        for net in (n.generator, n.discriminator):
+            for name, t in net.state_dict(keep_vars=True).items():
+                tensors.append(t)
+                layout.append((id(net), name))
+        for opt in (n.opt_g, n.opt_d):
+            for group in opt.param_groups:
+                for p in group["params"]:
+                    for key, v in opt.state.get(p, {}).items():
+                        if torch.is_tensor(v):
+                            tensors.append(v)
+                            layout.append((id(p), key))
+        return tensors, tuple(layout)
+
+    def _save_good(self) -> None:
+        """Keep a rollback point. Buffers are allocated once per layout and refilled with one
+        fused copy, so a checkpoint per flush costs a memcpy, not a deep copy."""
+        live, layout = self._live_state()
+        good = getattr(self, "_good", None)
+        with torch.no_grad():
+            if good is None or good["layout"] != layout:
+                saved = [t.detach().clone() for t in live]
+            else:
+                saved = good["tensors"]
+                torch._foreach_copy_(saved, [t.detach() for t in live])
         self._good = {
-            "g": copy.deepcopy(n.generator.state_dict()),
-            "d": copy.deepcopy(n.discriminator.state_dict()),
-            "og": copy.deepcopy(n.opt_g.state_dict()),
-            "od": copy.deepcopy(n.opt_d.state_dict()),
+            "tensors": saved, "layout": layout,
             "step": self.step, "rng": self._rng.get_state(),
-            "updates": (self.d_updates, self.g_updates),
+            "updates": (self.d_updates, self.g_updates), "rows": len(self.history),
         }
 
     def _restore_good(self) -> None:
-        good, n = self._good, self._nets
-        n.generator.load_state_dict(good["g"])
-        n.discriminator.load_state_dict(good["d"])
-        n.opt_g.load_state_dict(good["og"])
-        n.opt_d.load_state_dict(good["od"])
+        good = self._good
+        live, layout = self._live_state()
+        n = self._nets
+        if layout != good["layout"]:
+            # optimizer state created after the rollback point did not exist then: drop it
+            had_state = {key[0] for key in good["layout"]}
+            for opt in (n.opt_g, n.opt_d):
+                for group in opt.param_groups:
+                    for p in group["params"]:
+                        if id(p) not in had_state:
+                            opt.state.pop(p, None)
+            live, layout = self._live_state()
+        with torch.no_grad():
+            torch._foreach_copy_([t.detach() for t in live], good["tensors"])
         self.step = good["step"]
         self._rng.set_state(good["rng"])
         self.d_updates, self.g_updates = good["updates"]
+        self.history.truncate(good["rows"])  # rows logged after the rollback point
         self._pending.clear()
         self._pending_steps.clear()
         self._cadence_rows.clear()

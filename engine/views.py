@@ -29,7 +29,15 @@ def _grid(box: tuple[float, ...], r: int, dim: int, device: torch.device) -> tor
 
 
 def _d_out(s: Session, x: torch.Tensor) -> torch.Tensor:
-    out = s.discriminator(x)[:, 0]
+    """D (probability for BCE losses) at x. With minibatch features D's output depends on its
+    batch, and their cost grows with its square: the grid goes through in training-size
+    batches instead of as one huge batch."""
+    d = s.discriminator
+    if d.minibatch is not None:
+        size = max(2, s.config["train"]["batch_size"])
+        out = torch.cat([d(chunk)[:, 0] for chunk in torch.split(x, size)])
+    else:
+        out = d(x)[:, 0]
     return torch.sigmoid(out) if s.loss.probability else out
 
 

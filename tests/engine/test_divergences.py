@@ -8,8 +8,14 @@ import numpy as np
 import pytest
 
 from engine.datasets import Modes
-from engine.divergences import (js_kl, kde_density, mixture_density, mmd_rbf,
-                                optimal_discriminator, wasserstein1)
+from engine.divergences import (
+    js_kl,
+    kde_density,
+    mixture_density,
+    mmd_rbf,
+    optimal_discriminator,
+    wasserstein1,
+)
 
 RNG = np.random.default_rng(0)
 

@@ -89,7 +89,7 @@ def test_generator_loss_curve_matches_the_loss(name):
 
     logits = torch.tensor([-3.0, -0.5, 0.0, 2.0])
     d = torch.sigmoid(logits).numpy() if LOSSES[name].probability else logits.numpy()
-    per_sample = [LOSSES[name].g_loss(l[None]).item() for l in logits]
+    per_sample = [LOSSES[name].g_loss(t[None]).item() for t in logits]
     np.testing.assert_allclose(generator_loss_curve(name, d), per_sample, rtol=1e-5, atol=1e-6)
 
 

@@ -1,0 +1,71 @@
+"""Application entry: ``run_app(config, preset_name)`` opens the window and runs Qt's loop.
+
+``main.py`` calls ``sys.exit(run_app(load_preset(name), name))``.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from types import TracebackType
+from typing import Any
+
+from PySide6.QtWidgets import QApplication
+
+from .main_window import MainWindow
+from .settings import APPLICATION, ORGANIZATION, app_settings
+from .theme import apply_theme
+
+
+def make_application(argv: list[str] | None = None) -> QApplication:
+    """The running QApplication, created (and themed) if there is none yet."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+        app.setOrganizationName(ORGANIZATION)
+        app.setApplicationName(APPLICATION)
+        app.setApplicationDisplayName("GAN Playground")
+    apply_theme(app)  # type: ignore[arg-type]
+    return app  # type: ignore[return-value]
+
+
+def _remembered_config(config: dict[str, Any], preset_name: str | None
+                       ) -> tuple[dict[str, Any], str | None]:
+    """With no preset named, reopen the last one used (if it still loads)."""
+    if preset_name is not None:
+        return config, preset_name
+    last = app_settings().value("preset/last")
+    if isinstance(last, str) and last:
+        from engine.presets import load_preset
+
+        try:
+            return load_preset(last), last
+        except ValueError:
+            pass
+    return config, preset_name
+
+
+def run_app(config: dict[str, Any], preset_name: str | None = None) -> int:
+    """Open the window on ``config`` and run until it closes; returns the exit code."""
+    app = make_application()
+    config, preset_name = _remembered_config(config, preset_name)
+    window = MainWindow(config, preset_name)
+
+    def excepthook(kind: type[BaseException], value: BaseException,
+                   tb: TracebackType | None) -> None:
+        """A bug in a GUI slot is shown in the window, not dumped on the terminal."""
+        details = "".join(traceback.format_exception(kind, value, tb))
+        window.message.show_message(f"Internal error: {kind.__name__}: {value}", "error",
+                                    details=details)
+
+    previous = sys.excepthook
+    sys.excepthook = excepthook
+    try:
+        window.show()
+        window.message.show_message("Press Space (or ▶ Play) to start training. Every control "
+                                    "applies while training runs.", "info")
+        return app.exec()
+    finally:
+        sys.excepthook = previous
+        if window.link.alive:
+            window.link.stop(timeout=2.0)

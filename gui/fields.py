@@ -1,0 +1,299 @@
+"""One editor widget per config parameter, built from the engine's ``Param`` spec.
+
+Every field sends ``committed(key, value)`` only when the user has finished an edit (Enter,
+focus out, an arrow click, a combo pick), never per keystroke, and shows engine values with
+its signals blocked, so showing the applied config never echoes back as a new change.
+Which widget a parameter gets is a registry keyed by ``Param.kind``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QSignalBlocker, Signal
+from PySide6.QtGui import QValidator
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QWidget,
+)
+
+from engine.datasets import DATASETS
+from engine.losses import LOSSES
+from engine.norms import NORMS
+from engine.params import Param
+
+INT_LIMIT = 2**31 - 1
+
+# Human titles for choice values, looked up by the key's last part (``*.norm``) or the key.
+_TITLES: dict[str, Callable[[str], str]] = {
+    "loss.name": lambda v: LOSSES[v].title if v in LOSSES else v,
+    "data.name": lambda v: DATASETS[v].title if v in DATASETS else v,
+    "norm": lambda v: NORMS[v].title if v in NORMS else v,
+    "activation": lambda v: v.replace("_", " "),
+    "minibatch": lambda v: {"none": "None", "discrimination": "Minibatch discrimination",
+                            "stddev": "Minibatch std-dev"}.get(v, v),
+    "name": lambda v: {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}.get(v, v),
+}
+
+# Parameters whose arrows should multiply rather than add (they span decades).
+LOG_SCALE_SUFFIXES = (".lr",)
+
+
+def choice_title(key: str, value: str) -> str:
+    """The label shown for a choice value (the value itself when nothing better is known)."""
+    fn = _TITLES.get(key) or _TITLES.get(key.rsplit(".", 1)[-1])
+    return fn(value) if fn else value
+
+
+def tooltip_for(key: str, param: Param) -> str:
+    """Tooltip text: the engine's help line, then the key and what it accepts."""
+    text = param.help[:1].upper() + param.help[1:] if param.help else key
+    return f"<b>{text}</b><br><tt>{key}</tt>: {param.allowed()}"
+
+
+def format_float(v: float) -> str:
+    return f"{v:.6g}"
+
+
+def format_list(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(format_float(v) if isinstance(v, float) else str(v) for v in value)
+    return str(value)
+
+
+class ScientificSpinBox(QDoubleSpinBox):
+    """A float spin box that shows ``%g`` text and steps by a factor on log-scale params
+    (a learning rate of 1e-4 and one of 0.1 both deserve a useful arrow step)."""
+
+    def __init__(self, log_scale: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.log_scale = log_scale
+        self.setDecimals(12)
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 (Qt override)
+        return format_float(value)
+
+    def valueFromText(self, text: str) -> float:  # noqa: N802
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int) -> object:
+        s = text.strip()
+        try:
+            v = float(s)
+        except ValueError:
+            ok = s in ("", "-", "+", ".", "-.", "+.") or s.lower().endswith(("e", "e-", "e+"))
+            return (QValidator.State.Intermediate if ok else QValidator.State.Invalid), text, pos
+        if self.minimum() <= v <= self.maximum():
+            return QValidator.State.Acceptable, text, pos
+        return QValidator.State.Intermediate, text, pos
+
+    def fixup(self, text: str) -> str:
+        return format_float(self.value())
+
+    def stepBy(self, steps: int) -> None:  # noqa: N802
+        if not self.log_scale or self.value() <= 0:
+            super().stepBy(steps)
+            return
+        v = self.value() * (2.0 ** steps)
+        self.setValue(min(max(v, self.minimum()), self.maximum()))
+
+
+class Field(QObject):
+    """A config key bound to one editor widget."""
+
+    committed = Signal(str, object)
+
+    def __init__(self, key: str, param: Param, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.key = key
+        self.param = param
+        self._shown: Any = param.default
+        self.widget = self._build()
+        self.widget.setToolTip(tooltip_for(key, param))
+        self.widget.setObjectName(key)
+        self.show_value(param.default)
+
+    # -- subclass hooks
+    def _build(self) -> QWidget:
+        raise NotImplementedError
+
+    def _show(self, value: Any) -> None:
+        raise NotImplementedError
+
+    def value(self) -> Any:
+        """What the widget holds now (possibly not yet valid: the engine decides)."""
+        raise NotImplementedError
+
+    def _same(self, a: Any, b: Any) -> bool:
+        return a == b
+
+    # -- shared behaviour
+    @property
+    def shown(self) -> Any:
+        """The last value the engine reported for this key."""
+        return self._shown
+
+    def show_value(self, value: Any, force: bool = False) -> None:
+        """Show an engine value without emitting anything. An edit in progress (focus and
+        unsaved text) is left alone unless ``force`` (a rejection must undo it)."""
+        self._shown = value
+        if not force and self._editing():
+            return
+        with QSignalBlocker(self.widget):
+            self._show(value)
+
+    def _editing(self) -> bool:
+        return False
+
+    def _commit(self, *_: Any) -> None:
+        v = self.value()
+        if not self._same(v, self._shown):
+            self.committed.emit(self.key, v)
+
+
+class ChoiceField(Field):
+    def _build(self) -> QWidget:
+        w = QComboBox()
+        # long titles ("WGAN-GP (gradient penalty)") must not widen the whole panel
+        w.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        w.setMinimumContentsLength(10)
+        for c in self.param.choices or ():
+            w.addItem(choice_title(self.key, c), c)
+        w.activated.connect(self._commit)
+        return w
+
+    def _show(self, value: Any) -> None:
+        w: QComboBox = self.widget  # type: ignore[assignment]
+        i = w.findData(value)
+        if i < 0:
+            w.addItem(choice_title(self.key, str(value)), value)
+            i = w.count() - 1
+        w.setCurrentIndex(i)
+
+    def value(self) -> Any:
+        return self.widget.currentData()  # type: ignore[attr-defined]
+
+
+class IntField(Field):
+    def _build(self) -> QWidget:
+        w = QSpinBox()
+        w.setRange(int(self.param.lo if self.param.lo is not None else -INT_LIMIT),
+                   int(min(self.param.hi if self.param.hi is not None else INT_LIMIT, INT_LIMIT)))
+        w.setKeyboardTracking(False)  # valueChanged on Enter / focus out / arrows only
+        w.setAccelerated(True)
+        w.valueChanged.connect(self._commit)
+        return w
+
+    def _show(self, value: Any) -> None:
+        self.widget.setValue(int(value))  # type: ignore[attr-defined]
+
+    def value(self) -> Any:
+        return self.widget.value()  # type: ignore[attr-defined]
+
+
+class FloatField(Field):
+    def _build(self) -> QWidget:
+        w = ScientificSpinBox(log_scale=self.key.endswith(LOG_SCALE_SUFFIXES))
+        lo = self.param.lo if self.param.lo is not None else -1e9
+        hi = self.param.hi if self.param.hi is not None else 1e9
+        w.setRange(lo, hi)
+        span = hi - lo
+        w.setSingleStep(10 ** math.floor(math.log10(span)) / 100 if span > 0 else 0.01)
+        w.setKeyboardTracking(False)
+        w.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToPreviousValue)
+        w.valueChanged.connect(self._commit)
+        return w
+
+    def _show(self, value: Any) -> None:
+        self.widget.setValue(float(value))  # type: ignore[attr-defined]
+
+    def value(self) -> Any:
+        return self.widget.value()  # type: ignore[attr-defined]
+
+    def _same(self, a: Any, b: Any) -> bool:
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-15)
+
+
+class TextField(Field):
+    """Free text (lists such as hidden widths "128,128" or betas "0.5, 0.999"): the engine
+    parses and validates it, and a refusal puts the applied value back."""
+
+    def _build(self) -> QWidget:
+        w = QLineEdit()
+        w.editingFinished.connect(self._commit)
+        return w
+
+    def _show(self, value: Any) -> None:
+        w: QLineEdit = self.widget  # type: ignore[assignment]
+        w.setText(format_list(value))
+        w.setModified(False)
+
+    def value(self) -> Any:
+        return self.widget.text()  # type: ignore[attr-defined]
+
+    def _same(self, a: Any, b: Any) -> bool:
+        return str(a).replace(" ", "") == format_list(b).replace(" ", "")
+
+    def _editing(self) -> bool:
+        w: QLineEdit = self.widget  # type: ignore[assignment]
+        return w.hasFocus() and w.isModified()
+
+    def _commit(self, *_: Any) -> None:
+        self.widget.setModified(False)  # type: ignore[attr-defined]
+        super()._commit()
+
+
+class BoolField(Field):
+    def _build(self) -> QWidget:
+        w = QCheckBox()
+        w.toggled.connect(self._commit)
+        return w
+
+    def _show(self, value: Any) -> None:
+        self.widget.setChecked(bool(value))  # type: ignore[attr-defined]
+
+    def value(self) -> Any:
+        return self.widget.isChecked()  # type: ignore[attr-defined]
+
+
+class PointsField(Field):
+    """Drawn or imported points are edited on the data plane, not typed: show a count."""
+
+    def _build(self) -> QWidget:
+        return QLabel()
+
+    def _show(self, value: Any) -> None:
+        n = len(value) if isinstance(value, list | tuple) else 0
+        self.widget.setText(f"{n} point{'s' if n != 1 else ''} (draw on the plane "  # type: ignore[attr-defined]
+                            "or File ▸ Import)")
+
+    def value(self) -> Any:
+        return self._shown
+
+
+FIELD_KINDS: dict[str, type[Field]] = {
+    "choice": ChoiceField,
+    "int": IntField,
+    "float": FloatField,
+    "int_list": TextField,
+    "float_pair": TextField,
+    "str": TextField,
+    "bool": BoolField,
+    "points": PointsField,
+}
+
+
+def make_field(key: str, param: Param, parent: QObject | None = None) -> Field:
+    """The editor for ``param`` (by its kind)."""
+    return FIELD_KINDS[param.kind](key, param, parent)

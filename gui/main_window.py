@@ -1,0 +1,323 @@
+"""The main window: controls on the left, live views on the right, engine behind a link.
+
+Data flow (DESIGN.md): a finished edit becomes ``Apply({key: value})`` on the runner's
+queue; the engine answers ``Applied``/``Rejected`` with its effective config and every
+control is redrawn from that (signals blocked), so the window always shows what the engine
+really runs. The frame timer in ``EngineLink`` hands snapshots and metric rows to the views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QSplitter,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.config import flatten
+from engine.datasets import DATASETS
+from engine.runner import (
+    Applied,
+    Apply,
+    Diverged,
+    Failed,
+    Pause,
+    Play,
+    Rejected,
+    ResetDone,
+    Saved,
+    Status,
+    Step,
+)
+from engine.snapshot import ViewRequest
+
+from . import help as help_text
+from .controls import ControlPanel
+from .engine_link import EngineLink
+from .file_actions import MAX_POINTS, FileActions
+from .menus import build_menus
+from .settings import app_settings
+from .status_bar import StatusReadout, describe_changes
+from .transport import Transport
+from .views.curves import CurvesView
+from .views.message_line import MessageLine
+from .views.plane import PlaneView, plane_view_request
+
+# Measured with ``python -m gui.bench`` on a 2-core CPU: one intra-op thread for the worker
+# leaves a core to the GUI thread (see the bench's report); None keeps torch's default.
+DEFAULT_TORCH_THREADS: int | None = 1
+DEFAULT_SIZE = (1400, 900)
+
+
+class MainWindow(QMainWindow):
+    """GAN Playground's window. ``runner`` is exposed for tests and scripts (read only)."""
+
+    def __init__(self, config: dict[str, Any], preset_name: str | None = None, *,
+                 settings: QSettings | None = None,
+                 torch_threads: int | None = DEFAULT_TORCH_THREADS,
+                 autoplay: bool = False, start: bool = True) -> None:
+        super().__init__()
+        self.settings = settings if settings is not None else app_settings()
+        self.config: dict[str, Any] = config
+        self.preset_name = preset_name
+        self._fresh_points = False
+        self.view_filters: list[Callable[[ViewRequest], ViewRequest]] = []
+        self._pending_running: bool | None = True if autoplay else None
+        self.setObjectName("main_window")
+        self.resize(*DEFAULT_SIZE)
+
+        self.link = EngineLink(config, view=plane_view_request(config, True),
+                               torch_threads=torch_threads, autoplay=autoplay, parent=self)
+        self.transport = Transport(self)
+        self.panel = ControlPanel(config)
+        self.plane = PlaneView()
+        self.curves = CurvesView()
+        self.message = MessageLine()
+        self._build_layout()
+        self.readout = StatusReadout(self.statusBar())
+        self.readout.show_setup(config)
+        self.files = FileActions(self)
+        build_menus(self)
+        self._connect()
+        self.transport.show_running(autoplay)
+        self._update_title()
+        self.restore_settings()
+        if start:
+            self.start()
+
+    @property
+    def runner(self) -> Any:
+        """The engine runner (tests read ``runner.session`` after an ``Applied``)."""
+        return self.link.runner
+
+    def start(self) -> None:
+        self.link.start()
+
+    # ------------------------------------------------------------------ building
+    def _build_layout(self) -> None:
+        toolbar = QToolBar("Training")
+        toolbar.setObjectName("transport_toolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.transport.fill_toolbar(toolbar)
+        self.addToolBar(toolbar)
+
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("controls_scroll")
+        self.scroll.setWidget(self.panel)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        bar = self.scroll.verticalScrollBar().sizeHint().width()
+        self.scroll.setMinimumWidth(self.panel.sizeHint().width() + bar + 4)
+
+        self.views_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.views_splitter.setObjectName("views_splitter")
+        self.views_splitter.addWidget(self.plane)
+        self.views_splitter.addWidget(self.curves)
+        self.views_splitter.setStretchFactor(0, 1)
+        self.views_splitter.setStretchFactor(1, 1)
+        self.views_splitter.setChildrenCollapsible(False)
+
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(4, 4, 6, 4)
+        right_layout.setSpacing(4)
+        right_layout.addWidget(self.message)
+        right_layout.addWidget(self.views_splitter, 1)
+
+        self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.main_splitter.setObjectName("main_splitter")
+        self.main_splitter.addWidget(self.scroll)
+        self.main_splitter.addWidget(right)
+        self.main_splitter.setStretchFactor(0, 0)
+        self.main_splitter.setStretchFactor(1, 1)
+        self.main_splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(self.main_splitter)
+        self._sized = False
+
+    def _connect(self) -> None:
+        self.panel.changes_requested.connect(self.apply_changes)
+        self.transport.command_requested.connect(self._send_transport)
+        self.plane.points_drawn.connect(self._on_points_drawn)
+        self.plane.drawing_cleared.connect(self._on_drawing_cleared)
+        self.plane.view_changed.connect(self._update_view_request)
+        link = self.link
+        link.applied.connect(self._on_applied)
+        link.rejected.connect(self._on_rejected)
+        link.diverged.connect(self._on_diverged)
+        link.failed.connect(self._on_failed)
+        link.reset_done.connect(self._on_reset_done)
+        link.saved.connect(self._on_saved)
+        link.status_changed.connect(self._on_status)
+        link.metrics_received.connect(self._on_metrics)
+        link.snapshot_ready.connect(self.plane.show_snapshot)
+        # curves throttle themselves; later frames flush rows a throttled refresh held back
+        link.snapshot_ready.connect(lambda _: self.curves.refresh())
+        link.status_changed.connect(lambda _: self.curves.refresh())
+
+    # ------------------------------------------------------------------ commands out
+    def apply_changes(self, changes: dict[str, Any]) -> None:
+        """Send a change set to the engine; the controls follow its answer."""
+        self.link.send(Apply(dict(changes)))
+        self.statusBar().showMessage(f"Applying {describe_changes(changes)}…", 10_000)
+
+    def _send_transport(self, command: Any) -> None:
+        if isinstance(command, Play | Pause):
+            self._pending_running = isinstance(command, Play)
+        elif isinstance(command, Step):
+            self._pending_running = False
+        self.link.send(command)
+
+    def _update_view_request(self) -> None:
+        """Tell the engine what the views need now; ``view_filters`` (e.g. extra panels)
+        add their own needs to the plane's, so one request serves every view."""
+        request = plane_view_request(self.config, self.plane.layer_visible("heatmap"))
+        for extend in self.view_filters:
+            request = extend(request)
+        self.link.set_view(request)
+
+    # ------------------------------------------------------------------ events in
+    def _on_applied(self, ev: Applied) -> None:
+        self.config = ev.config
+        self.panel.show_config(ev.config)
+        self.readout.show_setup(ev.config)
+        self._update_view_request()
+        self._update_title()
+        if ev.changes:
+            self.statusBar().showMessage(f"Applied {describe_changes(ev.changes)}", 4000)
+            if self.message.level == "warning":
+                self.message.dismiss()
+
+    def _on_rejected(self, ev: Rejected) -> None:
+        self.config = ev.config
+        self.panel.show_config(ev.config, force_keys=flatten(ev.changes).keys())
+        text = f"Not applied: {ev.message}"
+        self.message.show_message(text, "warning")
+        self.statusBar().showMessage(text, 8000)
+
+    def _on_diverged(self, ev: Diverged) -> None:
+        self._show_paused()
+        msg = ev.message[:1].upper() + ev.message[1:]
+        self.message.show_message(f"{msg}. Training is paused at the last good state.", "error")
+        self.statusBar().showMessage(f"Diverged at step {ev.step}", 8000)
+
+    def _on_failed(self, ev: Failed) -> None:
+        self._show_paused()
+        self.message.show_message(f"Training paused after an error: {ev.message}", "error",
+                                  details=ev.details)
+        self.statusBar().showMessage("Training paused after an error", 8000)
+
+    def _show_paused(self) -> None:
+        self._pending_running = None
+        self.transport.show_running(False)
+
+    def _on_reset_done(self, ev: ResetDone) -> None:
+        self.curves.clear()
+        self.readout.show_modes(None, None, None)
+        self.plane.reset_points_cache()
+
+    def _on_saved(self, ev: Saved) -> None:
+        self.message.show_message(f"Saved the {ev.what} to {ev.path}", "info")
+        self.statusBar().showMessage(f"Saved {ev.what}: {ev.path}", 5000)
+
+    def _on_status(self, ev: Status) -> None:
+        self.readout.show_status(ev)
+        if self._pending_running is not None:
+            if ev.running != self._pending_running:
+                return  # an older status, from before the user's play/pause reached the engine
+            self._pending_running = None
+        self.transport.show_running(ev.running)
+
+    def _on_metrics(self, rows: Any) -> None:
+        self.curves.add_rows(rows)
+        self.curves.refresh()
+        captured = self.curves.series.last_valid("modes")
+        if captured is not None:
+            data = self.config["data"]
+            ds = DATASETS.get(data["name"])
+            modes = ds.modes(data) if ds is not None else None
+            total = len(modes.centers) if modes is not None else None
+            self.readout.show_modes(captured, total, self.curves.series.last_valid("high_quality"))
+
+    # ------------------------------------------------------------------ drawing / files
+    def _on_points_drawn(self, stroke: list[list[float]]) -> None:
+        data = self.config["data"]
+        base = [] if self._fresh_points or data["name"] != "points" else list(data["points"])
+        self._fresh_points = False
+        points = (base + stroke)[-MAX_POINTS:]
+        self.apply_changes({"data.name": "points", "data.points": points})
+
+    def _on_drawing_cleared(self) -> None:
+        self._fresh_points = True
+        self.statusBar().showMessage("Drawn points cleared: your next stroke starts a new set",
+                                     5000)
+
+    # ------------------------------------------------------------------ help
+    def show_shortcuts(self) -> None:
+        box = QMessageBox(self)
+        box.setWindowTitle("Keyboard shortcuts")
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setText(help_text.shortcuts_html(self))
+        box.open()
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About GAN Playground", help_text.ABOUT)
+
+    # ------------------------------------------------------------------ window state
+    def remember_preset(self, name_or_path: str) -> None:
+        """The preset to reopen next launch (``run_app`` with no preset named)."""
+        self.preset_name = name_or_path
+        self.settings.setValue("preset/last", name_or_path)
+
+    def _update_title(self) -> None:
+        name = self.config.get("name") or self.preset_name or "untitled"
+        self.setWindowTitle(f"GAN Playground — {name}")
+
+    def restore_settings(self) -> None:
+        s = self.settings
+        geometry = s.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        for key, splitter in (("splitters/main", self.main_splitter),
+                              ("splitters/views", self.views_splitter),
+                              ("splitters/curves", self.curves.splitter)):
+            state = s.value(key)
+            if isinstance(state, QByteArray) and not state.isEmpty():
+                splitter.restoreState(state)
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("splitters/main", self.main_splitter.saveState())
+        s.setValue("splitters/views", self.views_splitter.saveState())
+        s.setValue("splitters/curves", self.curves.splitter.saveState())
+        if self.preset_name:
+            s.setValue("preset/last", self.preset_name)
+        s.sync()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
+        """First show without remembered splitters: plane and curves share the width."""
+        super().showEvent(event)
+        if not self._sized:
+            self._sized = True
+            if not self.settings.contains("splitters/views"):
+                # proportions: the splitter scales them to its width once laid out
+                self.views_splitter.setSizes([600, 400])
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        """Stop the frame timer and the worker (joined, 2 s at most), then close."""
+        self.save_settings()
+        self.message.stop()
+        self.link.stop(timeout=2.0)
+        super().closeEvent(event)

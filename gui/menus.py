@@ -1,0 +1,77 @@
+"""The menu bar. Every action has a status tip (shown as its help) and, where it is used
+often, a shortcut; the Help ▸ Keyboard shortcuts table is generated from these actions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QWidget
+
+from engine.presets import builtin_presets
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+
+def make_action(parent: QWidget, text: str, slot: Callable[..., Any], shortcut: str = "",
+                tip: str = "") -> QAction:
+    action = QAction(text, parent)
+    if shortcut:
+        action.setShortcut(QKeySequence(shortcut))
+    tip = tip or text.rstrip(".…")
+    action.setStatusTip(tip)
+    action.setToolTip(f"{tip} ({shortcut})" if shortcut else tip)
+    action.triggered.connect(lambda _=False: slot())
+    return action
+
+
+def build_menus(w: MainWindow) -> None:
+    bar = w.menuBar()
+    files = w.files
+
+    file = bar.addMenu("&File")
+    file.addAction(make_action(w, "Open preset…", files.open_preset, "Ctrl+O",
+                               "Load a preset JSON file (replaces the session)"))
+    presets = file.addMenu("Built-in presets")
+    for name in builtin_presets():
+        presets.addAction(make_action(w, name, lambda n=name: files.open_preset(n),
+                                      tip=f"Load the built-in preset '{name}'"))
+    presets.setEnabled(bool(presets.actions()))
+    file.addAction(make_action(w, "Save preset…", files.save_preset, "Ctrl+Shift+S",
+                               "Save the current settings as a preset JSON file"))
+    file.addSeparator()
+    file.addAction(make_action(w, "Save generator…", files.save_generator, "Ctrl+G",
+                               "Save the generator (weights + config) for sampling"))
+    file.addAction(make_action(w, "Save session…", files.save_session, "Ctrl+S",
+                               "Save both networks and optimizers, to resume later"))
+    file.addAction(make_action(w, "Import points CSV…", files.import_points_csv, "Ctrl+I",
+                               "Use x,y rows of a CSV file as the real data"))
+    file.addSeparator()
+    quit_action = make_action(w, "Quit", w.close, "Ctrl+Q", "Stop training and quit")
+    quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+    file.addAction(quit_action)
+
+    training = bar.addMenu("&Training")
+    for name in ("play", "step", "step_d", "step_g", "reset"):
+        training.addAction(w.transport.actions[name])
+    training.addSeparator()
+    training.addAction(w.transport.actions["slower"])
+    training.addAction(w.transport.actions["faster"])
+
+    view = bar.addMenu("&View")
+    for i, (key, box) in enumerate(w.plane.layer_boxes.items(), start=1):
+        view.addAction(make_action(w, f"Show {box.text()}",
+                                   lambda k=key: w.plane.toggle_layer(k), str(i), box.toolTip()))
+    view.addAction(make_action(w, "Draw points", w.plane.draw_button.toggle, "B",
+                               "Toggle draw mode: paint real points on the plane"))
+    view.addAction(make_action(w, "Fit plane", w.plane.fit, "F",
+                               "Fit the plane view to the data box"))
+    view.addAction(make_action(w, "Dismiss message", w.message.dismiss, "Esc",
+                               "Hide the message line"))
+
+    helpm = bar.addMenu("&Help")
+    helpm.addAction(make_action(w, "Keyboard shortcuts", w.show_shortcuts, "F1",
+                                "List every keyboard shortcut"))
+    helpm.addAction(make_action(w, "About GAN Playground", w.show_about))

@@ -1,0 +1,76 @@
+"""The status bar's permanent read-outs: step, speed, device, the active setup and modes."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+
+from engine.losses import LOSSES
+from engine.runner import Status
+
+
+class StatusReadout:
+    """Permanent labels on a ``QStatusBar``; transient messages keep the bar's left side."""
+
+    def __init__(self, bar: QStatusBar) -> None:
+        self.labels: dict[str, QLabel] = {}
+        for key, tip, width in (
+            ("summary", "The active loss and normalizations", 0),
+            ("modes", "Modes captured and % high-quality samples (mode data sets only)", 0),
+            ("step", "Generator iterations so far (D and G updates in the tooltip)", 110),
+            ("rate", "Training speed, iterations per second", 90),
+            ("device", "Where training runs", 70),
+        ):
+            label = QLabel()
+            label.setToolTip(tip)
+            if width:
+                label.setMinimumWidth(width)
+            label.setContentsMargins(6, 0, 6, 0)
+            bar.addPermanentWidget(label)
+            self.labels[key] = label
+        self.show_modes(None, None, None)
+
+    def show_status(self, s: Status) -> None:
+        self.labels["step"].setText(f"step {s.step:,}")
+        self.labels["step"].setToolTip(f"{s.d_updates:,} D updates, {s.g_updates:,} G updates")
+        self.labels["rate"].setText(f"{s.steps_per_second:,.0f} it/s" if s.running else "paused")
+        self.labels["device"].setText(s.device)
+        self.labels["summary"].setToolTip(s.summary)
+
+    def show_setup(self, config: dict[str, Any]) -> None:
+        """The active loss and each network's normalization, from the applied config."""
+        loss = config["loss"]["name"]
+        title = LOSSES[loss].title if loss in LOSSES else loss
+        g_norm, d_norm = config["generator"]["norm"], config["discriminator"]["norm"]
+        self.labels["summary"].setText(f"{title} · G norm: {g_norm} · D norm: {d_norm}")
+
+    def show_modes(self, captured: float | None, total: int | None, hq: float | None) -> None:
+        label = self.labels["modes"]
+        if captured is None or math.isnan(captured):
+            label.setText("")
+            label.hide()
+            return
+        of = f"/{total}" if total else ""
+        hq_text = f" · {100 * hq:.0f}% high quality" if hq is not None else ""
+        label.setText(f"modes {captured:.0f}{of}{hq_text}")
+        label.show()
+
+    def widget(self, key: str) -> QWidget:
+        return self.labels[key]
+
+
+def describe_changes(changes: dict[str, Any], limit: int = 3) -> str:
+    """``key = value`` for the keys that now have a value (a data set swap also drops the
+    old set's keys, reported as None), the first few only: a status-bar line, not a log."""
+    items = [(k, v) for k, v in changes.items() if v is not None]
+    if any(k == "data.name" for k, _ in items):  # its parameters reset with it: say so once
+        items = [(k, v) for k, v in items if k == "data.name" or not k.startswith("data.")]
+    text = ", ".join(f"{k} = {_short(v)}" for k, v in items[:limit])
+    return text + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _short(value: Any) -> str:
+    text = repr(value) if not isinstance(value, str) else value
+    return text if len(text) <= 40 else text[:37] + "…"

@@ -1,0 +1,75 @@
+"""Colours and the application palette, in one place so views and the screenshot agree.
+
+A dark Fusion palette keeps the plots (dark backgrounds, bright samples) and the controls
+visually one tool, and Fusion renders the same under X11, Wayland and the offscreen platform
+used by the tests.
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+PLOT_BACKGROUND = "#17181c"
+AXIS = "#9aa0aa"
+REAL = "#4ade80"        # real samples: green, as in GAN Lab
+FAKE = "#c084fc"        # generated samples: violet
+DRAWN = "#facc15"       # points being drawn, before they are sent
+D_LOSS = "#60a5fa"
+G_LOSS = "#f472b6"
+D_REAL = REAL
+D_FAKE = FAKE
+D_GRAD = D_LOSS
+G_GRAD = G_LOSS
+
+MESSAGE_STYLES = {
+    "info": ("#1e3a5f", "#cfe3ff"),
+    "warning": ("#4a3b12", "#ffe7a3"),
+    "error": ("#5a1d1d", "#ffd0d0"),
+}
+
+
+def heatmap_colormap() -> pg.ColorMap:
+    """D's output: violet where D says "fake" (0), dark at 0.5, green where it says "real" (1).
+
+    The dark middle keeps the samples readable on top, and the two ends match the sample
+    colours, so "D thinks this region is real" reads at a glance.
+    """
+    return pg.ColorMap(
+        [0.0, 0.25, 0.5, 0.75, 1.0],
+        [(92, 52, 132), (52, 34, 74), (26, 27, 32), (26, 70, 48), (38, 140, 84)],
+    )
+
+
+def apply_theme(app: QApplication) -> None:
+    """Fusion with a dark palette; idempotent."""
+    app.setStyle("Fusion")
+    p = QPalette()
+    base, window, text = QColor("#1f2126"), QColor("#2a2d33"), QColor("#e6e8eb")
+    p.setColor(QPalette.ColorRole.Window, window)
+    p.setColor(QPalette.ColorRole.WindowText, text)
+    p.setColor(QPalette.ColorRole.Base, base)
+    p.setColor(QPalette.ColorRole.AlternateBase, window)
+    p.setColor(QPalette.ColorRole.ToolTipBase, QColor("#33363d"))
+    p.setColor(QPalette.ColorRole.ToolTipText, text)
+    p.setColor(QPalette.ColorRole.Text, text)
+    p.setColor(QPalette.ColorRole.Button, QColor("#33363d"))
+    p.setColor(QPalette.ColorRole.ButtonText, text)
+    p.setColor(QPalette.ColorRole.BrightText, QColor("#ff6b6b"))
+    p.setColor(QPalette.ColorRole.Highlight, QColor("#3b82f6"))
+    p.setColor(QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
+    p.setColor(QPalette.ColorRole.Link, QColor("#60a5fa"))
+    p.setColor(QPalette.ColorRole.PlaceholderText, QColor("#8a8f98"))
+    disabled = QColor("#7a7f88")
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text,
+                 QPalette.ColorRole.ButtonText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, disabled)
+    app.setPalette(p)
+    app.setStyleSheet(
+        "QGroupBox { font-weight: 600; border: 1px solid #3a3e46; border-radius: 6px;"
+        " margin-top: 12px; padding: 6px 4px 4px 4px; }"
+        "QGroupBox::title { subcontrol-origin: margin; left: 10px; padding: 0 4px;"
+        " color: #cfd3da; }"
+        "QToolTip { border: 1px solid #4a4e56; padding: 4px; }"
+    )
