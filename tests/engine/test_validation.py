@@ -128,8 +128,8 @@ def test_apply_needs_a_mapping(make_session, state_of, same):
 
 def test_apply_returns_what_changed_and_an_empty_dict_for_no_change(make_session):
     s = make_session()
-    assert s.apply({"loss.name": "hinge", "optim.d.lr": 2e-4}) == {"loss.name": "hinge",
-                                                                    "optim.d.lr": 2e-4}
+    assert s.apply({"loss.name": "hinge", "optim.d.lr": 5e-4}) == {"loss.name": "hinge",
+                                                                    "optim.d.lr": 5e-4}
     assert s.apply({"loss.name": "hinge"}) == {}
     assert s.config["loss"]["name"] == "hinge"
 
