@@ -123,8 +123,8 @@ def test_swaps_apply_while_training(qtbot, make_window):
     with qtbot.waitSignal(window.link.applied, timeout=TIMEOUT,
                           check_params_cb=applied_with("optim.d.lr")):
         spin = window.panel.fields["optim.d.lr"].widget
-        spin.setValue(2e-4)  # keyboard tracking is off: this is a finished edit
-    assert session_config(window)["optim"]["d"]["lr"] == 2e-4
+        spin.setValue(5e-4)  # keyboard tracking is off: this is a finished edit
+    assert session_config(window)["optim"]["d"]["lr"] == 5e-4
 
     # still training after all the swaps
     assert window.transport.actions["play"].isChecked()

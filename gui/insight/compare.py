@@ -1,0 +1,382 @@
+"""Side-by-side runs: this session (A) and a copy with one setting changed (B).
+
+"Compare…" copies the session's effective config (same seed) into a second ``EngineLink``
+with one key changed, and draws both runs' D loss, G loss, G's gradient norm and JS on
+shared axes (A blue, B orange). The two runs start together (A is restarted from its seed
+unless the user says otherwise) and play and pause together: B follows A's play/pause and
+waits whenever it gets more than ``LEAD_STEPS`` ahead, so the curves grow side by side.
+Later changes to A can be mirrored to B so the one difference stays the only one. The
+second link is stopped (its worker joined) by ``stop()`` / ``shutdown()``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.config import flatten, with_changes
+from engine.metrics import CADENCE_COLUMNS
+from engine.runner import Apply, Pause, Play, Reset
+from engine.snapshot import ViewRequest
+
+from .. import theme
+from ..engine_link import EngineLink
+from .buffers import RowBuffer
+from .compare_dialog import CompareDialog, format_value
+from .style import (
+    REFERENCE_COLOR,
+    RUN_COLORS,
+    TEXT_COLOR,
+    LogAxis,
+    add_legend,
+    caption,
+    style_plot_item,
+)
+
+LEAD_STEPS = 100          # B pauses when this far ahead of A, resumes at half of it
+REFRESH_S = 0.1
+JS_TOP = math.log(2) * 1.22  # the JS plot's fixed top: room for the log 2 label
+# B draws no views: its snapshots are empty (the comparison only plots metric rows)
+B_VIEW = ViewRequest(n_fake=0, n_real=0, heatmap=False)
+
+
+@dataclass(frozen=True)
+class ComparePlot:
+    key: str
+    column: str
+    title: str
+    y_label: str
+    log_y: bool = False
+
+
+PLOTS: tuple[ComparePlot, ...] = (
+    ComparePlot("d_loss", "d_loss", "D loss", "loss"),
+    ComparePlot("g_loss", "g_loss", "G loss", "loss"),
+    ComparePlot("g_grad", "g_grad_norm", "G gradient norm", "norm (log)", log_y=True),
+    ComparePlot("js", "js", "Jensen–Shannon", "nats"),
+)
+
+
+# --------------------------------------------------------------------------- the view
+
+
+class CompareView(QWidget):
+    """Two runs' curves on shared axes, and the second run's lifetime."""
+
+    message = Signal(str)
+
+    def __init__(self, link: EngineLink, parent: QWidget | None = None, *,
+                 torch_threads: int | None = 1) -> None:
+        super().__init__(parent)
+        self.setObjectName("insight_compare")
+        self.link_a = link
+        self.link_b: EngineLink | None = None
+        self.last_runner_b: Any = None
+        self.torch_threads = torch_threads
+        self.config: dict[str, Any] | None = None
+        self.change: tuple[str, Any] | None = None
+        self.mirror = True
+        self.series = {"A": RowBuffer(capacity=20_000), "B": RowBuffer(capacity=20_000)}
+        self._origin_a = 0
+        self._await_a_reset = False
+        self._a_step = self._b_step = 0
+        self._a_running = False
+        self._b_want = False
+        self._dirty = False
+        self._last_refresh = 0.0
+        self._build()
+        self.message.connect(self._show_message)
+
+    # ------------------------------------------------------------------ building
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(6)
+        row = QHBoxLayout()
+        row.setSpacing(8)
+        self.compare_button = QPushButton("Compare…")
+        self.compare_button.setObjectName("compare_start")
+        self.compare_button.setToolTip("Start run B: a copy of this session (same seed) with "
+                                       "one setting changed, training side by side with A")
+        self.compare_button.setEnabled(False)
+        self.compare_button.clicked.connect(self.open_dialog)
+        row.addWidget(self.compare_button)
+        self.play_button = QPushButton("Play both")
+        self.play_button.setToolTip("Start (or resume) training in both runs")
+        self.play_button.clicked.connect(self.play_both)
+        self.pause_button = QPushButton("Pause both")
+        self.pause_button.setToolTip("Pause training in both runs")
+        self.pause_button.clicked.connect(self.pause_both)
+        self.stop_button = QPushButton("Stop B")
+        self.stop_button.setObjectName("compare_stop")
+        self.stop_button.setToolTip("End the comparison: stop run B's engine (A goes on)")
+        self.stop_button.clicked.connect(self.stop)
+        for b in (self.play_button, self.pause_button, self.stop_button):
+            b.setEnabled(False)
+            row.addWidget(b)
+        row.addStretch(1)
+        layout.addLayout(row)
+        row = QHBoxLayout()  # what differs, and the steps
+        row.setSpacing(8)
+        self.title = QLabel("")
+        self.title.setObjectName("compare_title")
+        self.title.setStyleSheet(f"color: {TEXT_COLOR}; font-weight: 600;")
+        self.title.setToolTip("What differs between the two runs")
+        row.addWidget(self.title, 1)
+        self.steps = QLabel("")
+        self.steps.setObjectName("compare_steps")
+        self.steps.setStyleSheet("color: #8a8f98;")
+        self.steps.setToolTip("Steps since the comparison started, per run")
+        row.addWidget(self.steps)
+        self.title_row = QWidget()
+        self.title_row.setLayout(row)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.title_row.hide()
+        layout.addWidget(self.title_row)
+        self.hint = caption("Press <b>Compare…</b> to start run B: a copy of this session with "
+                            "the same seed and one setting changed. Both runs then train side "
+                            "by side, and their curves share the axes below.")
+        layout.addWidget(self.hint)
+        self.note = caption("", color="#fca5a5")
+        self.note.setObjectName("compare_note")
+        self.note.hide()
+        layout.addWidget(self.note)
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground(theme.PLOT_BACKGROUND)
+        layout.addWidget(self.graphics, 1)
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.curves: dict[tuple[str, str], pg.PlotDataItem] = {}
+        for i, spec in enumerate(PLOTS):
+            axes = {"left": LogAxis("left")} if spec.log_y else None
+            item = self.graphics.addPlot(row=i // 2, col=i % 2, axisItems=axes)
+            style_plot_item(item, spec.title, y_label=spec.y_label,
+                            x_label="steps since the start" if i >= 2 else None)
+            if spec.log_y:
+                item.setLogMode(y=True)
+            add_legend(item, columns=2)
+            sparse = spec.column in CADENCE_COLUMNS  # a point every metrics_every steps
+            for run, color in RUN_COLORS.items():
+                marks = dict(symbol="o", symbolSize=4, symbolPen=None, symbolBrush=color) \
+                    if sparse else {}
+                curve = item.plot([], [], pen=pg.mkPen(color, width=1), name=run, **marks)
+                curve.setDownsampling(auto=True, method="peak")
+                curve.setClipToView(True)
+                self.curves[(spec.key, run)] = curve
+            if i:
+                item.setXLink(self.plots[PLOTS[0].key])
+            self.plots[spec.key] = item
+        js = self.plots["js"]
+        js.setYRange(0, JS_TOP, padding=0)
+        js.enableAutoRange(y=False)
+        js.addItem(pg.InfiniteLine(
+            math.log(2), angle=0, label="log 2",
+            labelOpts={"position": 0.06, "color": REFERENCE_COLOR, "anchors": [(0, 1), (0, 1)]},
+            pen=pg.mkPen(REFERENCE_COLOR, width=1, style=Qt.PenStyle.DashLine)))
+        for spec in PLOTS:
+            self.curves[(spec.key, "B")].setZValue(1)
+
+        link = self.link_a
+        link.metrics_received.connect(self._on_rows_a)
+        link.status_changed.connect(self._on_status_a)
+        link.reset_done.connect(self._on_reset_a)
+        link.applied.connect(self._on_applied_a)
+
+    # ------------------------------------------------------------------ state
+    @property
+    def active(self) -> bool:
+        return self.link_b is not None
+
+    def set_config(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.compare_button.setEnabled(True)
+
+    def open_dialog(self) -> None:
+        if self.config is None:
+            return
+        dialog = CompareDialog(self.config, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            key, value = dialog.choice()
+            self.start(key, value, restart_a=dialog.restart_box.isChecked(),
+                       mirror=dialog.mirror_box.isChecked())
+
+    def start(self, key: str, value: Any, *, restart_a: bool = True, mirror: bool = True,
+              play: bool = True) -> None:
+        """Start run B = this config with ``key`` = ``value`` (raises ValueError if invalid)."""
+        if self.config is None:
+            raise ValueError("the session's settings are not known yet")
+        config_b = with_changes(self.config, {key: value})
+        self.stop()
+        self.change = (key, flatten(config_b).get(key, value))
+        self.mirror = mirror
+        for s in self.series.values():
+            s.clear()
+        self._b_step = 0
+        self._b_want = False
+        b = EngineLink(config_b, view=B_VIEW, torch_threads=self.torch_threads, parent=self)
+        b.metrics_received.connect(self._on_rows_b)
+        b.status_changed.connect(self._on_status_b)
+        b.failed.connect(lambda ev: self.message.emit(f"Run B: {ev.message}"))
+        b.diverged.connect(lambda ev: self.message.emit(f"Run B diverged: {ev.message}"))
+        b.rejected.connect(lambda ev: self.message.emit(f"Run B refused a change: {ev.message}"))
+        self.link_b = b
+        b.start()
+        if restart_a:
+            self._await_a_reset = True
+            self._origin_a = 0
+            self.link_a.send(Reset())
+        else:
+            self._await_a_reset = False
+            self._origin_a = self._a_step
+        if play:
+            self.play_both()
+        shown = format_value(self.change[1])
+        self.title.setText(f"<span style='color:{RUN_COLORS['A']}'>A</span>: this session"
+                           "&nbsp;&nbsp;·&nbsp;&nbsp;"
+                           f"<span style='color:{RUN_COLORS['B']}'>B</span>: "
+                           f"{key} = {shown}")
+        self.hint.hide()
+        self.title_row.show()
+        for button in (self.play_button, self.pause_button, self.stop_button):
+            button.setEnabled(True)
+        self._dirty = True
+        self.refresh(force=True)
+
+    def stop(self) -> bool:
+        """End the comparison: stop B's frame timer and worker (joined). True when ended."""
+        b, self.link_b = self.link_b, None
+        if b is None:
+            return True
+        ended = b.stop(timeout=3.0)
+        for signal in (b.metrics_received, b.status_changed, b.failed, b.diverged, b.rejected):
+            try:
+                signal.disconnect()
+            except (RuntimeError, TypeError):
+                pass
+        b.setParent(None)
+        b.deleteLater()
+        self.last_runner_b = b.runner  # kept so callers can check that the thread ended
+        for button in (self.play_button, self.pause_button, self.stop_button):
+            button.setEnabled(False)
+        self.steps.setText("B stopped" if ended else "B did not stop in time")
+        return ended
+
+    def shutdown(self) -> None:
+        self.stop()
+
+    def _show_message(self, text: str) -> None:
+        self.note.setText(text)
+        self.note.setVisible(bool(text))
+
+    # ------------------------------------------------------------------ transport
+    def play_both(self) -> None:
+        self.link_a.send(Play())
+        self._a_running = True
+        self._sync()
+
+    def pause_both(self) -> None:
+        self.link_a.send(Pause())
+        self._a_running = False
+        self._sync()
+
+    def _sync(self) -> None:
+        """B follows A's play/pause and never runs more than LEAD_STEPS ahead of it."""
+        b = self.link_b
+        if b is None:
+            return
+        ahead = self._b_step - (self._a_step - self._origin_a)
+        limit = LEAD_STEPS if self._b_want else LEAD_STEPS // 2
+        want = self._a_running and ahead <= limit
+        if want != self._b_want:
+            self._b_want = want
+            b.send(Play() if want else Pause())
+        self._show_steps(ahead)
+
+    def _show_steps(self, ahead: int) -> None:
+        a = max(self._a_step - self._origin_a, 0)
+        waiting = "  ·  B waits for A" if self._a_running and not self._b_want and ahead > 0 \
+            else ""
+        self.steps.setText(f"A {a}  ·  B {self._b_step}{waiting}")
+
+    # ------------------------------------------------------------------ events from A
+    def _on_status_a(self, ev: Any) -> None:
+        if self._await_a_reset:
+            return  # A's step still counts the old run
+        self._a_step = ev.step
+        self._a_running = ev.running
+        self._sync()
+
+    def _on_reset_a(self, ev: Any) -> None:
+        if self._await_a_reset:
+            self._await_a_reset = False
+            self._a_step = 0
+            self.series["A"].clear()
+            return
+        if self.link_b is not None:  # A restarted by the user: restart B with it
+            self.link_b.send(Reset())
+            for s in self.series.values():
+                s.clear()
+            self._origin_a = self._a_step = self._b_step = 0
+            self._dirty = True
+
+    def _on_applied_a(self, ev: Any) -> None:
+        self.set_config(ev.config)
+        if self.link_b is None or not self.mirror or not ev.changes or self.change is None:
+            return
+        changes = {k: v for k, v in ev.changes.items() if k != self.change[0]}
+        if changes:
+            self.link_b.send(Apply(changes))
+
+    def _on_rows_a(self, rows: np.ndarray) -> None:
+        if self.link_b is None or self._await_a_reset:
+            return
+        rows = np.array(rows, dtype=np.float64)
+        rows[:, 0] -= self._origin_a
+        rows = rows[rows[:, 0] >= 0]
+        if len(rows):
+            self.series["A"].extend(rows)
+            self._dirty = True
+
+    # ------------------------------------------------------------------ events from B
+    def _on_status_b(self, ev: Any) -> None:
+        self._b_step = ev.step
+        self._sync()
+
+    def _on_rows_b(self, rows: np.ndarray) -> None:
+        if len(rows):
+            self.series["B"].extend(rows)
+            self._dirty = True
+
+    # ------------------------------------------------------------------ drawing
+    def refresh(self, force: bool = False) -> None:
+        if not self._dirty:
+            return
+        now = time.perf_counter()
+        if not force and now - self._last_refresh < REFRESH_S:
+            return
+        self._last_refresh = now
+        self._dirty = False
+        for spec in PLOTS:
+            for run, series in self.series.items():
+                x, y = series.xy(spec.column, positive=spec.log_y)
+                self.curves[(spec.key, run)].setData(x, y)
+        js = np.concatenate([s.xy("js")[1] for s in self.series.values()])
+        top = max(JS_TOP, float(js.max()) * 1.05) if len(js) else JS_TOP
+        self.plots["js"].setYRange(0, top, padding=0)
+
+    def point_count(self, run: str, column: str = "g_loss") -> int:
+        return len(self.series[run].xy(column)[0])

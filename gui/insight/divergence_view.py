@@ -1,0 +1,219 @@
+"""Divergence curves: JS, KL, W1, MMD and the mode metrics over training steps.
+
+The engine estimates them every ``train.metrics_every`` steps on fresh samples and sends
+them in the metric rows (NaN elsewhere); this view keeps only the rows that carry them,
+in bounded memory, and plots their finite values. The JS plot has a dashed line at log 2:
+on the ``lines`` data set (disjoint supports) JS sits there while W1 keeps falling.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from engine.datasets import DATASETS
+from engine.metrics import CADENCE_COLUMNS
+
+from .. import theme
+from .buffers import RowBuffer
+from .style import REFERENCE_COLOR, TEXT_COLOR, caption, style_plot_item
+
+LOG2 = math.log(2.0)
+JS_HEADROOM = 1.22  # room above the log 2 line for its label
+
+
+@dataclass(frozen=True)
+class MetricPlot:
+    column: str
+    title: str
+    y_label: str
+    color: str
+    tip: str
+    scale: float = 1.0
+
+
+PLOTS: tuple[MetricPlot, ...] = (
+    MetricPlot("js", "Jensen–Shannon JS(p_data ‖ p_g)", "nats", "#f472b6",
+               "JS divergence from 30×30 histograms over the data box (nats). It saturates "
+               "at log 2 (dashed) when the supports do not overlap."),
+    MetricPlot("w1", "Wasserstein-1 W₁", "distance", "#34d399",
+               "Exact W1 between equal-size sample sets (optimal assignment): it keeps "
+               "tracking the distance where JS is stuck at log 2."),
+    MetricPlot("kl", "KL(p_data ‖ p_g)", "nats", "#a78bfa",
+               "KL divergence from the same histograms (a small ε per cell keeps it finite)."),
+    MetricPlot("mmd", "MMD² (RBF kernel)", "MMD²", "#60a5fa",
+               "Unbiased squared maximum mean discrepancy, RBF kernel, median bandwidth."),
+    MetricPlot("modes", "Modes captured", "modes", "#4ade80",
+               "Modes with at least one high-quality sample (within 3 std of the mode)."),
+    MetricPlot("high_quality", "High-quality samples", "%", "#fbbf24",
+               "Share of generated samples within 3 std of their nearest mode.", scale=100.0),
+    MetricPlot("mode_kl", "Mode histogram KL vs uniform", "nats", "#fb7185",
+               "KL of the per-mode histogram of high-quality samples against uniform: "
+               "0 when every mode gets its share."),
+)
+MODE_COLUMNS = ("modes", "high_quality", "mode_kl")
+
+
+class DivergenceView(QWidget):
+    """Seven small x-linked plots fed by ``add_rows``; drawn by ``refresh``."""
+
+    def __init__(self, parent: QWidget | None = None, capacity: int = 5000) -> None:
+        super().__init__(parent)
+        self.setObjectName("insight_divergences")
+        self.rows = RowBuffer(capacity=capacity)
+        self._cadence = [self.rows.columns.index(c) for c in CADENCE_COLUMNS]
+        self._dirty = False
+        self._total_modes: int | None = None
+        self._metrics_every: int | None = None
+        self._samples = 0
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(4)
+        self.readout = QLabel("Waiting for the first estimate…")
+        self.readout.setObjectName("divergence_readout")
+        self.readout.setStyleSheet(f"color: {TEXT_COLOR}; font-weight: 600;")
+        self.readout.setToolTip("The latest estimates (every train.metrics_every steps)")
+        layout.addWidget(self.readout)
+        self.note = caption("")
+        self.note.setToolTip("How these numbers are estimated")
+        layout.addWidget(self.note)
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground(theme.PLOT_BACKGROUND)
+        self.graphics.setToolTip("")
+        layout.addWidget(self.graphics, 1)
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self._empty_notes: dict[str, pg.TextItem] = {}
+        top = self.graphics.ci
+        modes_row = None
+        for i, spec in enumerate(PLOTS):
+            if spec.column in MODE_COLUMNS:
+                if modes_row is None:
+                    modes_row = top.addLayout(row=2, col=0, colspan=2)
+                item = modes_row.addPlot()
+            else:
+                item = top.addPlot(row=i // 2, col=i % 2)
+            bottom = "step" if spec.column in MODE_COLUMNS else None
+            style_plot_item(item, spec.title, x_label=bottom, y_label=spec.y_label)
+            item.setToolTip(spec.tip)
+            curve = item.plot([], [], pen=pg.mkPen(spec.color, width=1), symbol="o",
+                              symbolSize=4, symbolPen=None, symbolBrush=spec.color)
+            curve.setDownsampling(auto=True, method="peak")
+            curve.setClipToView(True)
+            self.plots[spec.column] = item
+            self.curves[spec.column] = curve
+            # no x-link: pyqtgraph links plots of different widths by pixels, not by step;
+            # every plot auto-ranges over the same steps instead
+        js = self.plots["js"]
+        self.log2_line = pg.InfiniteLine(
+            LOG2, angle=0, pen=pg.mkPen(REFERENCE_COLOR, width=1, style=Qt.PenStyle.DashLine),
+            label="log 2", labelOpts={"position": 0.04, "color": REFERENCE_COLOR,
+                                      "anchors": [(0, 1), (0, 1)]})
+        js.addItem(self.log2_line)
+        js.setYRange(0, LOG2 * JS_HEADROOM)
+        js.enableAutoRange(y=False)
+        self.total_line = pg.InfiniteLine(
+            0, angle=0, pen=pg.mkPen(REFERENCE_COLOR, width=1, style=Qt.PenStyle.DashLine))
+        self.total_line.hide()
+        self.plots["modes"].addItem(self.total_line)
+        for column in MODE_COLUMNS:
+            text = pg.TextItem("no modes for this data set", color="#8a8f98", anchor=(0.5, 0.5))
+            text.hide()
+            self.plots[column].addItem(text, ignoreBounds=True)
+            self._empty_notes[column] = text
+        self._update_note()
+
+    # ------------------------------------------------------------------ data in
+    def set_config(self, config: dict[str, Any]) -> None:
+        """Learn the cadence and the number of modes (for the note and the dashed total)."""
+        train = config.get("train", {})
+        self._metrics_every = int(train.get("metrics_every", 0) or 0)
+        self._samples = int(train.get("metrics_samples", 0) or 0)
+        data = config.get("data", {})
+        ds = DATASETS.get(data.get("name", ""))
+        modes = ds.modes(data) if ds is not None else None
+        self._total_modes = len(modes.centers) if modes is not None else None
+        if self._total_modes:
+            self.total_line.setValue(self._total_modes)
+            self.total_line.show()
+        else:
+            self.total_line.hide()
+        self._update_note()
+
+    def _update_note(self) -> None:
+        every = self._metrics_every
+        if every == 0:
+            self.note.setText("<span style='color:#facc15'>Divergences are off: set "
+                              "<b>Mode metrics every</b> (train.metrics_every) above 0.</span>")
+            return
+        cadence = f"every {every} steps" if every else "every train.metrics_every steps"
+        samples = self._samples
+        on = f" on {samples} fresh samples" if samples else ""
+        self.note.setText(f"Estimated {cadence}{on}: JS and KL from 30×30 histograms over the "
+                          "data box, exact W₁ by optimal assignment, MMD² with an RBF kernel.")
+
+    def add_rows(self, rows: np.ndarray) -> None:
+        rows = np.asarray(rows, dtype=np.float64)
+        if rows.ndim != 2 or not len(rows):
+            return
+        keep = np.isfinite(rows[:, self._cadence]).any(1)
+        if keep.any():
+            self.rows.extend(rows[keep])
+            self._dirty = True
+
+    def clear(self) -> None:
+        self.rows.clear()
+        self._dirty = True
+        self.readout.setText("Waiting for the first estimate…")
+
+    @property
+    def point_count(self) -> int:
+        return len(self.rows)
+
+    # ------------------------------------------------------------------ drawing
+    def refresh(self, force: bool = False) -> None:
+        if not (self._dirty or force):
+            return
+        self._dirty = False
+        for spec in PLOTS:
+            x, y = self.rows.xy(spec.column)
+            self.curves[spec.column].setData(x, y * spec.scale)
+            note = self._empty_notes.get(spec.column)
+            if note is not None:
+                empty = len(self.rows) > 0 and not len(y)
+                note.setVisible(empty)
+                if empty:
+                    vb = self.plots[spec.column].getViewBox()
+                    (x0, x1), (y0, y1) = vb.viewRange()
+                    note.setPos((x0 + x1) / 2, (y0 + y1) / 2)
+        js_max = self.rows.xy("js")[1]
+        top = max(LOG2 * JS_HEADROOM, float(js_max.max()) * 1.05 if len(js_max) else 0.0)
+        self.plots["js"].setYRange(0, top, padding=0)
+        self._update_readout()
+
+    def _update_readout(self) -> None:
+        if not len(self.rows):
+            return
+        step = self.rows.last("step")
+        parts = [f"step {step:.0f}" if step is not None else ""]
+        for col, fmt in (("js", "JS {:.3f}"), ("kl", "KL {:.2f}"), ("w1", "W₁ {:.3f}"),
+                         ("mmd", "MMD² {:.3f}")):
+            v = self.rows.last(col)
+            if v is not None:
+                parts.append(fmt.format(v))
+        modes = self.rows.last("modes")
+        if modes is not None:
+            total = f"/{self._total_modes}" if self._total_modes else ""
+            parts.append(f"modes {modes:.0f}{total}")
+        hq = self.rows.last("high_quality")
+        if hq is not None:
+            parts.append(f"HQ {hq * 100:.0f}%")
+        self.readout.setText("  ·  ".join(p for p in parts if p))

@@ -1,0 +1,252 @@
+"""The insight panel: every insight view in one tabbed widget, wired to an ``EngineLink``.
+
+Usage (the main window)::
+
+    from gui.insight import InsightPanel
+    self.insight = InsightPanel(self.link, config=self.config,
+                                torch_threads=torch_threads)  # connects to the link itself
+    ...                          # place it: a tab next to the plots, or a dock
+    self.insight.shutdown()      # in closeEvent, before self.link.stop()
+
+``config`` (the session's config, optional) enables "Compare…" before the engine's first
+``Applied`` arrives; ``torch_threads`` is what the comparison's second engine uses.
+
+The panel asks the engine for extras (D*, arrows, D's field, the manifold, D on the fakes,
+a finer 1-D grid) only while the tab that draws them is on screen, by merging them into
+the link's current ``ViewRequest`` (``dataclasses.replace`` on ``link.view``). Whoever else
+sets the link's view (the main window, for its data plane) sets the base; the panel notices
+at the next frame and merges its extras into the new base again. ``merged_view(base)`` gives
+the same merge to a caller that wants to set both at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+
+from engine.datasets import DATASETS
+from engine.runner import Apply
+from engine.snapshot import Snapshot, ViewRequest
+
+from ..engine_link import EngineLink
+from .compare import CompareView
+from .divergence_view import DivergenceView
+from .dstar_view import DStarView
+from .field_view import FieldView
+from .gen_loss_view import GenLossView
+from .one_d_view import OneDView
+from .requests import merge_view
+from .timeline_view import TimelineView
+
+TAB_TIPS = {
+    "Divergences": "JS, KL, Wasserstein-1, MMD and the mode metrics over training steps",
+    "D vs D*": "The learned discriminator next to the optimal one for the current generator",
+    "Arrows & manifold": "Where G's loss pushes each fake, D's gradient field, and how G "
+                         "warps a grid of noise",
+    "Generator loss": "L_G as a function of D(G(z)), with this batch marked on the curve",
+    "1-D": "The picture of the original GAN paper: densities, D, D* and z → G(z)",
+    "Timeline": "Scrub back through recent frames and replay them",
+    "Compare": "Train a copy of this session with one setting changed, side by side",
+}
+
+
+FRAME_VIEWS = ("D vs D*", "Arrows & manifold", "Generator loss", "1-D")
+
+
+def frame_signature(snap: Snapshot) -> tuple:
+    """What tells two frames apart cheaply: the updates done, the loss, the data (a few
+    real samples) and which extras the frame carries."""
+    extras = tuple(getattr(snap, k) is not None for k in (
+        "heatmap", "dstar", "arrows", "d_field", "manifold", "d_fake", "p_data"))
+    return (snap.step, snap.d_updates, snap.g_updates, snap.loss_name, snap.dim, snap.box,
+            snap.real[:8].tobytes(), snap.fake.shape, extras)
+
+
+class InsightPanel(QWidget):
+    """Tabs of insight views fed by ``link``; call ``shutdown()`` before the link stops."""
+
+    def __init__(self, link: EngineLink, parent: QWidget | None = None, *,
+                 torch_threads: int | None = 1,
+                 config: dict[str, Any] | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("insight_panel")
+        self.link = link
+        self.config: dict[str, Any] | None = None
+        self.latest: Snapshot | None = None
+        self._dim: int | None = None
+        self._base: ViewRequest = link.view
+        self._sent: ViewRequest | None = None
+        self._closed = False
+        self._drawn: tuple | None = None
+
+        self.divergences = DivergenceView()
+        self.dstar = DStarView()
+        self.field = FieldView()
+        self.gen_loss = GenLossView()
+        self.one_d = OneDView()
+        self.timeline = TimelineView()
+        self.compare = CompareView(link, torch_threads=torch_threads)
+        self.views: dict[str, QWidget] = {
+            "Divergences": self.divergences,
+            "D vs D*": self.dstar,
+            "Arrows & manifold": self.field,
+            "Generator loss": self.gen_loss,
+            "1-D": self.one_d,
+            "Timeline": self.timeline,
+            "Compare": self.compare,
+        }
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("insight_tabs")
+        self.tabs.setDocumentMode(True)
+        self._names = {id(view): name for name, view in self.views.items()}
+        for i, (name, view) in enumerate(self.views.items()):
+            self.tabs.addTab(view, name.replace("&", "&&"))  # a plain '&', not a mnemonic
+            self.tabs.setTabToolTip(i, TAB_TIPS[name])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.tabs)
+
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.field.extras_changed.connect(self.sync_view)
+        self.one_d.switch_requested.connect(lambda changes: link.send(Apply(changes)))
+        self._connections = [
+            (link.snapshot_ready, self._on_snapshot),
+            (link.metrics_received, self._on_rows),
+            (link.applied, self._on_config_event),
+            (link.rejected, self._on_config_event),
+            (link.reset_done, self._on_reset),
+            (link.status_changed, self._on_status),
+        ]
+        for signal, slot in self._connections:
+            signal.connect(slot)
+        if config is not None:
+            self._set_config(config)
+
+    # ------------------------------------------------------------------ public
+    def current_name(self) -> str:
+        """The name (a key of ``views``) of the tab on screen."""
+        return self._names.get(id(self.tabs.currentWidget()), "")
+
+    def show_tab(self, name: str) -> None:
+        self.tabs.setCurrentWidget(self.views[name])
+
+    def extras(self) -> dict[str, Any]:
+        """What the tab on screen needs from the engine beyond the base request."""
+        name = self.current_name()
+        dim = self.dim
+        if name == "D vs D*":
+            return {"dstar": True, **(self.one_d.extras(self.config) if dim == 1 else {})}
+        if name == "Arrows & manifold":
+            return self.field.extras() if dim == 2 else {}
+        if name == "Generator loss":
+            return self.gen_loss.extras()
+        if name in ("1-D", "Timeline") and dim == 1:
+            return self.one_d.extras(self.config)
+        return {}
+
+    def merged_view(self, base: ViewRequest) -> ViewRequest:
+        """``base`` plus what the panel needs now (nothing while the panel is hidden)."""
+        if self._closed or not self.isVisible():
+            return base
+        return merge_view(base, self.extras())
+
+    def sync_view(self) -> None:
+        """Keep the link's request = base + extras; the base is whatever someone else set."""
+        if self._closed:
+            return
+        current = self.link.view
+        if self._sent is None or current != self._sent:
+            self._base = current  # set by the main window (or first call)
+        want = self.merged_view(self._base)
+        if want != current:
+            self.link.set_view(want)
+        self._sent = want
+
+    @property
+    def dim(self) -> int:
+        if self.config is not None:
+            ds = DATASETS.get(self.config.get("data", {}).get("name", ""))
+            if ds is not None:
+                return ds.dim
+        return self._dim or 2
+
+    def shutdown(self) -> None:
+        """Stop the comparison run (worker joined) and the replay timer; disconnect; give
+        the link back its base request. Safe to call twice."""
+        if self._closed:
+            return
+        self.compare.shutdown()
+        self.timeline.stop_replay()
+        for signal, slot in self._connections:
+            try:
+                signal.disconnect(slot)
+            except (RuntimeError, TypeError):
+                pass
+        if self._sent is not None and self.link.view == self._sent:
+            self.link.set_view(self._base)
+        self._closed = True
+
+    # ------------------------------------------------------------------ Qt events
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        self._on_tab_changed()
+
+    def hideEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
+        super().hideEvent(event)
+        self.timeline.set_active(False)
+        self.sync_view()
+
+    # ------------------------------------------------------------------ link events
+    def _on_tab_changed(self, *_: Any) -> None:
+        self.timeline.set_active(self.isVisible() and self.current_name() == "Timeline")
+        self.sync_view()
+        if self.isVisible():
+            self._draw_current(force=True)
+
+    def _on_snapshot(self, snap: Snapshot) -> None:
+        self.latest = snap
+        self._dim = snap.dim
+        self.timeline.record(snap)
+        if self.isVisible():
+            self._draw_current()
+        self.sync_view()
+
+    def _draw_current(self, force: bool = False) -> None:
+        name = self.current_name()
+        snap = self.latest
+        if name == "Divergences":
+            self.divergences.refresh(force=force)
+        elif name == "Compare":
+            self.compare.refresh(force=force)
+        elif name in FRAME_VIEWS and snap is not None:
+            key = (name, frame_signature(snap))
+            if force or key != self._drawn:  # a paused engine re-sends the same frame
+                self._drawn = key
+                self.views[name].show_snapshot(snap)  # type: ignore[attr-defined]
+
+    def _on_rows(self, rows: np.ndarray) -> None:
+        self.divergences.add_rows(rows)
+        if self.isVisible() and self.current_name() in ("Divergences", "Compare"):
+            self._draw_current()
+
+    def _on_status(self, _status: Any) -> None:
+        if self.isVisible() and self.current_name() in ("Divergences", "Compare"):
+            self._draw_current()
+
+    def _on_config_event(self, ev: Any) -> None:
+        self._set_config(ev.config)
+        self.sync_view()
+
+    def _set_config(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.divergences.set_config(config)
+        self.dstar.set_config(config)
+        self.compare.set_config(config)
+
+    def _on_reset(self, ev: Any) -> None:
+        self.divergences.clear()
+        self.dstar.clear()
+        self.timeline.clear()
+        self._set_config(ev.config)

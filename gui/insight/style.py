@@ -1,0 +1,124 @@
+"""The look shared by every insight plot: dark axes, titles, curves built the same way.
+
+Curves follow the project's conventions: built once, pen width 1, peak downsampling and
+clip-to-view, updated with ``setData``. Axis pictures are cached (axis text is the most
+expensive thing pyqtgraph paints on a software raster).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QWidget
+
+from .. import theme
+
+TITLE_COLOR = "#cfd3da"
+TEXT_COLOR = "#d8dbe0"
+MUTED = "#8a8f98"
+NOTE_COLOR = "#facc15"
+LEGEND_BRUSH = (23, 24, 28, 210)
+
+# Run colours in the comparison (A: this session, B: the copy with one change).
+RUN_COLORS = {"A": "#60a5fa", "B": "#fb923c"}
+
+ARROW_COLOR = "#fbbf24"      # G's push on each fake
+FIELD_COLOR = "#7dd3fc"      # D's gradient field
+MESH_COLOR = "#e5e7eb"       # the generator manifold
+DSTAR_COLOR = "#f97316"      # D* wherever it is a curve
+REFERENCE_COLOR = "#9ca3af"  # reference lines (log 2)
+
+
+def style_axis(axis: pg.AxisItem, color: str = theme.AXIS) -> None:
+    axis.setPen(color)
+    axis.setTextPen(color)
+    axis.enableAutoSIPrefix(False)
+    axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
+def style_plot_item(item: pg.PlotItem, title: str, *, x_label: str | None = None,
+                    y_label: str | None = None, grid: bool = True,
+                    color: str = theme.AXIS, title_color: str = TITLE_COLOR,
+                    series: bool = True) -> None:
+    """Title, axis colours and labels, grid; for plots of series over x (``series``), the
+    curve conventions too: peak downsampling and clip-to-view for every item. Planes, meshes
+    and arrows (x not sorted, ``connect`` pairs) must not get them: clipping assumes sorted x.
+    """
+    item.setTitle(title, color=title_color, size="10pt")
+    for name in ("left", "bottom"):
+        style_axis(item.getAxis(name), color)
+    if x_label:
+        item.setLabel("bottom", x_label, color=color)
+    if y_label:
+        item.setLabel("left", y_label, color=color)
+    if grid:
+        item.showGrid(x=True, y=True, alpha=0.15)
+    if series:
+        item.setDownsampling(auto=True, mode="peak")
+        item.setClipToView(True)
+    item.hideButtons()
+    item.getAxis("left").setWidth(50)
+
+
+def make_plot(title: str, *, x_label: str | None = None, y_label: str | None = None,
+              log_y: bool = False, name: str = "") -> pg.PlotWidget:
+    axes = {"left": LogAxis("left")} if log_y else None
+    w = pg.PlotWidget(background=theme.PLOT_BACKGROUND, axisItems=axes)
+    if name:
+        w.setObjectName(name)
+    item = w.getPlotItem()
+    style_plot_item(item, title, x_label=x_label, y_label=y_label)
+    if log_y:
+        item.setLogMode(y=True)
+    return w
+
+
+def add_legend(item: pg.PlotItem, offset: tuple[float, float] = (-8, 6),
+               columns: int = 1, text_color: str = TEXT_COLOR,
+               brush: tuple[int, ...] = LEGEND_BRUSH) -> pg.LegendItem:
+    legend = item.addLegend(offset=offset, labelTextColor=text_color, labelTextSize="8pt",
+                            brush=pg.mkBrush(*brush))
+    legend.setColumnCount(columns)
+    return legend
+
+
+def add_curve(item: pg.PlotItem, color: str, name: str | None = None,
+              style: Qt.PenStyle = Qt.PenStyle.SolidLine, width: float = 1.0,
+              **kwargs: object) -> pg.PlotDataItem:
+    """A curve built once: pen width 1 unless asked, peak downsampling, clip to view."""
+    curve = pg.PlotDataItem([], [], pen=pg.mkPen(color, width=width, style=style), name=name,
+                            **kwargs)
+    curve.setDownsampling(auto=True, method="peak")
+    curve.setClipToView(True)
+    item.addItem(curve)
+    return curve
+
+
+def finite_xy(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ok = np.isfinite(x) & np.isfinite(y)
+    return (x, y) if ok.all() else (x[ok], y[ok])
+
+
+def caption(text: str = "", *, color: str = MUTED, wrap: bool = True,
+            parent: QWidget | None = None) -> QLabel:
+    """A small explanatory line under or above a plot."""
+    label = QLabel(text, parent)
+    label.setWordWrap(wrap)
+    label.setStyleSheet(f"color: {color};")
+    label.setTextFormat(Qt.TextFormat.RichText)
+    return label
+
+
+class LogAxis(pg.AxisItem):
+    """A log axis that labels only 1, 2 and 5 times a power of ten (no crowded minors)."""
+
+    def logTickStrings(self, values: list[float], scale: float, spacing: float  # noqa: N802
+                       ) -> list[str]:
+        strings = super().logTickStrings(values, scale, spacing)
+        out = []
+        for v, text in zip(values, strings):
+            x = 10.0 ** float(v) * scale
+            mantissa = round(x / 10.0 ** np.floor(np.log10(x))) if x > 0 else 0
+            out.append(text if mantissa in (1, 2, 5) else "")
+        return out

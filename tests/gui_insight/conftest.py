@@ -1,0 +1,78 @@
+"""Insight-panel test fixtures: offscreen Qt, tiny fast models, no leaked threads or timers."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import threading  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from typing import Any  # noqa: E402
+
+import pytest  # noqa: E402
+
+from engine.config import default_config, with_changes  # noqa: E402
+
+TIMEOUT = 20_000  # ms; generous for two busy cores, every wait is on a condition
+
+# Small networks and batches keep every test in the seconds.
+SMALL: dict[str, Any] = {
+    "generator.hidden": [16],
+    "discriminator.hidden": [16],
+    "train.batch_size": 64,
+    "train.metrics_every": 20,
+    "train.metrics_samples": 300,
+    "device": "cpu",
+}
+
+
+def small_config(**changes: Any) -> dict[str, Any]:
+    return with_changes(default_config(), {**SMALL, **changes})
+
+
+@pytest.fixture
+def no_thread_leak() -> Iterator[None]:
+    """Fail when a test leaves a thread running."""
+    baseline = threading.active_count()
+    yield
+    deadline = time.monotonic() + 3.0
+    while threading.active_count() > baseline and time.monotonic() < deadline:
+        time.sleep(0.02)
+    names = [t.name for t in threading.enumerate()]
+    assert threading.active_count() <= baseline, f"threads left running: {names}"
+
+
+@pytest.fixture
+def make_panel(qtbot: Any, no_thread_leak: None) -> Iterator[Callable[..., Any]]:
+    """An ``InsightPanel`` on a started ``EngineLink`` (small config, one torch thread),
+    shown offscreen; shut down and checked at teardown (workers joined, timers stopped)."""
+    from gui.engine_link import EngineLink
+    from gui.insight import InsightPanel
+
+    made: list[tuple[Any, Any]] = []
+
+    def make(*, tab: str | None = None, **changes: Any) -> tuple[Any, Any]:
+        link = EngineLink(small_config(**changes), torch_threads=1)
+        panel = InsightPanel(link, torch_threads=1)
+        qtbot.addWidget(panel)
+        panel.resize(900, 650)
+        if tab is not None:
+            panel.show_tab(tab)
+        panel.show()
+        link.start()
+        qtbot.waitUntil(link.runner.ready.is_set, timeout=TIMEOUT)
+        made.append((panel, link))
+        return panel, link
+
+    yield make
+    for panel, link in made:
+        runner_b = panel.compare.link_b.runner if panel.compare.link_b is not None else None
+        panel.shutdown()
+        assert link.stop(timeout=3.0), "the engine thread did not stop"
+        assert not link.timer.isActive(), "the frame timer outlived the test"
+        assert not panel.timeline.replay_timer.isActive(), "the replay timer outlived the test"
+        assert panel.compare.link_b is None, "the comparison run outlived shutdown()"
+        if runner_b is not None:
+            assert not runner_b.alive, "the comparison run's thread outlived shutdown()"
