@@ -13,6 +13,7 @@ shared machine; the median discards rounds another process disturbed.
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import time
 from collections.abc import Callable
@@ -90,17 +91,26 @@ def calibrate(fn: Callable[[int], None], seconds: float) -> int:
     return max(20, int(r * seconds))
 
 
-def compare(a: Callable[[int], None], b: Callable[[int], None], rounds: int,
-            seconds: float) -> tuple[list[float], list[float]]:
-    steps = calibrate(b, seconds)
-    calibrate(a, seconds)
-    ra, rb = [], []
+def compare(contenders: dict[str, Callable[[int], None]], rounds: int,
+            seconds: float) -> dict[str, list[float]]:
+    """Steps/s of each contender per round; the order rotates every round so that a slow
+    drift of a shared machine hits them all alike."""
+    names = list(contenders)
+    steps = calibrate(contenders[names[0]], seconds)
+    for name in names[1:]:
+        calibrate(contenders[name], seconds)
+    rates: dict[str, list[float]] = {n: [] for n in names}
     for i in range(rounds):
-        first, second = (a, b) if i % 2 == 0 else (b, a)  # alternate who goes first
-        r1, r2 = rate(first, steps), rate(second, steps)
-        ra.append(r1 if first is a else r2)
-        rb.append(r2 if first is a else r1)
-    return ra, rb
+        order = names[i % len(names):] + names[: i % len(names)]
+        for name in order:
+            rates[name].append(rate(contenders[name], steps))
+    return rates
+
+
+def _ratio(a: list[float], b: list[float]) -> str:
+    r = [x / y for x, y in zip(a, b)]
+    return (f"{statistics.median(r):.3f} (median of per-round ratios; "
+            f"min {min(r):.3f}, max {max(r):.3f})")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -109,20 +119,29 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rounds", type=int, default=12)
     p.add_argument("--seconds", type=float, default=0.6, help="length of one round")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     a = p.parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
     cfg = load_preset(a.preset)
     cfg["device"] = a.device
     device = resolve_device(a.device)
     if cfg["loss"]["name"] not in ("minimax", "non-saturating"):
         raise SystemExit("the plain reference loop covers the BCE losses; pick such a preset")
-    eng, plain = compare(engine_loop(cfg), plain_loop(cfg, device), a.rounds, a.seconds)
-    ratios = [e / p_ for e, p_ in zip(eng, plain)]
+    quiet = copy.deepcopy(cfg)
+    quiet["train"]["metrics_every"] = 0
+    rates = compare({"plain": plain_loop(cfg, device), "engine": engine_loop(quiet),
+                     "engine+metrics": engine_loop(cfg)}, a.rounds, a.seconds)
     name = torch.cuda.get_device_name() if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    every = cfg["train"]["metrics_every"]
     print(f"preset {a.preset}, batch {cfg['train']['batch_size']}, device {name}, {a.rounds} rounds")
-    print(f"  plain PyTorch loop : {statistics.median(plain):8.1f} steps/s (median)")
-    print(f"  engine Session     : {statistics.median(eng):8.1f} steps/s (median)")
-    print(f"  ratio engine/plain : {statistics.median(ratios):.3f} (median of per-round ratios; "
-          f"min {min(ratios):.3f}, max {max(ratios):.3f}); target >= 0.95")
+    print(f"  plain PyTorch loop        : {med['plain']:8.1f} steps/s (median)")
+    print(f"  engine Session            : {med['engine']:8.1f} steps/s (median; slow metrics off)")
+    print(f"  engine + metrics every {every:<4}: {med['engine+metrics']:8.1f} steps/s (median; the preset as is)")
+    print(f"  ratio engine / plain      : {_ratio(rates['engine'], rates['plain'])}; target >= 0.95")
+    print(f"  ratio metrics on / off    : {_ratio(rates['engine+metrics'], rates['engine'])}; "
+          "target >= 0.95")
 
 
 if __name__ == "__main__":

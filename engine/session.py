@@ -529,7 +529,7 @@ class Session:
             return None
         return mode_stats(self.sample(n, seed=_seed_of(self._cfg["seed"], self.step, "modes")), modes)
 
-    def divergences(self, n: int = 2500, w1_points: int = 500) -> Divergences:
+    def divergences(self, n: int = 2500, w1_points: int = 256) -> Divergences:
         """JS/KL (grid histograms over the data box), exact W1 and RBF MMD between ``n`` fresh
         real and generated samples (W1 and MMD on the first ``w1_points``: their cost grows
         fast). The samples come from their own RNG, so measuring never changes training."""

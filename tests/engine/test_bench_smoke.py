@@ -19,4 +19,4 @@ def test_bench_runs_and_reports_a_ratio(capsys, monkeypatch):
     bench.main(["--rounds", "2", "--seconds", "0.02", "--device", "cpu"])
     out = capsys.readouterr().out
     assert "plain PyTorch loop" in out and "engine Session" in out
-    assert "ratio engine/plain" in out
+    assert "ratio engine / plain" in out and "ratio metrics on / off" in out
