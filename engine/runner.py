@@ -398,6 +398,10 @@ class Runner:
             except ValueError as e:
                 self._emit(Rejected({}, str(e), s.config))
                 return True
+            except Exception as e:  # e.g. out of memory for absurd widths: keep the session
+                self._emit(Rejected({}, f"could not build that session: {type(e).__name__}: {e}",
+                                    s.config))
+                return True
             self._replace_session(new)
         elif isinstance(cmd, SaveGenerator | SaveSession | ExportSamples | ExportMetrics):
             self._save(cmd)

@@ -1,6 +1,8 @@
 """Application entry: ``run_app(config, preset_name)`` opens the window and runs Qt's loop.
 
-``main.py`` calls ``sys.exit(run_app(load_preset(name), name))``.
+``main.py`` calls ``sys.exit(run_app(load_preset(name), name))``. The window's
+``SessionKeeper`` is armed here (not in ``MainWindow``), so only the real app writes a crash
+marker into the user's data folder, autosaves and asks before closing.
 """
 
 from __future__ import annotations
@@ -64,6 +66,9 @@ def run_app(config: dict[str, Any], preset_name: str | None = None) -> int:
         window.show()
         window.message.show_message("Press Space (or ▶ Play) to start training. Every control "
                                     "applies while training runs.", "info")
+        # crash marker, autosave every few minutes, ask before closing with unsaved
+        # training; offers the autosave when the last run did not close cleanly
+        window.keeper.arm()
         return app.exec()
     finally:
         sys.excepthook = previous

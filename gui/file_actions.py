@@ -1,21 +1,62 @@
-"""File menu work: presets, checkpoints and point imports.
+"""File menu work: presets, checkpoints, exports and point imports.
 
 Each action takes an optional path so tests and scripts can skip the dialog. Nothing here
-raises at the user: a bad file becomes a message in the window. Checkpoints are written by
-the engine's worker (``SaveGenerator``/``SaveSession``: it owns the torch state); presets and
-CSV points are plain data and are handled here.
+raises at the user: a bad file becomes one message in the window and changes nothing.
+
+* Presets are plain data, read and validated here (``load_preset``) before anything is sent,
+  so a bad preset never reaches the engine. Loading one after training asks whether to keep
+  the trained networks (``Apply`` of the differing keys, the seed excepted: a live swap) or
+  to start fresh (``LoadConfig``).
+* Checkpoints and exports are read and written by the engine's worker (it owns the torch
+  state): ``LoadSession``/``LoadGenerator`` answer ``ResetDone`` (then ``Applied``) or a
+  ``Rejected`` with no changes; the pending loads are matched to those answers in order.
+* The window title shows the preset's name and Qt's ``[*]`` mark while the live settings
+  (the last ``Applied`` config) differ from the preset as last loaded or saved.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import copy
+import json
+import os
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject
+from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
+from engine.checkpoints import atomic_write_bytes
+from engine.config import diff, flatten
 from engine.datasets import load_points_csv
-from engine.presets import load_preset, save_preset
-from engine.runner import LoadConfig, SaveGenerator, SaveSession
+from engine.presets import (
+    PRESET_DIR,
+    builtin_presets,
+    load_preset,
+    preset_path,
+    preset_text,
+    save_preset,
+)
+from engine.runner import (
+    Applied,
+    Apply,
+    ExportMetrics,
+    ExportSamples,
+    Failed,
+    LoadConfig,
+    LoadGenerator,
+    LoadSession,
+    Rejected,
+    ResetDone,
+    SaveGenerator,
+    SaveSession,
+)
+
+from . import dialogs
+from .autosave import header_step
+from .preset_library import PresetLibrary
+from .recent import RecentPresets
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -23,22 +64,392 @@ if TYPE_CHECKING:
 CHECKPOINT_FILTER = "Checkpoints (*.safetensors);;All files (*)"
 PRESET_FILTER = "Presets (*.json);;All files (*)"
 CSV_FILTER = "CSV files (*.csv);;All files (*)"
+SAMPLES_FILTER = "NumPy arrays (*.npy);;CSV files (*.csv)"
+PNG_FILTER = "PNG images (*.png)"
 MAX_POINTS = 5000  # real points kept from a drawing or an import (the newest)
+EXPORT_SAMPLES = 2000
+
+
+def _plain(config: dict[str, Any]) -> dict[str, Any]:
+    """The config as JSON would give it back (tuples become lists), for comparisons."""
+    return json.loads(json.dumps(config))
+
+
+def preset_changes(config: dict[str, Any], preset: dict[str, Any]) -> dict[str, Any]:
+    """Dotted changes that turn the live ``config`` into ``preset`` as a swap: every key that
+    differs except the seed (which would re-initialise); with a new data set, all of its
+    parameters (the engine starts a new set from its defaults)."""
+    new = flatten(_plain(preset))
+    changes = {k: new[k] for k in diff(_plain(config), _plain(preset)) if k in new and k != "seed"}
+    if config["data"]["name"] != preset["data"]["name"]:
+        changes.update({k: v for k, v in new.items() if k.startswith("data.")})
+    return changes
+
+
+def user_preset_file(name_or_path: str | None) -> str | None:
+    """The file a preset was read from, when Save may write it: None for a built-in (or a
+    file in the built-in folder), an unknown name or no preset."""
+    if not name_or_path:
+        return None
+    try:
+        path = preset_path(name_or_path)
+    except ValueError:
+        return None
+    if not path.is_file():
+        return None
+    path = path.resolve()
+    return None if path.parent == PRESET_DIR.resolve() else str(path)
+
+
+@dataclass
+class _Preset:
+    """A preset as read: what it was called, its file (None: built-in) and its config."""
+
+    name_or_path: str
+    file: str | None
+    config: dict[str, Any]
+
+
+@dataclass
+class _Load:
+    what: str                     # "preset", "session", "generator", "autosaved session"
+    path: str
+    step: int = 0                 # the step the new session starts at
+    preset: _Preset | None = None
+
+
+@dataclass
+class _Swap:
+    changes: dict[str, Any]
+    preset: _Preset
 
 
 class FileActions(QObject):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window = window
+        self.recent = RecentPresets(window.settings)
+        self.preset_file: str | None = user_preset_file(window.preset_name)
+        self.preset_saved: dict[str, Any] | None = _plain(window.config)
+        self.library: PresetLibrary | None = None
+        self.recent_menu: QMenu | None = None
+        self.builtin_menu: QMenu | None = None
+        self._loads: deque[_Load] = deque()
+        self._swap: _Swap | None = None
+        # connected before the window's own slots: a load is committed before the window
+        # redraws its title from the Applied that follows
+        window.link.reset_done.connect(self._on_reset_done)
+        window.link.applied.connect(self._on_applied)
 
+    # ------------------------------------------------------------------ dialogs
     def _save_path(self, title: str, suggested: str, filters: str) -> str | None:
         path, _ = QFileDialog.getSaveFileName(self.window, title, suggested, filters)
         return path or None
 
-    def _open_path(self, title: str, filters: str) -> str | None:
-        path, _ = QFileDialog.getOpenFileName(self.window, title, "", filters)
+    def _open_path(self, title: str, filters: str, start: str = "") -> str | None:
+        path, _ = QFileDialog.getOpenFileName(self.window, title, start, filters)
         return path or None
 
+    def _preset_folder(self) -> str:
+        """Where preset dialogs start: the current preset's folder, else the last used."""
+        recent = self.recent.paths()
+        last = self.preset_file or (recent[0] if recent else "")
+        return os.path.dirname(last) if last else ""
+
+    def _error(self, text: str) -> None:
+        self.window.message.show_message(text, "error")
+        self.window.statusBar().showMessage(text.split(":")[0], 8000)
+
+    def _info(self, text: str) -> None:
+        self.window.message.show_message(text, "info")
+
+    # ------------------------------------------------------------------ presets
+    def preset_modified(self) -> bool:
+        """Whether the live settings differ from the preset as last loaded or saved."""
+        if self.preset_saved is None:
+            return False
+        return bool(diff(_plain(self.window.config), self.preset_saved))
+
+    def open_preset(self, name_or_path: str | None = None, *, keep: bool | None = None) -> bool:
+        """Load a preset (a built-in name or a JSON path). After training, ask whether to
+        keep the trained networks (``keep`` answers for tests and scripts). True when sent."""
+        name_or_path = name_or_path or self._open_path("Open preset", PRESET_FILTER,
+                                                       self._preset_folder())
+        if not name_or_path:
+            return False
+        try:
+            config = load_preset(name_or_path)
+        except ValueError as e:
+            note = ""
+            gone = not os.path.exists(name_or_path)
+            if gone and os.path.abspath(name_or_path) in self.recent.paths():
+                self.recent.remove(name_or_path)
+                self.populate_recent()
+                note = " (removed from the recent presets)"
+            self._error(f"Could not open the preset: {e}{note}")
+            return False
+        preset = _Preset(name_or_path, user_preset_file(name_or_path), config)
+        name = str(config.get("name") or Path(name_or_path).stem)
+        if keep is None and self.window.keeper.trained:
+            answer = dialogs.ask_keep_networks(self.window, name, self.window.keeper.step)
+            if answer is None:
+                return False
+            keep = answer == dialogs.KEEP
+        if keep:
+            changes = preset_changes(self.window.config, config)
+            self._swap = _Swap(changes, preset)
+            self.window.link.send(Apply(changes))
+            self.window.statusBar().showMessage(
+                f"Loading the preset {name}, keeping the trained networks…", 5000)
+        else:
+            self._loads.append(_Load("preset", name_or_path, 0, preset))
+            self.window.link.send(LoadConfig(config))
+            self.window.statusBar().showMessage(f"Loading the preset {name}…", 5000)
+        return True
+
+    def _commit_preset(self, preset: _Preset) -> None:
+        self.preset_file = preset.file
+        self.preset_saved = _plain(preset.config)
+        if preset.file:
+            self.recent.add(preset.file)
+            self.populate_recent()
+        self.window.remember_preset(preset.name_or_path)
+        self.window._update_title()
+
+    def save_preset(self, path: str | None = None) -> bool:
+        """Save the live settings: to ``path``, else to the current preset file; with no
+        file of its own (a built-in or none) this is Save preset as…"""
+        if path:
+            return self._write_preset(path)
+        if self.preset_file:
+            return self._write_preset(self.preset_file)
+        return self.save_preset_as()
+
+    def save_preset_as(self, path: str | None = None) -> bool:
+        suggested = os.path.join(self._preset_folder(),
+                                 f"{self.window.config.get('name') or 'preset'}.json")
+        path = path or self._save_path("Save preset as", suggested, PRESET_FILTER)
+        return self._write_preset(path) if path else False
+
+    def _write_preset(self, path: str) -> bool:
+        """Write the live settings. Saved under a new file name, the preset takes the file's
+        name (and the engine is told, so the title and the saved file agree)."""
+        p = Path(path)
+        if not p.suffix:
+            p = p.with_suffix(".json")
+        config = copy.deepcopy(self.window.config)
+        rename = self.preset_file is None or Path(self.preset_file) != p.resolve()
+        rename = rename and config.get("name") != p.stem
+        if rename:
+            config["name"] = p.stem
+        try:
+            save_preset(config, str(p))
+        except (OSError, ValueError) as e:
+            reason = getattr(e, "strerror", None) or e
+            self._error(f"Could not save the preset to {p}: {reason}")
+            return False
+        if rename:
+            self.window.link.send(Apply({"name": p.stem}))
+        saved = _Preset(str(p), user_preset_file(str(p)), json.loads(preset_text(config)))
+        self._commit_preset(saved)
+        self._info(f"Saved the preset to {p}")
+        return True
+
+    # ------------------------------------------------------------------ library / menus
+    def show_library(self) -> PresetLibrary:
+        """Open the preset library (re-read from disk), non-modal; returned for tests."""
+        if self.library is not None:
+            self.library.close()
+            self.library.deleteLater()
+        self.library = PresetLibrary(self.window)
+        self.library.load_requested.connect(self.open_preset)
+        self.library.show()
+        self.library.raise_()
+        self.library.activateWindow()
+        return self.library
+
+    def populate_builtin(self) -> None:
+        """File ▸ Built-in presets, as the folder is now."""
+        menu = self.builtin_menu
+        if menu is None:
+            return
+        menu.clear()
+        for name in builtin_presets():
+            action = menu.addAction(name)
+            action.setStatusTip(f"Load the built-in preset '{name}'")
+            action.triggered.connect(lambda _=False, n=name: self.open_preset(n))
+        if not menu.actions():
+            menu.addAction("(none found)").setEnabled(False)
+
+    def populate_recent(self, prune: bool = False) -> None:
+        """File ▸ Recent presets; with ``prune`` (the menu is opening) files that are gone
+        are dropped from the list, with a message naming them."""
+        menu = self.recent_menu
+        if prune:
+            gone = self.recent.prune()
+            if gone:
+                names = ", ".join(Path(p).name for p in gone)
+                self.window.message.show_message(
+                    f"Removed from the recent presets (no longer there): {names}", "warning")
+        if menu is None:
+            return
+        menu.clear()
+        paths = self.recent.paths()
+        for i, path in enumerate(paths, start=1):
+            action = menu.addAction(f"&{i} {Path(path).name}")
+            action.setStatusTip(path)
+            action.setToolTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_preset(p))
+        if not paths:
+            menu.addAction("(none yet)").setEnabled(False)
+        menu.addSeparator()
+        clear = menu.addAction("Clear list")
+        clear.setEnabled(bool(paths))
+        clear.triggered.connect(lambda _=False: (self.recent.clear(), self.populate_recent()))
+
+    # ------------------------------------------------------------------ checkpoints
+    def choose_session_path(self) -> str | None:
+        return self._save_path("Save session", "session.safetensors", CHECKPOINT_FILTER)
+
+    def save_generator(self, path: str | None = None) -> None:
+        path = path or self._save_path("Save generator", "generator.safetensors",
+                                       CHECKPOINT_FILTER)
+        if path:
+            self.window.link.send(SaveGenerator(path))
+
+    def save_session(self, path: str | None = None) -> None:
+        path = path or self.choose_session_path()
+        if path:
+            self.window.link.send(SaveSession(path))
+
+    def open_session(self, path: str | None = None, *, what: str = "session") -> bool:
+        """Resume a session checkpoint exactly (replaces the current session)."""
+        path = path or self._open_path("Open session", CHECKPOINT_FILTER)
+        if not path:
+            return False
+        self._loads.append(_Load(what, path, header_step(path) or 0))
+        self.window.link.send(LoadSession(path))
+        self.window.statusBar().showMessage(f"Opening the {what} {path}…", 5000)
+        return True
+
+    def open_generator(self, path: str | None = None) -> bool:
+        """Continue from a generator checkpoint: its samples show at once, training goes
+        on against a fresh discriminator."""
+        path = path or self._open_path("Open generator", CHECKPOINT_FILTER)
+        if not path:
+            return False
+        self._loads.append(_Load("generator", path, header_step(path) or 0))
+        self.window.link.send(LoadGenerator(path))
+        self.window.statusBar().showMessage(f"Opening the generator {path}…", 5000)
+        return True
+
+    # ------------------------------------------------------------------ engine answers
+    def _on_reset_done(self, ev: ResetDone) -> None:
+        """A new session: the oldest pending load succeeded (or a reset / new seed)."""
+        load = self._loads.popleft() if self._loads else None
+        self.window.keeper.rebase(load.step if load else 0)
+        if load is None:
+            return
+        if load.preset is not None:
+            self._commit_preset(load.preset)
+            name = load.preset.config.get("name") or load.path
+            self.window.statusBar().showMessage(f"Loaded the preset {name}", 5000)
+            return
+        # a checkpoint carries its own config: no preset file to save to or compare with
+        self.preset_file = None
+        self.preset_saved = None
+        self._info(f"Opened the {load.what} {load.path} (step {load.step:,})")
+
+    def _on_applied(self, ev: Applied) -> None:
+        """A kept-networks load is done when the engine runs the preset's settings."""
+        swap = self._swap
+        if swap is not None and not preset_changes(ev.config, swap.preset.config):
+            self._swap = None
+            self._commit_preset(swap.preset)
+            name = swap.preset.config.get("name") or swap.preset.name_or_path
+            self._info(f"Loaded the preset {name}, keeping the trained networks")
+
+    def explain_rejection(self, ev: Rejected) -> tuple[str, str]:
+        """The message (and level) for a refusal: a load that failed is named as such."""
+        if not ev.changes and self._loads:
+            load = self._loads.popleft()
+            return f"Could not open the {load.what}: {ev.message}", "error"
+        swap = self._swap
+        if swap is not None and ev.changes == swap.changes:
+            self._swap = None
+            name = swap.preset.config.get("name") or swap.preset.name_or_path
+            return f"Could not load the preset {name}: {ev.message}", "error"
+        return f"Not applied: {ev.message}", "warning"
+
+    def handle_failed_save(self, ev: Failed) -> bool:
+        """A failed save or export (the engine does not pause for it): True when handled."""
+        if not ev.message.startswith("could not save"):
+            return False
+        purpose = self.window.keeper.handle_failed_save(ev)
+        text = ev.message[:1].upper() + ev.message[1:]
+        if purpose == "autosave":
+            self.window.message.show_message(f"Autosave failed: {ev.message}", "warning")
+        elif purpose == "close":
+            self._error(f"{text}. The window stays open.")
+        else:
+            self._error(text)
+        return True
+
+    # ------------------------------------------------------------------ exports
+    def export_view_png(self, path: str | None = None, widget: QWidget | None = None) -> bool:
+        """The plots (or ``widget``) as a PNG, written atomically."""
+        path = path or self._save_path("Export view as PNG", "gan-playground.png", PNG_FILTER)
+        if not path:
+            return False
+        p = Path(path)
+        if not p.suffix:
+            p = p.with_suffix(".png")
+        target = widget or getattr(self.window, "views_splitter", None) or self.window
+        data = QByteArray()
+        buffer = QBuffer(data)
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        ok = target.grab().save(buffer, "PNG")
+        buffer.close()
+        if not ok:
+            self._error(f"Could not export the view to {p}: the image could not be encoded")
+            return False
+        try:
+            atomic_write_bytes(str(p), bytes(data.data()))
+        except OSError as e:
+            self._error(f"Could not export the view to {p}: {e.strerror or e}")
+            return False
+        self._info(f"Saved the view to {p}")
+        return True
+
+    def export_samples(self, path: str | None = None, n: int = EXPORT_SAMPLES) -> bool:
+        """``n`` generated samples as .npy or .csv (written by the engine)."""
+        chosen = ""
+        if not path:
+            path, chosen = QFileDialog.getSaveFileName(self.window, "Export samples",
+                                                       "samples.npy", SAMPLES_FILTER)
+        if not path:
+            return False
+        p = Path(path)
+        if not p.suffix:
+            p = p.with_suffix(".csv" if "csv" in chosen.lower() else ".npy")
+        if p.suffix.lower() not in (".npy", ".csv"):
+            self._error(f"Could not export samples to {p}: use a .npy or .csv file name")
+            return False
+        self.window.link.send(ExportSamples(str(p), n))
+        return True
+
+    def export_metrics(self, path: str | None = None) -> bool:
+        """The logged metrics as CSV (written by the engine)."""
+        path = path or self._save_path("Export metrics", "metrics.csv", CSV_FILTER)
+        if not path:
+            return False
+        p = Path(path)
+        if not p.suffix:
+            p = p.with_suffix(".csv")
+        self.window.link.send(ExportMetrics(str(p)))
+        return True
+
+    # ------------------------------------------------------------------ points
     def import_points_csv(self, path: str | None = None) -> bool:
         """Use a CSV of x,y rows as the real data; a bad file is explained, not raised."""
         path = path or self._open_path("Import points", CSV_FILTER)
@@ -51,43 +462,4 @@ class FileActions(QObject):
             return False
         self.window.apply_changes({"data.name": "points", "data.points": points[-MAX_POINTS:]})
         self.window.statusBar().showMessage(f"Imported {len(points)} points from {path}", 5000)
-        return True
-
-    def save_generator(self, path: str | None = None) -> None:
-        path = path or self._save_path("Save generator", "generator.safetensors",
-                                       CHECKPOINT_FILTER)
-        if path:
-            self.window.link.send(SaveGenerator(path))
-
-    def save_session(self, path: str | None = None) -> None:
-        path = path or self._save_path("Save session", "session.safetensors", CHECKPOINT_FILTER)
-        if path:
-            self.window.link.send(SaveSession(path))
-
-    def save_preset(self, path: str | None = None) -> bool:
-        config = self.window.config
-        path = path or self._save_path("Save preset", f"{config.get('name') or 'preset'}.json",
-                                       PRESET_FILTER)
-        if not path:
-            return False
-        try:
-            save_preset(config, path)
-        except (OSError, ValueError) as e:
-            self.window.message.show_message(f"Could not save the preset: {e}", "error")
-            return False
-        self.window.message.show_message(f"Saved the preset to {path}", "info")
-        return True
-
-    def open_preset(self, name_or_path: str | None = None) -> bool:
-        """Replace the session by a preset (a built-in name or a JSON path)."""
-        name_or_path = name_or_path or self._open_path("Open preset", PRESET_FILTER)
-        if not name_or_path:
-            return False
-        try:
-            config = load_preset(name_or_path)
-        except ValueError as e:
-            self.window.message.show_message(f"Could not load the preset: {e}", "error")
-            return False
-        self.window.remember_preset(name_or_path)
-        self.window.link.send(LoadConfig(config))
         return True

@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
+    QDialog,
     QFrame,
     QMainWindow,
     QMessageBox,
@@ -42,7 +43,9 @@ from engine.runner import (
 from engine.snapshot import ViewRequest
 
 from . import help as help_text
+from .autosave import SessionKeeper
 from .controls import ControlPanel
+from .dialogs import text_dialog
 from .engine_link import EngineLink
 from .file_actions import MAX_POINTS, FileActions
 from .menus import build_menus
@@ -87,6 +90,7 @@ class MainWindow(QMainWindow):
         self.readout = StatusReadout(self.statusBar())
         self.readout.show_setup(config)
         self.files = FileActions(self)
+        self.keeper = SessionKeeper(self)  # unsaved training, autosave, crash restore
         build_menus(self)
         self._connect()
         self.transport.show_running(autoplay)
@@ -202,8 +206,8 @@ class MainWindow(QMainWindow):
     def _on_rejected(self, ev: Rejected) -> None:
         self.config = ev.config
         self.panel.show_config(ev.config, force_keys=flatten(ev.changes).keys())
-        text = f"Not applied: {ev.message}"
-        self.message.show_message(text, "warning")
+        text, level = self.files.explain_rejection(ev)  # a failed file load says so
+        self.message.show_message(text, level)
         self.statusBar().showMessage(text, 8000)
 
     def _on_diverged(self, ev: Diverged) -> None:
@@ -213,6 +217,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Diverged at step {ev.step}", 8000)
 
     def _on_failed(self, ev: Failed) -> None:
+        if self.files.handle_failed_save(ev):
+            return  # a failed save or export: shown, and training was not paused
         self._show_paused()
         self.message.show_message(f"Training paused after an error: {ev.message}", "error",
                                   details=ev.details)
@@ -228,6 +234,9 @@ class MainWindow(QMainWindow):
         self.plane.reset_points_cache()
 
     def _on_saved(self, ev: Saved) -> None:
+        if self.keeper.is_autosave(ev.path):
+            self.statusBar().showMessage("Autosaved the session (for crash recovery)", 4000)
+            return
         self.message.show_message(f"Saved the {ev.what} to {ev.path}", "info")
         self.statusBar().showMessage(f"Saved {ev.what}: {ev.path}", 5000)
 
@@ -264,12 +273,11 @@ class MainWindow(QMainWindow):
                                      5000)
 
     # ------------------------------------------------------------------ help
-    def show_shortcuts(self) -> None:
-        box = QMessageBox(self)
-        box.setWindowTitle("Keyboard shortcuts")
-        box.setTextFormat(Qt.TextFormat.RichText)
-        box.setText(help_text.shortcuts_html(self))
-        box.open()
+    def show_shortcuts(self) -> QDialog:
+        """The table, in a scrolling dialog (it outgrew a message box's height)."""
+        dialog = text_dialog(self, "Keyboard shortcuts", help_text.shortcuts_html(self))
+        dialog.open()
+        return dialog
 
     def show_about(self) -> None:
         QMessageBox.about(self, "About GAN Playground", help_text.ABOUT)
@@ -282,7 +290,8 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         name = self.config.get("name") or self.preset_name or "untitled"
-        self.setWindowTitle(f"GAN Playground — {name}")
+        self.setWindowTitle(f"GAN Playground — {name}[*]")
+        self.setWindowModified(self.files.preset_modified())
 
     def restore_settings(self) -> None:
         s = self.settings
@@ -316,8 +325,13 @@ class MainWindow(QMainWindow):
                 self.views_splitter.setSizes([600, 400])
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
-        """Stop the frame timer and the worker (joined, 2 s at most), then close."""
+        """Ask first when training is unsaved (armed windows); stop the frame timer and the
+        worker (joined, 2 s at most), remove the crash marker, then close."""
+        if not self.keeper.may_close():
+            event.ignore()
+            return
         self.save_settings()
         self.message.stop()
         self.link.stop(timeout=2.0)
+        self.keeper.disarm()
         super().closeEvent(event)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
-from engine.presets import builtin_presets
+from .file_actions import EXPORT_SAMPLES
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -33,21 +33,42 @@ def build_menus(w: MainWindow) -> None:
 
     file = bar.addMenu("&File")
     file.addAction(make_action(w, "Open preset…", files.open_preset, "Ctrl+O",
-                               "Load a preset JSON file (replaces the session)"))
-    presets = file.addMenu("Built-in presets")
-    for name in builtin_presets():
-        presets.addAction(make_action(w, name, lambda n=name: files.open_preset(n),
-                                      tip=f"Load the built-in preset '{name}'"))
-    presets.setEnabled(bool(presets.actions()))
-    file.addAction(make_action(w, "Save preset…", files.save_preset, "Ctrl+Shift+S",
-                               "Save the current settings as a preset JSON file"))
+                               "Load a preset JSON file (after training: keep the networks "
+                               "or start fresh)"))
+    files.recent_menu = file.addMenu("Recent presets")
+    files.recent_menu.aboutToShow.connect(lambda: files.populate_recent(prune=True))
+    files.populate_recent()
+    files.builtin_menu = file.addMenu("Built-in presets")
+    files.builtin_menu.aboutToShow.connect(files.populate_builtin)
+    files.populate_builtin()
+    library = make_action(w, "Preset library…", files.show_library, "Ctrl+L",
+                          "Browse the built-in presets with their descriptions")
+    file.addAction(library)
+    file.addAction(make_action(w, "Save preset", files.save_preset, "Ctrl+S",
+                               "Save the settings to the current preset file (a built-in: "
+                               "Save preset as)"))
+    file.addAction(make_action(w, "Save preset as…", files.save_preset_as, "Ctrl+Shift+S",
+                               "Save the settings as a new preset JSON file"))
     file.addSeparator()
+    file.addAction(make_action(w, "Open session…", files.open_session, "Ctrl+Alt+O",
+                               "Resume a saved session exactly (replaces the current one)"))
+    file.addAction(make_action(w, "Save session…", files.save_session, "Ctrl+Alt+S",
+                               "Save both networks and optimizers, to resume later"))
+    file.addAction(make_action(w, "Open generator…", files.open_generator, "Ctrl+Shift+G",
+                               "Continue from a saved generator with a fresh discriminator"))
     file.addAction(make_action(w, "Save generator…", files.save_generator, "Ctrl+G",
                                "Save the generator (weights + config) for sampling"))
-    file.addAction(make_action(w, "Save session…", files.save_session, "Ctrl+S",
-                               "Save both networks and optimizers, to resume later"))
+    file.addSeparator()
     file.addAction(make_action(w, "Import points CSV…", files.import_points_csv, "Ctrl+I",
                                "Use x,y rows of a CSV file as the real data"))
+    export = file.addMenu("Export")
+    export.addAction(make_action(w, "View as PNG…", files.export_view_png, "Ctrl+E",
+                                 "Save the plots as a PNG image"))
+    export.addAction(make_action(w, "Samples…", files.export_samples,
+                                 tip=f"Save {EXPORT_SAMPLES:,} generated samples as .npy "
+                                     "or .csv"))
+    export.addAction(make_action(w, "Metrics CSV…", files.export_metrics,
+                                 tip="Save the logged metrics (a row per logged step) as CSV"))
     file.addSeparator()
     quit_action = make_action(w, "Quit", w.close, "Ctrl+Q", "Stop training and quit")
     quit_action.setMenuRole(QAction.MenuRole.QuitRole)
@@ -72,6 +93,7 @@ def build_menus(w: MainWindow) -> None:
                                "Hide the message line"))
 
     helpm = bar.addMenu("&Help")
+    helpm.addAction(library)
     helpm.addAction(make_action(w, "Keyboard shortcuts", w.show_shortcuts, "F1",
                                 "List every keyboard shortcut"))
     helpm.addAction(make_action(w, "About GAN Playground", w.show_about))

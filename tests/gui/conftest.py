@@ -74,3 +74,56 @@ def make_window(qtbot: Any, no_thread_leak: None, tmp_path: Any
         window.close()
         assert not window.runner.alive, "the engine thread outlived its window"
         assert not window.link.timer.isActive(), "the frame timer outlived its window"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Autosaves and crash markers (``gui.autosave``) never go to the user's data folder."""
+    from gui.autosave import DATA_DIR_ENV
+
+    old = os.environ.get(DATA_DIR_ENV)
+    os.environ[DATA_DIR_ENV] = str(tmp_path_factory.mktemp("data"))
+    yield
+    if old is None:
+        os.environ.pop(DATA_DIR_ENV, None)
+    else:
+        os.environ[DATA_DIR_ENV] = old
+
+
+UNSET = object()
+
+
+class Answers:
+    """Scripted answers to the questions in ``gui.dialogs``; ``asked`` records each one as
+    (question, args). A keep/restore question with no answer set fails the test instead of
+    blocking it; an unanswered close question discards (pytest-qt closes the test's windows
+    before any fixture teardown, so a failed test must still be able to close)."""
+
+    def __init__(self) -> None:
+        self.keep: Any = UNSET     # "keep", "fresh" or None (cancel)
+        self.close: Any = UNSET    # "save", "discard" or "cancel"
+        self.restore: Any = UNSET  # True / False
+        self.asked: list[tuple[str, tuple[Any, ...]]] = []
+
+    def _answer(self, question: str, value: Any, *args: Any) -> Any:
+        self.asked.append((question, args[1:]))  # args[0] is the parent window
+        if value is UNSET:
+            if question == "close":
+                return "discard"
+            raise AssertionError(f"unexpected question: {question} {args[1:]}")
+        return value
+
+
+@pytest.fixture
+def answers(monkeypatch: pytest.MonkeyPatch) -> Answers:
+    """Answer ``gui.dialogs`` questions from the test; no modal box is ever shown."""
+    from gui import dialogs
+
+    a = Answers()
+    monkeypatch.setattr(dialogs, "ask_keep_networks",
+                        lambda *args: a._answer("keep", a.keep, *args))
+    monkeypatch.setattr(dialogs, "ask_save_before_close",
+                        lambda *args: a._answer("close", a.close, *args))
+    monkeypatch.setattr(dialogs, "ask_restore",
+                        lambda *args: a._answer("restore", a.restore, *args))
+    return a
