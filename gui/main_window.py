@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QScrollArea,
     QSplitter,
+    QTabWidget,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -48,6 +49,7 @@ from .controls import ControlPanel
 from .dialogs import text_dialog
 from .engine_link import EngineLink
 from .file_actions import MAX_POINTS, FileActions
+from .insight import InsightPanel
 from .menus import build_menus
 from .settings import app_settings
 from .status_bar import StatusReadout, describe_changes
@@ -85,6 +87,8 @@ class MainWindow(QMainWindow):
         self.panel = ControlPanel(config)
         self.plane = PlaneView()
         self.curves = CurvesView()
+        self.insight = InsightPanel(self.link, config=config, torch_threads=torch_threads)
+        self.view_filters.append(self.insight.merged_view)
         self.message = MessageLine()
         self._build_layout()
         self.readout = StatusReadout(self.statusBar())
@@ -128,7 +132,15 @@ class MainWindow(QMainWindow):
         self.views_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.views_splitter.setObjectName("views_splitter")
         self.views_splitter.addWidget(self.plane)
-        self.views_splitter.addWidget(self.curves)
+        self.right_tabs = QTabWidget()
+        self.right_tabs.setObjectName("right_tabs")
+        self.right_tabs.addTab(self.curves, "Curves")
+        self.right_tabs.addTab(self.insight, "Insight")
+        self.right_tabs.setTabToolTip(0, "Losses, D outputs and gradient norms over training")
+        self.right_tabs.setTabToolTip(1, "Divergences, D vs the optimal D*, gradient arrows, the "
+                                         "generator loss, the 1-D picture, a timeline and side-by-side runs")
+        self.right_tabs.currentChanged.connect(lambda _: self._update_view_request())
+        self.views_splitter.addWidget(self.right_tabs)
         self.views_splitter.setStretchFactor(0, 1)
         self.views_splitter.setStretchFactor(1, 1)
         self.views_splitter.setChildrenCollapsible(False)
@@ -322,7 +334,7 @@ class MainWindow(QMainWindow):
             self._sized = True
             if not self.settings.contains("splitters/views"):
                 # proportions: the splitter scales them to its width once laid out
-                self.views_splitter.setSizes([600, 400])
+                self.views_splitter.setSizes([500, 500])
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         """Ask first when training is unsaved (armed windows); stop the frame timer and the
@@ -332,6 +344,7 @@ class MainWindow(QMainWindow):
             return
         self.save_settings()
         self.message.stop()
+        self.insight.shutdown()
         self.link.stop(timeout=2.0)
         self.keeper.disarm()
         super().closeEvent(event)

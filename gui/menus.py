@@ -91,6 +91,12 @@ def build_menus(w: MainWindow) -> None:
                                "Fit the plane view to the data box"))
     view.addAction(make_action(w, "Dismiss message", w.message.dismiss, "Esc",
                                "Hide the message line"))
+    view.addSeparator()
+    view.addAction(make_action(w, "Curves", lambda: w.right_tabs.setCurrentIndex(0), "Ctrl+1",
+                               "Show the loss, D output and gradient-norm curves"))
+    view.addAction(make_action(w, "Insight views", lambda: w.right_tabs.setCurrentIndex(1),
+                               "Ctrl+2", "Show divergences, D vs D*, arrows, the generator "
+                                         "loss, the 1-D picture, the timeline and Compare"))
 
     helpm = bar.addMenu("&Help")
     helpm.addAction(library)

@@ -32,6 +32,9 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=600)
     ap.add_argument("--out", default="docs/screenshot.png")
     ap.add_argument("--timeout", type=float, default=120.0)
+    ap.add_argument("--insight", default=None, metavar="TAB",
+                    help="show this tab of the Insight panel, e.g. Divergences")
+    ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
     args = ap.parse_args()
 
     tmp = tempfile.TemporaryDirectory()
@@ -42,8 +45,15 @@ def main() -> int:
     except ValueError as e:  # presets/ not there yet: the engine's defaults are ring8
         print(f"note: {e}; using the default config", file=sys.stderr)
         config = default_config()
+    if args.sets:
+        from engine.config import parse_assignment, with_changes
+
+        config = with_changes(config, dict(parse_assignment(t) for t in args.sets))
     window = MainWindow(config, args.preset, settings=app_settings())
     window.show()
+    if args.insight:
+        window.right_tabs.setCurrentWidget(window.insight)
+        window.insight.show_tab(args.insight)
     window.link.send(Play())
     window.transport.show_running(True)
     t0 = time.monotonic()

@@ -93,14 +93,9 @@ class DivergenceView(QWidget):
         self.curves: dict[str, pg.PlotDataItem] = {}
         self._empty_notes: dict[str, pg.TextItem] = {}
         top = self.graphics.ci
-        modes_row = None
         for i, spec in enumerate(PLOTS):
-            if spec.column in MODE_COLUMNS:
-                if modes_row is None:
-                    modes_row = top.addLayout(row=2, col=0, colspan=2)
-                item = modes_row.addPlot()
-            else:
-                item = top.addPlot(row=i // 2, col=i % 2)
+            # two columns throughout: a row of three is wider than the panel beside the plane
+            item = top.addPlot(row=i // 2, col=i % 2)
             bottom = "step" if spec.column in MODE_COLUMNS else None
             style_plot_item(item, spec.title, x_label=bottom, y_label=spec.y_label)
             item.setToolTip(spec.tip)
