@@ -15,42 +15,18 @@ import numpy as np
 from engine.metrics import COLUMNS
 from engine.snapshot import Snapshot
 
+from ..views.series import BoundedSeries
 
-class RowBuffer:
-    """Rows of named float columns (default: ``engine.metrics.COLUMNS``), bounded."""
+
+class RowBuffer(BoundedSeries):
+    """The app's bounded metric rows (``engine.metrics.COLUMNS`` by default), with the
+    accessors the insight plots need: copies, since a curve keeps what it is given."""
 
     def __init__(self, columns: Sequence[str] = COLUMNS, capacity: int = 20_000) -> None:
-        if capacity < 4:
-            raise ValueError("capacity must be at least 4")
-        self.columns = tuple(columns)
-        self.capacity = capacity
-        self._index = {c: i for i, c in enumerate(self.columns)}
-        self._data = np.empty((capacity, len(self.columns)))
-        self._n = 0
-
-    def __len__(self) -> int:
-        return self._n
-
-    def clear(self) -> None:
-        self._n = 0
-
-    def extend(self, rows: np.ndarray) -> None:
-        rows = np.asarray(rows, dtype=np.float64).reshape(-1, len(self.columns))
-        if len(rows) > self.capacity // 2:
-            rows = rows[-(self.capacity // 2):]
-        while self._n + len(rows) > self.capacity:
-            half = self._n // 2
-            old = self._data[:half:2].copy()
-            keep = self._data[half:self._n].copy()
-            self._data[:len(old)] = old
-            self._data[len(old):len(old) + len(keep)] = keep
-            self._n = len(old) + len(keep)
-        self._data[self._n:self._n + len(rows)] = rows
-        self._n += len(rows)
+        super().__init__(columns, capacity)
 
     def column(self, name: str) -> np.ndarray:
-        """A copy of one column (safe to hand to a curve, which keeps a reference)."""
-        return self._data[:self._n, self._index[name]].copy()
+        return super().column(name).copy()
 
     def xy(self, name: str, x: str = "step", positive: bool = False
            ) -> tuple[np.ndarray, np.ndarray]:
@@ -64,9 +40,7 @@ class RowBuffer:
 
     def last(self, name: str) -> float | None:
         """The most recent finite value of a column."""
-        col = self._data[:self._n, self._index[name]]
-        ok = np.flatnonzero(np.isfinite(col))
-        return float(col[ok[-1]]) if len(ok) else None
+        return self.last_valid(name)
 
 
 def snapshot_nbytes(snap: Snapshot) -> int:
