@@ -232,6 +232,16 @@ def _problems(what, rc, stdout, stderr):
         yield f"{what}: expected one line on stderr, got {len(lines)}: {stderr!r}"
 
 
+BAD_PRESETS = {
+    "wrong types": '{"loss": {"name": 3}}',
+    "unknown keys": '{"loss": {"nmae": "hinge"}}',
+    "out-of-range values": '{"train": {"batch_size": 0}}',
+    "a newer format": '{"format": 99}',
+    "no content": "",
+    "a list": "[1, 2]",
+}
+
+
 def test_more_bad_input_in_process(headless_run, tmp_path, capsys):
     """More bad inputs, through main.main() in this process (no interpreter start-up each)."""
     _, good_dir = headless_run
@@ -245,6 +255,10 @@ def test_more_bad_input_in_process(headless_run, tmp_path, capsys):
         "missing preset file": ["--headless", "--preset", str(tmp_path / "missing.json"),
                                 "--steps", "5", "--out", out],
         "preset that is not JSON": ["--headless", "--preset", str(notes), "--steps", "5", "--out", out],
+        **{f"preset with {name}": ["--headless", "--preset", str(tmp_path / f"{name}.json"),
+                                   "--steps", "5", "--out", out] for name in BAD_PRESETS},
+        "a folder as preset": ["--headless", "--preset", str(tmp_path) + "/", "--steps", "5",
+                               "--out", out],
         "unknown --set key": [*head, "--set", "bogus.key=1"],
         "bad --at step": [*head, "--at", "ten:loss.name=minimax"],
         "negative --at step": [*head, "--at", "-3:loss.name=minimax"],
@@ -271,6 +285,8 @@ def test_more_bad_input_in_process(headless_run, tmp_path, capsys):
         "sample into a folder": ["sample", gen, "--n", "3", "--out", str(tmp_path)],
     }
     (tmp_path / "empty.safetensors").write_bytes(b"")
+    for name, text in BAD_PRESETS.items():
+        (tmp_path / f"{name}.json").write_text(text)
     problems = []
     for what, argv in cases.items():
         rc, stdout, stderr = call_main(argv, capsys)
