@@ -333,12 +333,6 @@ register(DataSet(
 ))
 
 
-def data_names() -> list[str]:
-    return list(DATASETS)
-
-
-def dataset(name: str) -> DataSet:
-    return DATASETS[name]
 
 
 def load_points_csv(path: str) -> list[list[float]]:

@@ -101,12 +101,6 @@ def clip_weights(module: torch.nn.Module, c: float) -> None:
         torch._foreach_clamp_max_(params, c)
 
 
-def loss_names() -> list[str]:
-    return list(LOSSES)
-
-
-def get_loss(name: str) -> Loss:
-    return LOSSES[name]
 
 
 def generator_loss_curve(name: str, d: np.ndarray) -> np.ndarray:

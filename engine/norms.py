@@ -93,7 +93,3 @@ NORMS: dict[str, Norm] = {
         Norm("spectral", "Spectral norm", lambda w, m: nn.Identity(), spectral=True),
     ]
 }
-
-
-def norm_names() -> list[str]:
-    return list(NORMS)

@@ -29,7 +29,3 @@ def update_hyperparameters(opt: torch.optim.Optimizer, cfg: dict[str, Any]) -> N
             group["betas"] = tuple(cfg["betas"])
         if "momentum" in group:
             group["momentum"] = cfg["momentum"]
-
-
-def optimizer_names() -> list[str]:
-    return list(OPTIMIZERS)
