@@ -282,7 +282,7 @@ def _lines_box(p: dict[str, Any]) -> tuple[float, float, float, float]:
 
 register(DataSet(
     name="lines",
-    title="Parallel segments (disjoint supports)",
+    title="Parallel lines (disjoint)",
     params={
         "count": Param("int", 2, lo=1, hi=8, help="number of vertical segments"),
         "gap": Param("float", 1.0, lo=0.0, hi=100.0, help="distance between segments"),
