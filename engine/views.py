@@ -41,6 +41,16 @@ def _d_out(s: Session, x: torch.Tensor) -> torch.Tensor:
     return torch.sigmoid(out) if s.loss.probability else out
 
 
+def _generate_in_batches(s: Session, z: torch.Tensor) -> torch.Tensor:
+    """G on the view noise. With batch norm in G a fake depends on its batch-mates, so the
+    view draws the fakes in training-size batches: what G makes in training, and the reason
+    batch-norm fakes visibly move in groups (the batchnorm_generator preset)."""
+    if s.config["generator"]["norm"] != "batch":
+        return s.generator(z)
+    size = max(2, s.config["train"]["batch_size"])
+    return torch.cat([s.generator(chunk) for chunk in torch.split(z, size)])
+
+
 def _with_grad(s: Session, x: torch.Tensor, fn) -> np.ndarray:
     """d fn(x).sum() / dx in eval mode (spectral norm frozen), weights untouched."""
     g, d = s.generator, s.discriminator
@@ -86,7 +96,7 @@ def build_snapshot(s: Session, req: ViewRequest) -> Snapshot:
     fake_t = None
     fake = np.empty((0, dim))
     if req.n_fake:
-        fake = s._eval(lambda: s.generator(z))
+        fake = s._eval(lambda: _generate_in_batches(s, z))
         fake_t = torch.as_tensor(fake, device=s.device)
     real = real_t.cpu().numpy().copy()
     heat = dstar = p_data = p_g = None

@@ -177,7 +177,9 @@ PRESETS: dict[str, tuple[dict[str, Any], str]] = {
         "fake is not a function of its own z but of its whole batch, so the samples of one "
         "minibatch move together. Put the same z in another batch of 256 and its point "
         "moves by ~0.6 after 100 steps and ~1-1.5 later, up to half the ring's radius. The "
-        "512 fakes in the plane are one batch, so you never see a sample on its own; load "
+        "plane draws its 512 fakes as two training batches of 256: lower the batch size "
+        "to 16 and each group of 16 shifts together (over a third of a step's motion is shared "
+        "within a group). Compare "
         "reference_norm_generator or virtual_norm_generator, where the same z always lands "
         "on the same point."
     )),

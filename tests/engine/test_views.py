@@ -102,3 +102,13 @@ def test_slow_metrics_land_in_the_history_every_n_steps():
     for col in ("modes", "high_quality", "js", "kl", "w1", "mmd"):
         assert np.isfinite(h[col][filled]).all(), col
     assert (h["js"][filled] <= np.log(2) + 1e-9).all()
+
+
+def test_batch_norm_fakes_are_drawn_in_training_size_batches():
+    """With batch norm in G a fake depends on its batch: the view draws them as training does."""
+    s = Session(tiny({"generator.norm": "batch", "train.batch_size": 16}))
+    s.train(3)
+    snap = s.snapshot(ViewRequest(n_fake=64, n_real=8, heatmap=False))
+    np.testing.assert_allclose(snap.fake[:16], s.generate(snap.view_z[:16]), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(snap.fake[16:32], s.generate(snap.view_z[16:32]), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(snap.fake[:16], s.generate(snap.view_z)[:16], atol=1e-4)
