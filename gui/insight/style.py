@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QWidget
 
 from .. import theme
+from ..views.curves import LogAxis
 
 TITLE_COLOR = "#cfd3da"
 TEXT_COLOR = "#d8dbe0"
@@ -108,17 +109,3 @@ def caption(text: str = "", *, color: str = MUTED, wrap: bool = True,
     label.setStyleSheet(f"color: {color};")
     label.setTextFormat(Qt.TextFormat.RichText)
     return label
-
-
-class LogAxis(pg.AxisItem):
-    """A log axis that labels only 1, 2 and 5 times a power of ten (no crowded minors)."""
-
-    def logTickStrings(self, values: list[float], scale: float, spacing: float  # noqa: N802
-                       ) -> list[str]:
-        strings = super().logTickStrings(values, scale, spacing)
-        out = []
-        for v, text in zip(values, strings):
-            x = 10.0 ** float(v) * scale
-            mantissa = round(x / 10.0 ** np.floor(np.log10(x))) if x > 0 else 0
-            out.append(text if mantissa in (1, 2, 5) else "")
-        return out
