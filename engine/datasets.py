@@ -83,13 +83,16 @@ def _grid_centers(p: dict[str, Any]) -> np.ndarray:
 
 
 def _mixture_sampler(centers_of: Callable[[dict[str, Any]], np.ndarray]) -> Maker:
+    """Equal-weight isotropic Gaussians at ``centers_of(params)`` (k, dim): the mixtures,
+    the 1-D mixture and the user's points (a point with jitter is a tiny Gaussian)."""
     def make(p: dict[str, Any], device: torch.device) -> Draw:
         centers = torch.as_tensor(centers_of(p), dtype=torch.float32, device=device)
         std = float(p["std"])
+        dim = centers.shape[1]
 
         def draw(n: int, gen: torch.Generator) -> torch.Tensor:
             idx = torch.randint(len(centers), (n,), generator=gen, device=device)
-            return centers[idx] + std * _randn(n, 2, gen, device)
+            return centers[idx] + std * _randn(n, dim, gen, device)
 
         return draw
 
@@ -152,17 +155,6 @@ def _line_centers(p: dict[str, Any]) -> np.ndarray:
     return ((np.arange(k) - (k - 1) / 2) * float(p["spacing"]) + float(p["offset"]))[:, None]
 
 
-def _mixture1d_make(p: dict[str, Any], device: torch.device) -> Draw:
-    centers = torch.as_tensor(_line_centers(p), dtype=torch.float32, device=device)
-    std = float(p["std"])
-
-    def draw(n: int, gen: torch.Generator) -> torch.Tensor:
-        idx = torch.randint(len(centers), (n,), generator=gen, device=device)
-        return centers[idx] + std * _randn(n, 1, gen, device)
-
-    return draw
-
-
 def _mixture1d_box(p: dict[str, Any]) -> tuple[float, float, float, float]:
     c = _line_centers(p)[:, 0]
     pad = 4 * float(p["std"]) + 1.0
@@ -179,7 +171,7 @@ register(DataSet(
         "offset": Param("float", 1.0, lo=-100.0, hi=100.0, help="centre of the mixture"),
         "std": Param("float", 0.5, lo=0.001, hi=10.0, help="std of each Gaussian"),
     },
-    make=_mixture1d_make,
+    make=_mixture_sampler(_line_centers),
     box=_mixture1d_box,
     modes=lambda p: Modes(_line_centers(p), float(p["std"])),
     dim=1,
@@ -302,17 +294,6 @@ def _points_array(p: dict[str, Any]) -> np.ndarray:
     return np.asarray(p["points"], dtype=np.float32).reshape(-1, 2)
 
 
-def _points_make(p: dict[str, Any], device: torch.device) -> Draw:
-    pts = torch.as_tensor(_points_array(p), device=device)
-    std = float(p["std"])
-
-    def draw(n: int, gen: torch.Generator) -> torch.Tensor:
-        idx = torch.randint(len(pts), (n,), generator=gen, device=device)
-        return pts[idx] + std * _randn(n, 2, gen, device)
-
-    return draw
-
-
 def _points_box(p: dict[str, Any]) -> tuple[float, float, float, float]:
     pts = _points_array(p)
     lo, hi = pts.min(0), pts.max(0)
@@ -328,7 +309,7 @@ register(DataSet(
         "points": Param("points", [[-1.0, 0.0], [1.0, 0.0]], help="the real points, a list of [x, y]"),
         "std": Param("float", 0.02, lo=0.0, hi=10.0, help="jitter added around each point"),
     },
-    make=_points_make,
+    make=_mixture_sampler(_points_array),
     box=_points_box,
 ))
 

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 from engine.checkpoints import atomic_write_bytes
 from engine.config import diff, flatten
 from engine.datasets import load_points_csv
+from engine.exports import SAMPLE_FORMATS
 from engine.presets import (
     PRESET_DIR,
     builtin_presets,
@@ -432,7 +433,7 @@ class FileActions(QObject):
         p = Path(path)
         if not p.suffix:
             p = p.with_suffix(".csv" if "csv" in chosen.lower() else ".npy")
-        if p.suffix.lower() not in (".npy", ".csv"):
+        if p.suffix.lower() not in SAMPLE_FORMATS:
             self._error(f"Could not export samples to {p}: use a .npy or .csv file name")
             return False
         self.window.link.send(ExportSamples(str(p), n))

@@ -6,8 +6,6 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import threading  # noqa: E402
-import time  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -32,22 +30,8 @@ def small_config(**changes: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _private_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Window settings go to a temporary folder, never to the user's configuration."""
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
-                      str(tmp_path_factory.mktemp("settings")))
-
-
-@pytest.fixture
-def no_thread_leak() -> Iterator[None]:
-    """Fail when a test leaves a thread running."""
-    baseline = threading.active_count()
-    yield
-    deadline = time.monotonic() + 3.0
-    while threading.active_count() > baseline and time.monotonic() < deadline:
-        time.sleep(0.02)
-    leaked = [t.name for t in threading.enumerate()]
-    assert threading.active_count() <= baseline, f"threads left running: {leaked}"
+def _private_settings(private_qt_settings: None) -> None:
+    """Every Qt test writes its window settings to a temporary folder (tests/conftest.py)."""
 
 
 @pytest.fixture
