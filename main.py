@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 class _Parser(argparse.ArgumentParser):
@@ -47,28 +48,27 @@ def _sample_parser() -> _Parser:
     p = _Parser(prog="main.py sample", description="Draw samples from a generator checkpoint.")
     p.add_argument("checkpoint")
     p.add_argument("--n", type=int, required=True, help="number of samples")
-    p.add_argument("--out", required=True, help="output .npy file")
+    p.add_argument("--out", required=True,
+                   help="output file: .npy (full precision), .csv, or .png (an image grid)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--label", type=int, default=None,
+                   help="conditional generators: the class to draw (default: every class in turn)")
     return p
 
 
 def _sample(argv: list[str]) -> int:
-    import io
-
-    import numpy as np
-
     from engine import load_generator
-    from engine.checkpoints import atomic_write_bytes
+    from engine.exports import write_samples
 
     a = _sample_parser().parse_args(argv)
     if a.n < 1:
         return _fail(f"--n: must be at least 1, got {a.n}")
     try:
         g = load_generator(a.checkpoint)
-        x = g.sample(a.n, seed=a.seed)
-        buf = io.BytesIO()
-        np.save(buf, x)
-        atomic_write_bytes(a.out, buf.getvalue())
+        if a.label is not None and not g.classes:
+            return _fail("--label: this generator is not conditional")
+        x = g.sample(a.n, seed=a.seed, labels=a.label)
+        write_samples(x, a.out)
     except (ValueError, OSError) as e:
         return _fail(str(e))
     print(f"wrote {len(x)} samples to {a.out}")
@@ -97,7 +97,8 @@ def _headless(a: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
     print(summary(session))
-    print(f"wrote {a.out}/: metrics.csv, samples.npy, preset.json, generator.safetensors, "
+    png = ", samples.png" if (Path(a.out) / "samples.png").exists() else ""
+    print(f"wrote {a.out}/: metrics.csv, samples.npy{png}, preset.json, generator.safetensors, "
           "session.safetensors")
     return 0
 

@@ -65,6 +65,8 @@ def _meta(session: Session, kind: str) -> dict[str, str]:
         "step": str(session.step),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "app_version": APP_VERSION,
+        "classes": str(session.classes),
+        "class_names": json.dumps(list(session.class_names) if session.classes else []),
     }
 
 
@@ -176,17 +178,25 @@ class LoadedGenerator:
         self.date = meta.get("date", "")
         self.app_version = meta.get("app_version", "")
         self.device = device
+        self.classes = int(getattr(net, "classes", 0))
+        try:
+            self.class_names = tuple(json.loads(meta.get("class_names", "[]")))
+        except json.JSONDecodeError:
+            self.class_names = ()
 
-    def generate(self, z: np.ndarray) -> np.ndarray:
+    def generate(self, z: np.ndarray, labels: Any = None) -> np.ndarray:
+        """G(z); a conditional generator takes ``labels`` (one class or one per row;
+        default: the classes in turn). Images come as (n, C, H, W) in [-1, 1]."""
         dim = self.config["noise"]["dim"]
         z = np.asarray(z, dtype=np.float32)
         if z.ndim != 2 or z.shape[1] != dim or len(z) == 0:
             raise ValueError(f"z: expected an array of shape (n, {dim}), got {z.shape}")
+        y = label_tensor(labels, len(z), self.classes, self.device)
         self.net.eval()
         with torch.no_grad():
-            return self.net(torch.as_tensor(z, device=self.device)).cpu().numpy().copy()
+            return self.net(torch.as_tensor(z, device=self.device), y).float().cpu().numpy().copy()
 
-    def sample(self, n: int, seed: int | None = None) -> np.ndarray:
+    def sample(self, n: int, seed: int | None = None, labels: Any = None) -> np.ndarray:
         n = C.Param("int", 1, lo=1, hi=10**7).coerce("n", n)
         seed = C.Param("int", 0, lo=0, hi=2**63 - 1).coerce("seed", 0 if seed is None else seed)
         gen = torch.Generator().manual_seed(seed)
@@ -195,7 +205,28 @@ class LoadedGenerator:
             z = torch.rand(n, dim, generator=gen) * 2 - 1
         else:
             z = torch.randn(n, dim, generator=gen)
-        return self.generate(z.numpy())
+        return self.generate(z.numpy(), labels)
+
+
+def label_tensor(labels: Any, n: int, classes: int, device: torch.device) -> torch.Tensor | None:
+    """Class labels for ``n`` fakes: None when unconditional; by default the classes in
+    turn; else one class for all or one per sample, checked."""
+    if not classes:
+        if labels is not None:
+            raise ValueError("labels: this generator is not conditional (set conditional=true "
+                             "on a labelled data set)")
+        return None
+    if labels is None:
+        return torch.arange(n, device=device) % classes
+    arr = np.asarray(labels)
+    if arr.ndim == 0:
+        arr = np.full(n, arr)
+    if (arr.shape != (n,) or not np.issubdtype(arr.dtype, np.integer)
+            or arr.min() < 0 or arr.max() >= classes):
+        shown = arr.tolist() if arr.size < 8 else f"shape {arr.shape}"
+        raise ValueError(f"labels: expected one class in 0..{classes - 1} or {n} of them, "
+                         f"got {shown}")
+    return torch.as_tensor(arr.astype(np.int64), device=device)
 
 
 def generator_state(path: str) -> tuple[dict[str, Any], dict[str, torch.Tensor], int]:
@@ -210,16 +241,36 @@ def generator_state(path: str) -> tuple[dict[str, Any], dict[str, torch.Tensor],
 
 
 def load_generator(path: str, device: str = "cpu") -> LoadedGenerator:
-    from .networks import build_mlp
+    from .models import build_network
     from .session import resolve_device
 
     tensors, meta, cfg = _read(str(path), GENERATOR_KIND)
-    from .datasets import DATASETS
-
     dev = resolve_device(device)
-    net = build_mlp(cfg["noise"]["dim"], DATASETS[cfg["data"]["name"]].dim, cfg["generator"])
+    try:
+        classes = int(meta.get("classes", "0")) if cfg["conditional"] else 0
+    except ValueError:
+        raise ValueError(f"{path}: the checkpoint's class count is not a number") from None
+    net = build_network("generator", cfg, classes=classes)
     _load_net(net, tensors, "generator.", str(path))
     return LoadedGenerator(net.to(dev), cfg, meta, dev)
+
+
+def _history_in_columns(hist: np.ndarray, meta: dict[str, str], path: str) -> np.ndarray:
+    """The stored history under today's columns: a checkpoint from an older version (fewer
+    metric columns) loads with the new columns empty."""
+    try:
+        stored = json.loads(meta.get("columns", "null")) or list(COLUMNS)
+    except json.JSONDecodeError:
+        stored = list(COLUMNS)
+    if hist.ndim != 2 or hist.shape[1] != len(stored) or "step" not in stored:
+        raise ValueError(f"{path}: the stored history has an unexpected shape {tuple(hist.shape)}")
+    if list(stored) == list(COLUMNS):
+        return hist
+    out = np.full((len(hist), len(COLUMNS)), np.nan)
+    for j, name in enumerate(stored):
+        if name in COLUMNS:
+            out[:, COLUMNS.index(name)] = hist[:, j]
+    return out
 
 
 def load_session(path: str) -> Session:
@@ -242,8 +293,7 @@ def load_session(path: str) -> Session:
             pass
     except (KeyError, ValueError, RuntimeError, TypeError, AttributeError, json.JSONDecodeError) as e:
         raise ValueError(f"{path}: the session checkpoint is incomplete ({str(e)[:80]})") from None
-    if hist.ndim != 2 or hist.shape[1] != len(COLUMNS):
-        raise ValueError(f"{path}: the stored history has an unexpected shape {tuple(hist.shape)}")
+    hist = _history_in_columns(hist, meta, path)
     s.history.append(hist)
     s._cache_settings()
     s._make_view_batches()

@@ -22,10 +22,20 @@ FORMAT_VERSION = 1
 _NET_HIDDEN = dict(lo=1, hi=1024)
 
 
+ARCHITECTURES = ("mlp", "dcgan")
+
+
 def _net_params(prefix: str, hidden: list[int], activation: str) -> dict[str, Param]:
     return {
+        f"{prefix}.arch": Param("choice", "mlp", choices=ARCHITECTURES,
+                                help="mlp (fully connected) or dcgan (convolutions, image data)"),
         f"{prefix}.hidden": Param("int_list", hidden, **_NET_HIDDEN,
-                                  help="widths of the hidden layers, e.g. 128,128"),
+                                  help="widths of the hidden layers, e.g. 128,128 (MLP)"),
+        f"{prefix}.width": Param("int", 64, lo=1, hi=1024,
+                                 help="DCGAN channels at the finest resolution (doubling "
+                                      "towards the coarse end)"),
+        f"{prefix}.depth": Param("int", 1, lo=1, hi=4,
+                                 help="DCGAN convolutions per resolution (1: plain DCGAN)"),
         f"{prefix}.activation": Param("choice", activation, choices=tuple(ACTIVATIONS),
                                       help="activation after each hidden layer"),
         f"{prefix}.norm": Param("choice", "none", choices=tuple(NORMS),
@@ -53,6 +63,9 @@ SCHEMA: dict[str, Param] = {
     "device": Param("choice", "auto", choices=("auto", "cpu", "cuda"),
                     help="auto picks CUDA when present"),
     "data.name": Param("choice", "ring8", choices=tuple(DATASETS), help="data set"),
+    "conditional": Param("bool", False,
+                         help="feed the class label to G and D (labelled image sets), so G "
+                              "can be asked for a class"),
     "noise.dim": Param("int", 2, lo=1, hi=128, help="dimension of z"),
     "noise.dist": Param("choice", "gaussian", choices=("gaussian", "uniform"),
                         help="distribution of z (uniform is on [-1, 1])"),
@@ -77,11 +90,15 @@ SCHEMA: dict[str, Param] = {
     "train.batch_size": Param("int", 256, lo=1, hi=65536, help="minibatch size"),
     "train.d_steps": Param("int", 1, lo=1, hi=100, help="discriminator steps per generator step (k)"),
     "train.g_steps": Param("int", 1, lo=1, hi=100, help="generator steps per iteration"),
+    "train.precision": Param("choice", "fp32", choices=("fp32", "bf16"),
+                             help="bf16 runs the networks in bfloat16 mixed precision (fast on "
+                                  "recent GPUs; on a CPU it is rarely faster)"),
     "train.log_every": Param("int", 1, lo=1, hi=100000, help="log metrics every N iterations"),
     "train.metrics_every": Param("int", 500, lo=0, hi=10**7,
-                                 help="mode metrics every N iterations (0: off)"),
+                                 help="quality metrics (modes, divergences; FID/IS for images) "
+                                      "every N iterations (0: off)"),
     "train.metrics_samples": Param("int", 2500, lo=100, hi=10**6,
-                                   help="generated samples used by the mode metrics"),
+                                   help="generated samples used by the quality metrics"),
 }
 
 SECTIONS = ("data", "noise", "generator", "discriminator", "loss", "optim", "train")
@@ -167,6 +184,13 @@ def with_changes(cfg: dict[str, Any], changes: dict[str, Any], *,
         flat.update({k: p.default for k, p in data_params(new_data).items()})
     for key, value in changes.items():
         flat[key] = param_for(key, new_data).coerce(key, value)
+    if new_data != old_data and not DATASETS[new_data].is_image:
+        # convolutions and class labels mean nothing to point sets: back to what fits,
+        # unless the same change set asks for them (then the session refuses it, clearly)
+        for key, fit in (("generator.arch", "mlp"), ("discriminator.arch", "mlp"),
+                         ("conditional", False)):
+            if key not in changes:
+                flat[key] = fit
     return unflatten(flat)
 
 

@@ -20,6 +20,7 @@ from .params import Param
 
 Draw = Callable[[int, torch.Generator], torch.Tensor]
 Maker = Callable[[dict[str, Any], torch.device], Draw]
+LabelledDraw = Callable[[int, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,21 @@ class DataSet:
     make: Maker  # (params, device) -> draw(n, gen); constants go to the device once, not per step
     box: Callable[[dict[str, Any]], tuple[float, float, float, float]]
     modes: Callable[[dict[str, Any]], Modes | None] = field(default=lambda p: None)
-    dim: int = 2
+    dim: int = 2  # 1 or 2 for point sets; 0 for images (see ``shape``)
+    # image sets (engine.imagedata): (C, H, W) from the parameters, the class count (0:
+    # unlabelled), a draw of (images, labels), and a loader that reads and checks the files
+    shape: Callable[[dict[str, Any]], tuple[int, int, int]] | None = None
+    classes: Callable[[dict[str, Any]], int] = field(default=lambda p: 0)
+    make_labelled: Callable[[dict[str, Any], torch.device], LabelledDraw] | None = None
+    prepare: Callable[[dict[str, Any]], Any] | None = None
+
+    @property
+    def is_image(self) -> bool:
+        return self.shape is not None
+
+    def data_shape(self, params: dict[str, Any]) -> tuple[int, ...]:
+        """One sample's shape: (dim,) for points, (C, H, W) for images."""
+        return self.shape(params) if self.shape is not None else (self.dim,)
 
     def sample(self, n: int, params: dict[str, Any], gen: torch.Generator,
                device: torch.device) -> torch.Tensor:
@@ -345,3 +360,7 @@ def load_points_csv(path: str) -> list[list[float]]:
     if len(pts) < 1:
         raise ValueError(f"{path}: no points found (expected rows of x,y)")
     return pts
+
+
+# image sets register themselves next to the point sets (they import this module's DataSet)
+from . import imagedata as _imagedata  # noqa: E402,F401

@@ -95,8 +95,15 @@ class _CsvLog:
 
 def write_outputs(session: Session, out: Path, n_samples: int) -> None:
     buf = io.BytesIO()
-    np.save(buf, session.sample(n_samples))
+    samples = session.sample(n_samples)
+    np.save(buf, samples)
     atomic_write_bytes(str(out / "samples.npy"), buf.getvalue())
+    if samples.ndim == 4:  # images: a picture to look at, one row per class when conditional
+        from .exports import write_samples
+
+        k = session.classes
+        grid = session.sample(k * 10, labels=np.arange(k * 10) // 10) if k else samples[:100]
+        write_samples(grid, str(out / "samples.png"))
     save_preset(session.config, str(out / "preset.json"))
     session.save_generator(str(out / "generator.safetensors"))
     session.save(str(out / "session.safetensors"))
@@ -121,7 +128,7 @@ def run_headless(cfg: dict[str, Any], steps: int, out: str | Path,
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ValueError(f"--out: cannot create {out}: {e.strerror or e}") from None
-    session = Session(cfg)
+    session = Session(cfg, progress=_work_reporter(log))
     log_csv = _CsvLog(out / "metrics.csv")
     session.add_listener(log_csv)
     bar = _progress(steps, progress)
@@ -148,6 +155,25 @@ def run_headless(cfg: dict[str, Any], steps: int, out: str | Path,
         log_csv.close()
     write_outputs(session, out, n_samples)
     return session
+
+
+def _work_reporter(log: TextIO | None) -> Any:
+    """Slow one-off work (reading images, training the quality classifier) as a line that
+    updates itself on a terminal, or a first and last line in a log."""
+    stream = sys.stderr
+    tty = stream.isatty()
+    state = {"text": None}
+
+    def report(fraction: float, text: str) -> None:
+        head = text.split(" (")[0]
+        if tty:
+            stream.write(f"\r{text} {100 * fraction:3.0f}%" + ("\n" if fraction >= 1 else ""))
+            stream.flush()
+        elif (fraction >= 1 or state["text"] != head) and log is not None:
+            log.write(f"{text}{' done' if fraction >= 1 else '…'}\n")
+        state["text"] = head
+
+    return report
 
 
 def _progress(total: int, enabled: bool | None) -> Any:

@@ -57,60 +57,110 @@ class MinibatchStd(nn.Module):
         return torch.cat([f, std.expand(f.shape[0], 1)], 1)
 
 
-class MLP(nn.Module):
+def minibatch_layer(kind: str, features: int, kernels: int, kernel_dim: int) -> nn.Module | None:
+    """D's minibatch features on its last hidden features (MLP and DCGAN alike)."""
+    if kind == "discrimination":
+        return MinibatchDiscrimination(features, kernels, kernel_dim)
+    if kind == "stddev":
+        return MinibatchStd(features)
+    return None
+
+
+class Conditioned(nn.Module):
+    """What the MLP and the DCGAN networks share: an optional class label and the reference
+    batch.
+
+    A conditional network takes ``forward(x, y)`` with integer labels y; an unconditional
+    one ignores y. With a reference/virtual norm the fixed reference batch R (buffers, so
+    checkpoints keep it; its labels too when conditional) is prepended to every input so R
+    runs through exactly the same layers each step; ``_drop_reference`` removes it again.
+    """
+
+    classes: int
+    ref_count: int
+
+    def _init_reference(self, ref_count: int, shape: tuple[int, ...], classes: int) -> None:
+        self.classes = classes
+        self.ref_count = ref_count
+        if ref_count:
+            self.register_buffer("reference", torch.zeros(ref_count, *shape))
+            self.register_buffer("reference_y", torch.zeros(ref_count, dtype=torch.long))
+        else:
+            self.reference = None
+            self.reference_y = None
+
+    def _with_reference(self, x: torch.Tensor, y: torch.Tensor | None
+                        ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if self.classes and y is None:
+            raise ValueError("a conditional network needs class labels y")
+        if not self.ref_count:
+            return x, y
+        x = torch.cat([self.reference.to(x.dtype), x], 0)
+        if self.classes:
+            y = torch.cat([self.reference_y, y], 0)
+        return x, y
+
+    def _one_hot(self, y: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        return nn.functional.one_hot(y, self.classes).to(like.dtype)
+
+
+class MLP(Conditioned):
     """Linear -> norm -> activation per hidden layer, then a linear output.
 
-    With a reference/virtual norm the fixed reference batch (a buffer, so checkpoints keep
-    it) is prepended to every input and dropped again after the last hidden layer.
+    Images go through flattened: ``in_shape`` flattens a D's input, ``out_shape`` makes G's
+    output an image in [-1, 1] (tanh), like the data. A conditional MLP reads the one-hot
+    label next to its input.
     """
 
     def __init__(self, in_dim: int, hidden: list[int], out_dim: int, activation: str, norm: str,
                  ref_count: int = 0, minibatch: str = "none", mb_kernels: int = 50,
-                 mb_dim: int = 5) -> None:
+                 mb_dim: int = 5, classes: int = 0,
+                 out_shape: tuple[int, ...] | None = None) -> None:
         super().__init__()
         spec = NORMS[norm]
         self.in_dim = in_dim
         self.norm_name = norm
-        self.ref_count = ref_count if spec.needs_reference else 0
-        widths = [in_dim, *hidden]
+        self.out_shape = out_shape
+        self._init_reference(ref_count if spec.needs_reference else 0, (in_dim,), classes)
+        widths = [in_dim + classes, *hidden]
         self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
         self.norms = nn.ModuleList(spec.build(w, self.ref_count) for w in hidden)
         self.acts = nn.ModuleList(ACTIVATIONS[activation]() for _ in hidden)
         feat = hidden[-1]
-        self.minibatch: nn.Module | None = None
-        if minibatch == "discrimination":
-            self.minibatch = MinibatchDiscrimination(feat, mb_kernels, mb_dim)
-            feat = self.minibatch.out_features
-        elif minibatch == "stddev":
-            self.minibatch = MinibatchStd(feat)
+        self.minibatch = minibatch_layer(minibatch, feat, mb_kernels, mb_dim)
+        if self.minibatch is not None:
             feat = self.minibatch.out_features
         self.out = nn.Linear(feat, out_dim)
         if spec.spectral:
             for lin in [*self.linears, self.out]:
                 spectral_norm(lin)
-        if self.ref_count:
-            self.register_buffer("reference", torch.zeros(self.ref_count, in_dim))
-        else:
-            self.reference = None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         m = self.ref_count
-        h = torch.cat([self.reference, x], 0) if m else x
+        h = x.flatten(1) if x.dim() > 2 else x
+        h, y = self._with_reference(h, y)
+        if self.classes:
+            h = torch.cat([h, self._one_hot(y, h)], 1)
         for lin, norm, act in zip(self.linears, self.norms, self.acts):
             h = act(norm(lin(h)))
         if m:
             h = h[m:]
         if self.minibatch is not None:
             h = self.minibatch(h)
-        return self.out(h)
+        out = self.out(h)
+        if self.out_shape is not None:
+            out = torch.tanh(out).view(-1, *self.out_shape)
+        return out
 
 
-def build_mlp(in_dim: int, out_dim: int, net_cfg: dict[str, Any], minibatch: bool = False) -> MLP:
+def build_mlp(in_dim: int, out_dim: int, net_cfg: dict[str, Any], minibatch: bool = False,
+              classes: int = 0, out_shape: tuple[int, ...] | None = None) -> MLP:
     return MLP(
         in_dim, list(net_cfg["hidden"]), out_dim, net_cfg["activation"], net_cfg["norm"],
         ref_count=int(net_cfg["ref_size"]),
         minibatch=net_cfg.get("minibatch", "none") if minibatch else "none",
         mb_kernels=int(net_cfg.get("mb_kernels", 50)), mb_dim=int(net_cfg.get("mb_dim", 5)),
+        classes=classes, out_shape=out_shape,
     )
 
 
@@ -121,12 +171,42 @@ def _plain_weight(lin: nn.Linear) -> torch.Tensor:
     return lin.weight
 
 
+def _plain_name(name: str) -> str:
+    return name.replace("parametrizations.weight.original", "weight")
+
+
+def _kind(module: nn.Module) -> type:
+    """A layer's class, seeing through spectral norm's generated ``Parametrized...`` class."""
+    cls = type(module)
+    return cls.__bases__[0] if cls.__name__.startswith("Parametrized") else cls
+
+
 @torch.no_grad()
-def carry_weights(old: MLP, new: MLP) -> int:
+def _carry_by_name(old: nn.Module, new: nn.Module) -> int:
+    """Copy every parameter of ``old`` into the same-named, same-shaped one of ``new``
+    (spectral norm's stored weight counts as the weight), within layers of the same kind."""
+    old_params = {_plain_name(name): t for name, t in old.named_parameters()}
+    kinds = {n: _kind(m) for n, m in old.named_modules()}
+    new_kinds = {n: _kind(m) for n, m in new.named_modules()}
+    carried = 0
+    for name, t in new.named_parameters():
+        key = _plain_name(name)
+        owner = key.rsplit(".", 1)[0] if "." in key else ""
+        src = old_params.get(key)
+        if src is not None and src.shape == t.shape and kinds.get(owner) is new_kinds.get(owner):
+            t.copy_(src)
+            carried += 1
+    return carried
+
+
+@torch.no_grad()
+def carry_weights(old: nn.Module, new: nn.Module) -> int:
     """Copy every layer of ``old`` whose shape (and, for norms, kind) matches into ``new``.
 
     Returns the number of tensors carried, so callers and tests can tell what survived.
     """
+    if not (isinstance(old, MLP) and isinstance(new, MLP)):
+        return _carry_by_name(old, new)
     carried = 0
     pairs = list(zip(old.linears, new.linears)) + [(old.out, new.out)]
     for lo, ln in pairs:

@@ -5,6 +5,10 @@ to every input, so R passes through exactly the same layers with the current wei
 every step; each layer here then sees ``m = ref_count`` reference rows on top of the
 minibatch. That is why their outputs for an example do not depend on the rest of its
 minibatch, while plain ``batch`` norm's do.
+
+Every layer works on features (N, C) and on convolutional maps (N, C, H, W) alike: the
+statistics of a channel are taken over the batch *and* the spatial positions, as in
+convolutional batch norm, so one class serves the MLPs and the DCGAN networks.
 """
 
 from __future__ import annotations
@@ -16,6 +20,17 @@ import torch
 from torch import nn
 
 EPS = 1e-5
+
+
+def _affine(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """gamma * h + beta per channel (dim 1), for (N, C) and (N, C, H, W) alike."""
+    shape = (1, -1) + (1,) * (h.dim() - 2)
+    return h * weight.view(shape) + bias.view(shape)
+
+
+def _dims(h: torch.Tensor) -> tuple[int, ...]:
+    """The dims one channel's statistics run over: the batch and any spatial dims."""
+    return (0, *range(2, h.dim()))
 
 
 class BatchNorm(nn.Module):
@@ -31,9 +46,10 @@ class BatchNorm(nn.Module):
         self.bias = nn.Parameter(torch.zeros(width))
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        mean = h.mean(0, keepdim=True)
-        var = h.var(0, unbiased=False, keepdim=True)
-        return (h - mean) * torch.rsqrt(var + EPS) * self.weight + self.bias
+        dims = _dims(h)
+        mean = h.mean(dims, keepdim=True)
+        var = h.var(dims, unbiased=False, keepdim=True)
+        return _affine((h - mean) * torch.rsqrt(var + EPS), self.weight, self.bias)
 
 
 class ReferenceNorm(nn.Module):
@@ -55,20 +71,38 @@ class ReferenceNorm(nn.Module):
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         m = self.ref_count
         ref, x = h[:m], h[m:]
-        mean_r = ref.mean(0, keepdim=True)
-        meansq_r = (ref * ref).mean(0, keepdim=True)
+        dims = _dims(h)
+        mean_r = ref.mean(dims, keepdim=True)
+        meansq_r = (ref * ref).mean(dims, keepdim=True)
         var_r = (meansq_r - mean_r * mean_r).clamp_min(0)
         ref_out = (ref - mean_r) * torch.rsqrt(var_r + EPS)
         if self.virtual:
+            # x_i's share of the virtual batch: its own mean over the spatial positions
+            # (itself, for features), weighted 1/(m+1) against R's m/(m+1)
+            own = tuple(range(2, h.dim()))
+            x_mean = x.mean(own, keepdim=True) if own else x
+            x_meansq = (x * x).mean(own, keepdim=True) if own else x * x
             w_new = 1.0 / (m + 1)
             w_ref = m / (m + 1)
-            mean = w_new * x + w_ref * mean_r
-            meansq = w_new * x * x + w_ref * meansq_r
+            mean = w_new * x_mean + w_ref * mean_r
+            meansq = w_new * x_meansq + w_ref * meansq_r
             var = (meansq - mean * mean).clamp_min(0)
             x_out = (x - mean) * torch.rsqrt(var + EPS)
         else:
             x_out = (x - mean_r) * torch.rsqrt(var_r + EPS)
-        return torch.cat([ref_out, x_out], 0) * self.weight + self.bias
+        return _affine(torch.cat([ref_out, x_out], 0), self.weight, self.bias)
+
+
+class ChannelLayerNorm(nn.Module):
+    """Layer norm for convolutional maps: each example over all its channels and positions
+    (GroupNorm with one group), with a per-channel gamma and beta."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.norm = nn.GroupNorm(1, width)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.norm(h)
 
 
 @dataclass(frozen=True)
@@ -78,6 +112,13 @@ class Norm:
     build: Callable[[int, int], nn.Module]  # (width, ref_count) -> layer
     needs_reference: bool = False
     spectral: bool = False  # applied as a weight parametrization, not a layer
+    build_conv: Callable[[int, int], nn.Module] | None = None  # the same for (N, C, H, W) maps
+
+    def layer(self, width: int, ref_count: int, conv: bool = False) -> nn.Module:
+        """The layer for ``width`` features or channels; only layer norm differs in conv form."""
+        if conv and self.build_conv is not None:
+            return self.build_conv(width, ref_count)
+        return self.build(width, ref_count)
 
 
 NORMS: dict[str, Norm] = {
@@ -89,7 +130,8 @@ NORMS: dict[str, Norm] = {
              needs_reference=True),
         Norm("virtual", "Virtual batch norm", lambda w, m: ReferenceNorm(w, m, virtual=True),
              needs_reference=True),
-        Norm("layer", "Layer norm", lambda w, m: nn.LayerNorm(w)),
+        Norm("layer", "Layer norm", lambda w, m: nn.LayerNorm(w),
+             build_conv=lambda w, m: ChannelLayerNorm(w)),
         Norm("spectral", "Spectral norm", lambda w, m: nn.Identity(), spectral=True),
     ]
 }

@@ -14,7 +14,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Param:
-    kind: str  # int | float | str | bool | choice | int_list | float_pair | points
+    kind: str  # int | int_choice | float | str | path | bool | choice | int_list | float_pair | points
     default: Any
     lo: float | None = None
     hi: float | None = None
@@ -23,8 +23,10 @@ class Param:
     max_len: int = 8
 
     def allowed(self) -> str:
-        if self.kind == "choice":
+        if self.kind in ("choice", "int_choice"):
             return "one of " + ", ".join(self.choices or ())
+        if self.kind == "path":
+            return "a file or folder path"
         if self.kind in ("int", "float"):
             return f"a{'n integer' if self.kind == 'int' else ' number'} in [{_fmt(self.lo)}, {_fmt(self.hi)}]"
         if self.kind == "int_list":
@@ -57,6 +59,15 @@ class Param:
             if not isinstance(value, str):
                 raise bad()
             return value
+        if k == "path":
+            if not isinstance(value, str):
+                raise bad()
+            return value.strip()
+        if k == "int_choice":
+            v = _as_int(value)
+            if v is None or str(v) not in (self.choices or ()):
+                raise bad()
+            return v
         if k == "choice":
             if not isinstance(value, str) or value not in (self.choices or ()):
                 raise bad()

@@ -173,6 +173,15 @@ class Saved:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """Slow one-off work in the engine (reading an image folder, training the quality
+    classifier): ``fraction`` in [0, 1]; 1 means done."""
+
+    fraction: float
+    text: str
+
+
+@dataclass(frozen=True)
 class Status:
     step: int
     steps_per_second: float
@@ -264,10 +273,10 @@ class Runner:
 
             torch.set_num_threads(self._torch_threads)
         try:
-            self.session = Session(self._config)
+            self.session = Session(self._config, progress=self._progress)
         except Exception as e:  # a bad config: start from the defaults, say why
             self._emit(Failed(f"could not start from the given config: {e}"))
-            self.session = Session()
+            self.session = Session(progress=self._progress)
         self.session.add_listener(self._on_rows)
         self._emit(Applied({}, self.session.config))
         self.ready.set()
@@ -390,7 +399,7 @@ class Runner:
             self._emit(ResetDone(s.config))
             self._emit(Applied({}, s.config))
         elif isinstance(cmd, LoadConfig | LoadSession | LoadGenerator):
-            build = {LoadConfig: lambda c: Session(c.config),
+            build = {LoadConfig: lambda c: Session(c.config, progress=self._progress),
                      LoadSession: lambda c: Session.load(c.path),
                      LoadGenerator: lambda c: Session.from_generator(c.path)}[type(cmd)]
             try:
@@ -410,8 +419,12 @@ class Runner:
             return False
         return True
 
+    def _progress(self, fraction: float, text: str) -> None:
+        self._emit(Progress(float(fraction), text))
+
     def _replace_session(self, new: Session) -> None:
         self.session.remove_listener(self._on_rows)
+        new.on_progress = self._progress
         self.session = new
         new.add_listener(self._on_rows)
         self._emit(ResetDone(new.config))

@@ -8,7 +8,9 @@ the same flush checks for divergence and keeps the last good state to roll back 
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +24,8 @@ from .datasets import DATASETS, DataSet
 from .divergences import Divergences, divergences
 from .losses import LOSSES, Loss, LossSettings, clip_weights, gradient_penalty
 from .metrics import COLUMNS, STEP_COLUMNS, History, ModeStats, mode_stats
-from .networks import MLP, build_mlp, carry_weights
+from .models import build_network, class_count
+from .networks import carry_weights
 from .norms import NORMS
 from .optimizers import build_optimizer, update_hyperparameters
 from .snapshot import Snapshot, ViewRequest
@@ -30,6 +33,8 @@ from .snapshot import Snapshot, ViewRequest
 FLUSH_EVERY = 32
 
 RowListener = Callable[[np.ndarray], None]
+Progress = Callable[[float, str], None]
+Net = torch.nn.Module
 
 
 class TrainingDiverged(RuntimeError):
@@ -63,8 +68,8 @@ def _seed_of(*parts: Any) -> int:
 class _Nets:
     """The objects one swap may replace, grouped so a swap builds them all before committing."""
 
-    generator: MLP
-    discriminator: MLP
+    generator: Net
+    discriminator: Net
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
 
@@ -72,14 +77,20 @@ class _Nets:
 class Session:
     """One GAN training run. See README, "Scripting API"."""
 
-    def __init__(self, config: dict[str, Any] | None = None) -> None:
+    def __init__(self, config: dict[str, Any] | None = None, *,
+                 progress: Progress | None = None) -> None:
         cfg = C.validate(config if config is not None else C.default_config())
         self._listeners: list[RowListener] = []
+        # slow one-off work (reading an image folder, training the quality classifier)
+        # reports progress(fraction, text) here
+        self.on_progress: Progress | None = progress
+        self._quality_meter: Any = None
         self._init(cfg)
 
     # ------------------------------------------------------------------ construction
     def _init(self, cfg: dict[str, Any]) -> None:
         device = resolve_device(cfg["device"])  # may refuse: before anything is assigned
+        self._check(cfg)
         self._cfg = cfg
         self.device = device
         self.step = 0
@@ -107,28 +118,54 @@ class Session:
         self.d_updates = 0
         self.g_updates = 0
 
-    def _build_net(self, which: str, cfg: dict[str, Any], seed: int) -> MLP:
+    def _check(self, cfg: dict[str, Any]) -> None:
+        """What one key cannot check alone: the networks against the data. Reads image files
+        (cached), so a missing or broken file is refused before anything changes."""
+        ds = self._dataset(cfg)
+        if ds.prepare is not None:
+            ds.prepare(cfg["data"], self.on_progress)
+        for which in ("generator", "discriminator"):
+            if cfg[which]["arch"] == "dcgan" and not ds.is_image:
+                raise ValueError(f"{which}.arch: DCGAN needs image data and '{ds.name}' is "
+                                 f"{ds.dim}-D points; allowed: mlp")
+        if cfg["conditional"] and not ds.classes(cfg["data"]):
+            raise ValueError(f"conditional: data set '{ds.name}' has no class labels; allowed: "
+                             "false, or a labelled set (digits, mnist, fashion-mnist, a folder "
+                             "with one subfolder per class)")
+
+    def _build_net(self, which: str, cfg: dict[str, Any], seed: int) -> Net:
         """Build on the CPU under a private RNG, so init is the same on every device."""
-        data_dim = self._dataset(cfg).dim
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed % (1 << 63))
-            if which == "generator":
-                net = build_mlp(cfg["noise"]["dim"], data_dim, cfg["generator"])
-            else:
-                net = build_mlp(data_dim, 1, cfg["discriminator"], minibatch=True)
+            net = build_network(which, cfg)
         return net.to(self.device)
 
-    def _fill_reference(self, net: MLP, which: str, cfg: dict[str, Any], seed: int) -> None:
-        """Fix the reference batch R: noise vectors z_R for G, real samples for D."""
+    def _fill_reference(self, net: Net, which: str, cfg: dict[str, Any], seed: int) -> None:
+        """Fix the reference batch R: noise vectors z_R (and labels) for G, real samples
+        (and their labels) for D."""
         if not net.ref_count:
             return
         gen = torch.Generator(self.device).manual_seed(seed)
+        m = net.ref_count
         with torch.no_grad():
             if which == "generator":
-                net.reference.copy_(self._noise(net.ref_count, cfg, gen))
+                net.reference.copy_(self._noise(m, cfg, gen))
+                if net.classes:
+                    net.reference_y.copy_(torch.randint(net.classes, (m,), generator=gen,
+                                                        device=self.device))
             else:
-                ds = self._dataset(cfg)
-                net.reference.copy_(ds.sample(net.ref_count, cfg["data"], gen, self.device))
+                x, y = self._labelled_draw(cfg)(m, gen)
+                net.reference.copy_(x)
+                if net.classes:
+                    net.reference_y.copy_(y)
+
+    def _labelled_draw(self, cfg: dict[str, Any]) -> Callable[[int, torch.Generator], Any]:
+        """draw(n, gen) -> (x, labels or None), on the device."""
+        ds = self._dataset(cfg)
+        if ds.make_labelled is not None:
+            return ds.make_labelled(cfg["data"], self.device)
+        draw = ds.make(cfg["data"], self.device)
+        return lambda n, gen: (draw(n, gen), None)
 
     def _cache_settings(self) -> None:
         """Derive the per-step constants once per config change, not once per step."""
@@ -137,7 +174,9 @@ class Session:
         lc = cfg["loss"]
         self._loss_settings = LossSettings(lc["real_label"], lc["fake_label"], lc["clip"], lc["gp_weight"])
         self._data: DataSet = self._dataset(cfg)
-        self._draw_real = self._data.make(cfg["data"], self.device)
+        self._draw_real = self._labelled_draw(cfg)
+        self._n_classes = self._nets.generator.classes
+        self._autocast = cfg["train"]["precision"] == "bf16"
         self._g_params = list(self._nets.generator.parameters())
         self._d_params = list(self._nets.discriminator.parameters())
 
@@ -145,8 +184,8 @@ class Session:
         """Fixed noise and real batches for live views, drawn from their own RNGs so that
         views never disturb the training stream and fakes move smoothly between frames."""
         seed = self._cfg["seed"]
-        self._view_z: dict[int, torch.Tensor] = {}
-        self._view_real: dict[int, torch.Tensor] = {}
+        self._view_z: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
+        self._view_real: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
         self._view_seed = _seed_of(seed, "view", self.step)
 
     @staticmethod
@@ -162,8 +201,22 @@ class Session:
             return torch.rand(n, dim, generator=gen, device=self.device) * 2 - 1
         return torch.randn(n, dim, generator=gen, device=self.device)
 
-    def _real(self, n: int, gen: torch.Generator | None = None) -> torch.Tensor:
+    def _real(self, n: int, gen: torch.Generator | None = None
+              ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """A real minibatch and its labels (None for unlabelled data)."""
         return self._draw_real(n, gen or self._rng)
+
+    def _labels(self, n: int, gen: torch.Generator | None = None) -> torch.Tensor | None:
+        """Class labels for fakes: uniform over the classes (None when not conditional)."""
+        if not self._n_classes:
+            return None
+        return torch.randint(self._n_classes, (n,), generator=gen or self._rng, device=self.device)
+
+    def _precision(self) -> contextlib.AbstractContextManager[Any]:
+        """bf16 autocast around the networks when asked for; losses stay in fp32."""
+        if self._autocast:
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     # ------------------------------------------------------------------ public state
     @property
@@ -172,11 +225,11 @@ class Session:
         return copy.deepcopy(self._cfg)
 
     @property
-    def generator(self) -> MLP:
+    def generator(self) -> Net:
         return self._nets.generator
 
     @property
-    def discriminator(self) -> MLP:
+    def discriminator(self) -> Net:
         return self._nets.discriminator
 
     @property
@@ -200,15 +253,21 @@ class Session:
 
     def _d_update(self, bs: int) -> None:
         n = self._nets
-        real = self._real(bs)
-        with torch.no_grad():
-            fake = n.generator(self._noise(bs))
-        l_real = n.discriminator(real)
-        l_fake = n.discriminator(fake)
+        real, y = self._real(bs)
+        y = y if self._n_classes else None  # a conditional D sees fakes with real labels
+        with self._precision():
+            with torch.no_grad():
+                fake = n.generator(self._noise(bs), y)
+            l_real = n.discriminator(real, y).float()
+            l_fake = n.discriminator(fake, y).float()
         s = self._loss_settings
         loss = self._loss.d_loss(l_real, l_fake, s)
         if self._loss.penalty and s.gp_weight > 0:
-            loss = loss + s.gp_weight * gradient_penalty(n.discriminator, real, fake, self._rng)
+            def critic(x: torch.Tensor) -> torch.Tensor:
+                with self._precision():
+                    return n.discriminator(x, y).float()
+
+            loss = loss + s.gp_weight * gradient_penalty(critic, real, fake.float(), self._rng)
         n.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         gnorm = self._grad_norm(self._d_params)
@@ -227,7 +286,9 @@ class Session:
         n = self._nets
         n.discriminator.requires_grad_(False)  # G's step needs no gradient for D's weights
         try:
-            l_fake = n.discriminator(n.generator(self._noise(bs)))
+            y = self._labels(bs)
+            with self._precision():
+                l_fake = n.discriminator(n.generator(self._noise(bs), y), y).float()
             loss = self._loss.g_loss(l_fake)
             n.opt_g.zero_grad(set_to_none=True)
             loss.backward()
@@ -413,6 +474,7 @@ class Session:
             return {}
         keys = set(changed)
         new_device = resolve_device(new["device"])
+        self._check(new)
         if "seed" in keys:
             self.flush()
             self._init(new)
@@ -435,16 +497,18 @@ class Session:
             carry_weights(n.discriminator, d)
         # reference batches: fixed anew when a reference norm arrives or its inputs change
         if g.ref_count and (rebuild_g and (not n.generator.ref_count or "noise.dim" in keys
-                                           or "generator.ref_size" in keys)
+                                           or "generator.ref_size" in keys
+                                           or g.classes != n.generator.classes)
                             or "noise.dist" in keys):
             self._fill_reference(g, "generator", new, _seed_of(step_seed, "zR"))
         elif g.ref_count and g is not n.generator:
-            g.reference.copy_(n.generator.reference)
+            _copy_reference(n.generator, g)
         if d.ref_count and (touched("data") or (rebuild_d and (not n.discriminator.ref_count
-                                                               or "discriminator.ref_size" in keys))):
+                                                               or "discriminator.ref_size" in keys
+                                                               or d.classes != n.discriminator.classes))):
             self._fill_reference(d, "discriminator", new, _seed_of(step_seed, "xR"))
         elif d.ref_count and d is not n.discriminator:
-            d.reference.copy_(n.discriminator.reference)
+            _copy_reference(n.discriminator, d)
         opt_g = n.opt_g
         opt_d = n.opt_d
         if rebuild_g or "optim.g.name" in keys:
@@ -459,6 +523,8 @@ class Session:
         self._cfg = new
         if new_device != self.device:
             self._move_to(new_device)
+        if touched("data"):
+            self._quality_meter = None
         self._cache_settings()
         if touched("data") or touched("noise"):
             self._make_view_batches()
@@ -496,31 +562,66 @@ class Session:
             n.generator.train()
             n.discriminator.train()
 
-    def sample(self, n: int, seed: int | None = None) -> np.ndarray:
-        """``n`` generated samples; reproducible from ``seed`` (default: the config seed and step)."""
+    @property
+    def classes(self) -> int:
+        """Class count the networks are conditioned on (0: unconditional)."""
+        return self._n_classes
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """Names of the data set's classes ("0".."9" for digits); () when unlabelled."""
+        if self._data.prepare is None:
+            return ()
+        return self._data.prepare(self._cfg["data"]).class_names
+
+    def _label_tensor(self, labels: Any, n: int) -> torch.Tensor | None:
+        from .checkpoints import label_tensor
+
+        return label_tensor(labels, n, self._n_classes, self.device)
+
+    def sample(self, n: int, seed: int | None = None, labels: Any = None) -> np.ndarray:
+        """``n`` generated samples; reproducible from ``seed`` (default: the config seed and
+        step). Images come as (n, C, H, W) in [-1, 1]. A conditional session takes ``labels``
+        (one class or one per sample; default: the classes in turn)."""
         n = C.Param("int", 1, lo=1, hi=10**7).coerce("n", n)
+        y = self._label_tensor(labels, n)
         gen = torch.Generator(self.device).manual_seed(
             _seed_of(self._cfg["seed"], self.step, "sample") if seed is None else int(seed))
         z = self._noise(n, gen=gen)
-        return self._eval(lambda: self._nets.generator(z))
+        return self._eval(lambda: self._generate(z, y))
 
-    def generate(self, z: np.ndarray) -> np.ndarray:
-        """Samples G(z) for the given noise, shape (n, noise.dim)."""
+    def _generate(self, z: torch.Tensor, y: torch.Tensor | None, chunk: int = 2048) -> torch.Tensor:
+        """G(z, y) in chunks (many images at once need not fit in memory as one batch)."""
+        g = self._nets.generator
+        if len(z) <= chunk:
+            return g(z, y).float()
+        ys = torch.split(y, chunk) if y is not None else [None] * math.ceil(len(z) / chunk)
+        return torch.cat([g(zc, yc).float() for zc, yc in zip(torch.split(z, chunk), ys)])
+
+    def generate(self, z: np.ndarray, labels: Any = None) -> np.ndarray:
+        """Samples G(z) for the given noise, shape (n, noise.dim) (and ``labels``, see
+        ``sample``)."""
         dim = self._cfg["noise"]["dim"]
         z = np.asarray(z, dtype=np.float32)
         if z.ndim != 2 or z.shape[1] != dim or len(z) == 0:
             raise ValueError(f"z: expected an array of shape (n, {dim}), got {z.shape}")
+        y = self._label_tensor(labels, len(z))
         zt = torch.as_tensor(z, device=self.device)
-        return self._eval(lambda: self._nets.generator(zt))
+        return self._eval(lambda: self._generate(zt, y))
 
-    def discriminate(self, x: np.ndarray) -> np.ndarray:
-        """D's raw output (logit for the BCE losses, score otherwise), shape (n,)."""
-        dim = self._data.dim
+    def discriminate(self, x: np.ndarray, labels: Any = None) -> np.ndarray:
+        """D's raw output (logit for the BCE losses, score otherwise), shape (n,). Points are
+        (n, dim), images (n, C, H, W) in [-1, 1]; a conditional D needs ``labels``."""
+        shape = self._data.data_shape(self._cfg["data"])
         x = np.asarray(x, dtype=np.float32)
-        if x.ndim != 2 or x.shape[1] != dim or len(x) == 0:
-            raise ValueError(f"x: expected an array of shape (n, {dim}), got {x.shape}")
+        if x.shape[1:] != shape or len(x) == 0:
+            raise ValueError(f"x: expected an array of shape (n, {', '.join(map(str, shape))}), "
+                             f"got {x.shape}")
+        if self._n_classes and labels is None:
+            raise ValueError("labels: a conditional discriminator needs the class of each x")
+        y = self._label_tensor(labels, len(x))
         xt = torch.as_tensor(x, device=self.device)
-        return self._eval(lambda: self._nets.discriminator(xt)[:, 0])
+        return self._eval(lambda: self._nets.discriminator(xt, y)[:, 0].float())
 
     def mode_stats(self, n: int = 2500) -> ModeStats | None:
         """Mode metrics on ``n`` fresh samples, for data sets made of modes (else None)."""
@@ -533,8 +634,11 @@ class Session:
         """JS/KL (grid histograms over the data box), exact W1 and RBF MMD between ``n`` fresh
         real and generated samples (W1 and MMD on the first ``w1_points``: their cost grows
         fast). The samples come from their own RNG, so measuring never changes training."""
+        if self._data.is_image:
+            raise ValueError("divergences: for 1-D and 2-D data; images are measured by "
+                             "quality_scores() (FID and IS)")
         gen = torch.Generator(self.device).manual_seed(_seed_of(self._cfg["seed"], self.step, "div"))
-        real = self._real(n, gen=gen).cpu().numpy()
+        real = self._real(n, gen=gen)[0].cpu().numpy()
         fake = self.sample(n, seed=_seed_of(self._cfg["seed"], self.step, "divz"))
         return divergences(real, fake, self.box, w1_points=w1_points)
 
@@ -542,12 +646,44 @@ class Session:
         """The slow metrics logged every ``train.metrics_every`` steps: mode metrics for
         mixture data, divergences for all toy data."""
         out: dict[str, float] = {}
+        if self._data.is_image:
+            q = self.quality_scores(n)
+            if q is not None:
+                out.update(fid=q.fid, inception_score=q.inception, modes=q.classes_seen,
+                           high_quality=q.confident, mode_kl=q.class_kl)
+            return out
         ms = self.mode_stats(n)
         if ms is not None:
             out.update(modes=ms.captured, high_quality=ms.high_quality, mode_kl=ms.kl)
         d = self.divergences(n)
         out.update(js=d.js, kl=d.kl, w1=d.w1, mmd=d.mmd)
         return out
+
+    def quality_meter(self) -> Any:
+        """The classifier behind FID/IS for this data set (trained once, cached on disk;
+        ``on_progress`` hears about the training). None for unlabelled or point data."""
+        ds = self._data
+        if not ds.is_image or not ds.classes(self._cfg["data"]):
+            return None
+        if self._quality_meter is None:
+            from .imagedata import load_images
+            from .quality import QualityMeter
+
+            loaded = load_images(ds.name, self._cfg["data"])
+            self._quality_meter = QualityMeter.for_data(
+                loaded.key, loaded.images, loaded.labels, loaded.classes,
+                progress=self.on_progress)
+        return self._quality_meter
+
+    def quality_scores(self, n: int = 2500) -> Any:
+        """Classifier-based FID and Inception-style score of ``n`` fresh images (with classes
+        seen, confident fraction and class imbalance); None where no classifier applies."""
+        meter = self.quality_meter()
+        if meter is None:
+            return None
+        fake = self.sample(n, seed=_seed_of(self._cfg["seed"], self.step, "quality"),
+                           labels=None)
+        return meter.scores(torch.as_tensor(fake, device=self.device))
 
     def snapshot(self, request: ViewRequest | None = None) -> Snapshot:
         """Everything a live view draws, as numpy copies (see ``engine.views``). Costs one G
@@ -559,12 +695,27 @@ class Session:
 
     def view_batches(self, n_fake: int, n_real: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The fixed noise and real batches of the live views (drawn once per size)."""
+        z, _ = self.view_batches_labelled(n_fake, n_real)
+        return z[0], self._view_real[n_real][0]
+
+    def view_batches_labelled(self, n_fake: int, n_real: int
+                              ) -> tuple[tuple[torch.Tensor, torch.Tensor | None],
+                                         tuple[torch.Tensor, torch.Tensor | None]]:
+        """As ``view_batches`` with labels: a conditional view asks for the classes in rows
+        (fake i has class i * K // n_fake), real images come sorted by class."""
         if n_fake not in self._view_z:
             gen = torch.Generator(self.device).manual_seed(_seed_of(self._view_seed, "z", n_fake))
-            self._view_z[n_fake] = self._noise(n_fake, gen=gen)
+            y = None
+            if self._n_classes:
+                y = torch.arange(n_fake, device=self.device) * self._n_classes // max(n_fake, 1)
+            self._view_z[n_fake] = (self._noise(n_fake, gen=gen), y)
         if n_real not in self._view_real:
             gen = torch.Generator(self.device).manual_seed(_seed_of(self._view_seed, "x", n_real))
-            self._view_real[n_real] = self._real(n_real, gen=gen)
+            x, y = self._real(n_real, gen=gen)
+            if y is not None and self._data.is_image:
+                order = torch.argsort(y, stable=True)
+                x, y = x[order], y[order]
+            self._view_real[n_real] = (x, y)
         return self._view_z[n_fake], self._view_real[n_real]
 
     @property
@@ -614,17 +765,30 @@ class Session:
     def summary(self) -> str:
         """One line for status bars and logs: step, device, loss and norms."""
         c = self._cfg
-        return (f"step {self.step} · {self.device.type} · {c['loss']['name']} · "
-                f"G {c['generator']['norm']} / D {c['discriminator']['norm']}")
+        arch = "/".join(c[w]["arch"].upper() for w in ("generator", "discriminator"))
+        return (f"step {self.step} · {self.device.type} · {c['loss']['name']} · {arch} · "
+                f"G {c['generator']['norm']} / D {c['discriminator']['norm']}"
+                + (" · conditional" if self._n_classes else "")
+                + (" · bf16" if self._autocast else ""))
+
+
+def _copy_reference(old: Net, new: Net) -> None:
+    new.reference.copy_(old.reference)
+    if new.classes and old.classes == new.classes:
+        new.reference_y.copy_(old.reference_y)
 
 
 def _architecture(cfg: dict[str, Any], which: str) -> tuple[Any, ...]:
     """What a network is built from: settings that do not change the build (a reference
-    size without a reference norm, kernels without minibatch discrimination) leave it alone."""
+    size without a reference norm, kernels without minibatch discrimination, MLP widths
+    under DCGAN) leave it alone."""
     net = cfg[which]
     ref = net["ref_size"] if NORMS[net["norm"]].needs_reference else None
-    arch: tuple[Any, ...] = (tuple(net["hidden"]), net["activation"], net["norm"], ref,
-                             DATASETS[cfg["data"]["name"]].dim)
+    ds = DATASETS[cfg["data"]["name"]]
+    classes = class_count(cfg)
+    size = (net["width"], net["depth"]) if net["arch"] == "dcgan" else tuple(net["hidden"])
+    arch: tuple[Any, ...] = (net["arch"], size, net["activation"], net["norm"], ref,
+                             ds.data_shape(cfg["data"]), classes)
     if which == "generator":
         return arch + (cfg["noise"]["dim"],)
     mb = net["minibatch"]

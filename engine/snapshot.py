@@ -20,6 +20,11 @@ class ViewRequest:
     d_field: int = 0      # D's gradient over a coarse grid of this many points per side
     manifold: int = 0     # G over a grid of noise with this many lines per side
     d_on_fake: bool = False  # D's output on the fakes (the generator-loss panel)
+    # image data (the plane's fields stay empty then)
+    images: int = 0          # generated images from fixed noise (unconditional)
+    per_class: int = 0       # conditional: this many per class instead, one row per class
+    real_images: int = 0     # real images, a fixed batch sorted by class
+    d_histogram: int = 0     # D's output on this many fixed real and generated images
 
 
 @dataclass(frozen=True)
@@ -51,3 +56,10 @@ class Snapshot:
     d_field: np.ndarray | None = None     # (k, k, 2) dD/dx over a coarse grid of the box
     manifold: np.ndarray | None = None    # (rows, cols, dim) G over a noise grid
     d_fake: np.ndarray | None = None      # D's output on the fakes (probability or score)
+    # image data: (n, C, H, W) in [-1, 1]; labels are class ids (None when unconditional)
+    images_fake: np.ndarray | None = None
+    images_real: np.ndarray | None = None
+    labels_fake: np.ndarray | None = None
+    labels_real: np.ndarray | None = None
+    class_names: tuple[str, ...] = ()
+    d_real: np.ndarray | None = None      # D's output on real images (the histogram's other half)

@@ -7,6 +7,7 @@ the generator manifold are extra passes a view turns on when it shows them.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -89,7 +90,48 @@ def _manifold(s: Session, m: int) -> np.ndarray:
     return out.reshape(rows, cols, -1)
 
 
+def _to_d_scale(s: Session, logits: torch.Tensor) -> torch.Tensor:
+    out = logits[:, 0].float()
+    return torch.sigmoid(out) if s.loss.probability else out
+
+
+def _image_snapshot(s: Session, req: ViewRequest) -> Snapshot:
+    """Image data: a grid of fakes from fixed noise, real images, and D on both (the
+    histograms that take the heatmap's place)."""
+    n_images = s.classes * req.per_class if s.classes and req.per_class else req.images
+    req = dataclasses.replace(req, images=n_images)
+    n_fake = max(req.images, req.d_histogram)
+    n_real = max(req.real_images, req.d_histogram)
+    (z, y_fake), (real_t, y_real) = s.view_batches_labelled(n_fake, n_real)
+    empty = np.empty((0, 2))
+    fake_t = s._eval(lambda: s._generate(z, y_fake)) if n_fake else None
+    fake_images = labels_fake = real_images = labels_real = d_fake = d_real = None
+    if req.images and fake_t is not None:
+        fake_images = fake_t[:req.images]
+        labels_fake = y_fake[:req.images].cpu().numpy() if y_fake is not None else None
+    if req.real_images:
+        real_images = real_t[:req.real_images].cpu().numpy().copy()
+        labels_real = y_real[:req.real_images].cpu().numpy() if y_real is not None else None
+    if req.d_histogram:
+        k = req.d_histogram
+        d = s.discriminator
+        y_d = y_fake[:k] if s.classes else None
+        fake_k = torch.as_tensor(fake_t[:k], device=s.device)
+        d_fake = s._eval(lambda: _to_d_scale(s, d(fake_k, y_d)))
+        y_r = y_real[:k] if s.classes else None
+        d_real = s._eval(lambda: _to_d_scale(s, d(real_t[:k], y_r)))
+    return Snapshot(
+        step=s.step, fake=empty, real=empty, heatmap=None, box=s.box,
+        heatmap_is_probability=s.loss.probability, d_updates=s.d_updates, g_updates=s.g_updates,
+        loss_name=s.loss.name, dim=0, d_fake=d_fake, d_real=d_real,
+        images_fake=fake_images, images_real=real_images, labels_fake=labels_fake,
+        labels_real=labels_real, class_names=s.class_names if s.classes else (),
+    )
+
+
 def build_snapshot(s: Session, req: ViewRequest) -> Snapshot:
+    if s.dataset.is_image:
+        return _image_snapshot(s, req)
     box = s.box
     dim = s.dataset.dim
     z, real_t = s.view_batches(req.n_fake, req.n_real)

@@ -145,7 +145,7 @@ def test_exports_write_metrics_and_samples(tmp_path):
     write_samples(x, str(tmp_path / "x.csv"))
     back = np.loadtxt(tmp_path / "x.csv", delimiter=",", skiprows=1)
     np.testing.assert_allclose(back, x, rtol=1e-6)
-    with pytest.raises(ValueError, match=".npy or .csv"):
+    with pytest.raises(ValueError, match=".npy, .csv or .png"):
         write_samples(x, str(tmp_path / "x.txt"))
 
 
@@ -189,6 +189,6 @@ def test_runner_saves_loads_and_exports(tmp_path):
         r.send(LoadGenerator(str(tmp_path / "g.st")))
         r.send(ExportSamples(str(tmp_path / "bad.txt"), 5))
         got = _wait(r, [Failed])
-        assert ".npy or .csv" in [e for e in got if isinstance(e, Failed)][0].message
+        assert ".npy, .csv or .png" in [e for e in got if isinstance(e, Failed)][0].message
     finally:
         assert r.stop(5)

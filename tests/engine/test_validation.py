@@ -18,7 +18,7 @@ BAD_CHANGES = [
     ({"generator.norm": "batchnorm"}, "generator.norm"),
     ({"discriminator.activation": "swish2"}, "discriminator.activation"),
     ({"optim.g.name": "lbfgs"}, "optim.g.name"),
-    ({"data.name": "mnist"}, "data.name"),
+    ({"data.name": "cifar10"}, "data.name"),
     ({"noise.dist": "cauchy"}, "noise.dist"),
     ({"device": "tpu"}, "device"),
     ({"optim.d.lr": 5.0}, "optim.d.lr"),

@@ -1,0 +1,39 @@
+"""One builder from a config to either network, whatever its architecture.
+
+The session, generator checkpoints and the benchmark's plain loop all build G and D here,
+so a saved generator always comes back as exactly the network that was trained.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from torch import nn
+
+from .convnets import build_dcgan
+from .datasets import DATASETS
+from .networks import build_mlp
+
+
+def class_count(cfg: dict[str, Any]) -> int:
+    """Classes the networks are conditioned on (0: unconditional)."""
+    if not cfg["conditional"]:
+        return 0
+    return DATASETS[cfg["data"]["name"]].classes(cfg["data"])
+
+
+def build_network(which: str, cfg: dict[str, Any], classes: int | None = None) -> nn.Module:
+    """``which`` is "generator" or "discriminator"; built on the CPU with torch's RNG.
+    ``classes`` overrides the count read from the data (a checkpoint stores its own, so a
+    conditional generator loads where its image folder is not)."""
+    ds = DATASETS[cfg["data"]["name"]]
+    shape = ds.data_shape(cfg["data"])
+    classes = class_count(cfg) if classes is None else classes
+    noise_dim = cfg["noise"]["dim"]
+    if cfg[which]["arch"] == "dcgan":
+        return build_dcgan(which, cfg[which], shape, noise_dim, classes)
+    if which == "generator":
+        return build_mlp(noise_dim, math.prod(shape), cfg["generator"], classes=classes,
+                         out_shape=shape if ds.is_image else None)
+    return build_mlp(math.prod(shape), 1, cfg["discriminator"], minibatch=True, classes=classes)
