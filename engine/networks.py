@@ -100,6 +100,15 @@ class Conditioned(nn.Module):
             y = torch.cat([self.reference_y, y], 0)
         return x, y
 
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any,
+                              **kwargs: Any) -> None:
+        # checkpoints from before conditional networks hold no reference labels; an
+        # unconditional network never reads them, so such files still load
+        key = prefix + "reference_y"
+        if self.ref_count and not self.classes and key not in state_dict:
+            state_dict[key] = torch.zeros_like(self.reference_y)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def _one_hot(self, y: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         return nn.functional.one_hot(y, self.classes).to(like.dtype)
 

@@ -155,7 +155,7 @@ class Session:
                                                         device=self.device))
             else:
                 x, y = self._labelled_draw(cfg)(m, gen)
-                net.reference.copy_(x)
+                net.reference.copy_(x.reshape(net.reference.shape))  # an MLP D stores it flat
                 if net.classes:
                     net.reference_y.copy_(y)
 
@@ -711,10 +711,18 @@ class Session:
             self._view_z[n_fake] = (self._noise(n_fake, gen=gen), y)
         if n_real not in self._view_real:
             gen = torch.Generator(self.device).manual_seed(_seed_of(self._view_seed, "x", n_real))
-            x, y = self._real(n_real, gen=gen)
-            if y is not None and self._data.is_image:
-                order = torch.argsort(y, stable=True)
-                x, y = x[order], y[order]
+            k = self._data.classes(self._cfg["data"]) if self._data.is_image else 0
+            if k:  # as many of each class as the data hold, in class order
+                x, y = self._real(max(4 * n_real, 64 * k), gen=gen)
+                per = n_real // k
+                pick = torch.cat([torch.nonzero(y == c)[:per, 0] for c in range(k)])
+                rest = torch.ones(len(y), dtype=torch.bool, device=y.device)
+                rest[pick] = False
+                pick = torch.cat([pick, torch.nonzero(rest)[:n_real - len(pick), 0]])
+                order = torch.argsort(y[pick], stable=True)
+                x, y = x[pick][order], y[pick][order]
+            else:
+                x, y = self._real(n_real, gen=gen)
             self._view_real[n_real] = (x, y)
         return self._view_z[n_fake], self._view_real[n_real]
 
@@ -773,7 +781,7 @@ class Session:
 
 
 def _copy_reference(old: Net, new: Net) -> None:
-    new.reference.copy_(old.reference)
+    new.reference.copy_(old.reference.reshape(new.reference.shape))  # MLP flat, DCGAN (C, H, W)
     if new.classes and old.classes == new.classes:
         new.reference_y.copy_(old.reference_y)
 

@@ -7,7 +7,6 @@ the generator manifold are extra passes a view turns on when it shows them.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -96,30 +95,29 @@ def _to_d_scale(s: Session, logits: torch.Tensor) -> torch.Tensor:
 
 
 def _image_snapshot(s: Session, req: ViewRequest) -> Snapshot:
-    """Image data: a grid of fakes from fixed noise, real images, and D on both (the
-    histograms that take the heatmap's place)."""
+    """Image data: a grid of fakes from fixed noise (the classes in rows when conditional),
+    real images (as many of each class), and D on a fixed batch of both: the histograms
+    that take the heatmap's place."""
     n_images = s.classes * req.per_class if s.classes and req.per_class else req.images
-    req = dataclasses.replace(req, images=n_images)
-    n_fake = max(req.images, req.d_histogram)
-    n_real = max(req.real_images, req.d_histogram)
-    (z, y_fake), (real_t, y_real) = s.view_batches_labelled(n_fake, n_real)
     empty = np.empty((0, 2))
-    fake_t = s._eval(lambda: s._generate(z, y_fake)) if n_fake else None
     fake_images = labels_fake = real_images = labels_real = d_fake = d_real = None
-    if req.images and fake_t is not None:
-        fake_images = fake_t[:req.images]
-        labels_fake = y_fake[:req.images].cpu().numpy() if y_fake is not None else None
-    if req.real_images:
-        real_images = real_t[:req.real_images].cpu().numpy().copy()
-        labels_real = y_real[:req.real_images].cpu().numpy() if y_real is not None else None
+    if n_images or req.real_images:
+        (z, y_fake), (real_t, y_real) = s.view_batches_labelled(n_images, req.real_images)
+        if n_images:
+            fake_images = s._eval(lambda: s._generate(z, y_fake))
+            labels_fake = y_fake.cpu().numpy() if y_fake is not None else None
+        if req.real_images:
+            real_images = real_t.cpu().numpy().copy()
+            labels_real = y_real.cpu().numpy() if y_real is not None else None
     if req.d_histogram:
         k = req.d_histogram
+        (z, y_f), (real_t, y_r) = s.view_batches_labelled(k, k)
         d = s.discriminator
-        y_d = y_fake[:k] if s.classes else None
-        fake_k = torch.as_tensor(fake_t[:k], device=s.device)
-        d_fake = s._eval(lambda: _to_d_scale(s, d(fake_k, y_d)))
-        y_r = y_real[:k] if s.classes else None
-        d_real = s._eval(lambda: _to_d_scale(s, d(real_t[:k], y_r)))
+        cond = s.classes > 0
+        fake_t = s._eval(lambda: s._generate(z, y_f))
+        fake_k = torch.as_tensor(fake_t, device=s.device)
+        d_fake = s._eval(lambda: _to_d_scale(s, d(fake_k, y_f if cond else None)))
+        d_real = s._eval(lambda: _to_d_scale(s, d(real_t, y_r if cond else None)))
     return Snapshot(
         step=s.step, fake=empty, real=empty, heatmap=None, box=s.box,
         heatmap_is_probability=s.loss.probability, d_updates=s.d_updates, g_updates=s.g_updates,

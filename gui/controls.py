@@ -24,10 +24,11 @@ from PySide6.QtWidgets import (
 )
 
 from engine.config import SCHEMA, data_params, flatten
+from engine.datasets import DATASETS
 from engine.losses import LOSSES
 from engine.norms import NORMS
 
-from .fields import Field, make_field
+from .fields import Field, PathField, make_field
 
 Flat = dict[str, Any]
 
@@ -46,6 +47,14 @@ LABELS: dict[str, str] = {
     "train.metrics_every": "Mode metrics every",
     "seed": "Seed",
     "device": "Device",
+    "conditional": "Conditional on class",
+    "train.precision": "Precision",
+    "arch": "Architecture",
+    "width": "Channels",
+    "depth": "Convs per scale",
+    "path": "Files",
+    "size": "Image size",
+    "colour": "Colour",
     "hidden": "Hidden widths",
     "activation": "Activation",
     "norm": "Normalization",
@@ -82,6 +91,15 @@ def _optim_is(prefix: str, *names: str) -> Callable[[Flat], bool]:
     return lambda f: f.get(f"{prefix}.name") in names
 
 
+def _images(f: Flat) -> bool:
+    ds = DATASETS.get(f.get("data.name", ""))
+    return bool(ds is not None and ds.is_image)
+
+
+def _arch_is(net: str, arch: str) -> Callable[[Flat], bool]:
+    return lambda f: f.get(f"{net}.arch") == arch
+
+
 # Rows shown only when they apply to the current config.
 VISIBLE_WHEN: dict[str, Callable[[Flat], bool]] = {
     "loss.real_label": _loss_flag("uses_labels"),
@@ -96,9 +114,19 @@ VISIBLE_WHEN: dict[str, Callable[[Flat], bool]] = {
     "optim.d.betas": _optim_is("optim.d", "adam"),
     "optim.g.momentum": _optim_is("optim.g", "sgd", "rmsprop"),
     "optim.d.momentum": _optim_is("optim.d", "sgd", "rmsprop"),
+    # point data has MLPs only; image data picks MLP or DCGAN, and labels for conditioning
+    "generator.arch": _images,
+    "discriminator.arch": _images,
+    "conditional": _images,
+    "generator.hidden": _arch_is("generator", "mlp"),
+    "discriminator.hidden": _arch_is("discriminator", "mlp"),
+    "generator.width": _arch_is("generator", "dcgan"),
+    "discriminator.width": _arch_is("discriminator", "dcgan"),
+    "generator.depth": _arch_is("generator", "dcgan"),
+    "discriminator.depth": _arch_is("discriminator", "dcgan"),
 }
 
-NETWORK_KEYS = ("hidden", "activation", "norm", "ref_size")
+NETWORK_KEYS = ("arch", "hidden", "width", "depth", "activation", "norm", "ref_size")
 OPTIM_KEYS = ("name", "lr", "betas", "momentum")
 
 
@@ -219,6 +247,7 @@ class ControlPanel(QWidget):
     """All controls; ``changes_requested`` carries one dotted-key change set per user edit."""
 
     changes_requested = Signal(dict)
+    path_needed = Signal(str, str)  # (data set, key): pick a file for it, then apply both
 
     def __init__(self, config: dict[str, Any], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -239,8 +268,8 @@ class ControlPanel(QWidget):
             self.loss.add(key)
         self.optim = OptimizerSection(self)
         self.training = FormSection("Training", self)
-        for key in ("train.batch_size", "train.d_steps", "train.g_steps", "seed", "device",
-                    "train.metrics_every"):
+        for key in ("train.batch_size", "train.d_steps", "train.g_steps", "conditional", "seed",
+                    "device", "train.precision", "train.metrics_every"):
             self.training.add(key)
         self.sections: list[Any] = [self.data, self.generator, self.discriminator, self.loss,
                                     self.optim, self.training]
@@ -254,6 +283,9 @@ class ControlPanel(QWidget):
     def register(self, key: str, param: Any) -> Field:
         field = make_field(key, param, self)
         field.committed.connect(self._on_committed)
+        if isinstance(field, PathField):
+            field.browse_requested.connect(
+                lambda k: self.path_needed.emit(self.config["data"]["name"], k))
         self.fields[key] = field
         return field
 
@@ -262,6 +294,9 @@ class ControlPanel(QWidget):
         self.fields.pop(key).deleteLater()
 
     def _on_committed(self, key: str, value: Any) -> None:
+        if key == "data.name" and "path" in getattr(DATASETS.get(value), "params", {}):
+            self.path_needed.emit(value, "data.path")  # a set read from the user's files
+            return
         self.changes_requested.emit({key: value})
 
     def align_labels(self) -> None:

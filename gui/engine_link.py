@@ -36,6 +36,7 @@ from engine.runner import (
     Diverged,
     Failed,
     MetricsChunk,
+    Progress,
     Rejected,
     ResetDone,
     Runner,
@@ -62,6 +63,7 @@ class EngineLink(QObject):
     metrics_received = Signal(object)  # np.ndarray of rows (engine.metrics.COLUMNS), merged per frame
     reset_done = Signal(object)       # ResetDone
     saved = Signal(object)            # Saved
+    progress_reported = Signal(object)  # Progress: slow one-off work (image files, classifier)
     status_changed = Signal(object)   # Status (the latest of the frame only)
     frame_done = Signal(float)        # perf_counter() after a frame that drew something
 
@@ -90,6 +92,7 @@ class EngineLink(QObject):
             Failed: self.failed.emit,
             ResetDone: self.reset_done.emit,
             Saved: self.saved.emit,
+            Progress: self.progress_reported.emit,
         }
 
     # ------------------------------------------------------------------ lifetime

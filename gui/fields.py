@@ -19,9 +19,11 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QSpinBox,
+    QToolButton,
     QWidget,
 )
 
@@ -41,6 +43,8 @@ _TITLES: dict[str, Callable[[str], str]] = {
     "minibatch": lambda v: {"none": "None", "discrimination": "Minibatch discrimination",
                             "stddev": "Minibatch std-dev"}.get(v, v),
     "name": lambda v: {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}.get(v, v),
+    "arch": lambda v: {"mlp": "MLP", "dcgan": "DCGAN (convolutions)"}.get(v, v),
+    "train.precision": lambda v: {"fp32": "float32", "bf16": "bfloat16 (mixed)"}.get(v, v),
 }
 
 # Parameters whose arrows should multiply rather than add (they span decades).
@@ -267,6 +271,62 @@ class BoolField(Field):
         return self.widget.isChecked()  # type: ignore[attr-defined]
 
 
+class IntChoiceField(ChoiceField):
+    """A few allowed integers (image sizes): a combo whose items carry the int."""
+
+    def _build(self) -> QWidget:
+        w = QComboBox()
+        for c in self.param.choices or ():
+            w.addItem(c, int(c))
+        w.activated.connect(self._commit)
+        return w
+
+
+class PathField(Field):
+    """A file or folder path: typed, pasted, or picked with the "…" button. Picking is the
+    window's job (it knows what each data set needs): ``browse_requested(key)``."""
+
+    browse_requested = Signal(str)
+
+    def _build(self) -> QWidget:
+        box = QWidget()
+        row = QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(2)
+        self.edit = QLineEdit()
+        self.edit.setPlaceholderText("not set: press …")
+        self.edit.editingFinished.connect(self._commit)
+        self.button = QToolButton()
+        self.button.setText("…")
+        self.button.setToolTip("Choose the file or folder")
+        self.button.clicked.connect(lambda: self.browse_requested.emit(self.key))
+        row.addWidget(self.edit, 1)
+        row.addWidget(self.button)
+        return box
+
+    def _show(self, value: Any) -> None:
+        self.edit.setText(str(value))
+        self.edit.setToolTip(str(value))
+        self.edit.setModified(False)
+
+    def show_value(self, value: Any, force: bool = False) -> None:
+        self._shown = value
+        if not force and self._editing():
+            return
+        with QSignalBlocker(self.edit):
+            self._show(value)
+
+    def value(self) -> Any:
+        return self.edit.text().strip()
+
+    def _editing(self) -> bool:
+        return self.edit.hasFocus() and self.edit.isModified()
+
+    def _commit(self, *_: Any) -> None:
+        self.edit.setModified(False)
+        super()._commit()
+
+
 class PointsField(Field):
     """Drawn or imported points are edited on the data plane, not typed: show a count."""
 
@@ -285,6 +345,8 @@ class PointsField(Field):
 FIELD_KINDS: dict[str, type[Field]] = {
     "choice": ChoiceField,
     "int": IntField,
+    "int_choice": IntChoiceField,
+    "path": PathField,
     "float": FloatField,
     "int_list": TextField,
     "float_pair": TextField,

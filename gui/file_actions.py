@@ -65,7 +65,7 @@ if TYPE_CHECKING:
 CHECKPOINT_FILTER = "Checkpoints (*.safetensors);;All files (*)"
 PRESET_FILTER = "Presets (*.json);;All files (*)"
 CSV_FILTER = "CSV files (*.csv);;All files (*)"
-SAMPLES_FILTER = "NumPy arrays (*.npy);;CSV files (*.csv)"
+SAMPLES_FILTER = "NumPy arrays (*.npy);;CSV files (*.csv);;PNG image grid, for image data (*.png)"
 PNG_FILTER = "PNG images (*.png)"
 MAX_POINTS = 5000  # real points kept from a drawing or an import (the newest)
 EXPORT_SAMPLES = 2000
@@ -423,7 +423,8 @@ class FileActions(QObject):
         return True
 
     def export_samples(self, path: str | None = None, n: int = EXPORT_SAMPLES) -> bool:
-        """``n`` generated samples as .npy or .csv (written by the engine)."""
+        """``n`` generated samples as .npy, .csv or (images) a .png grid (written by the
+        engine, which refuses a .png of points with a message)."""
         chosen = ""
         if not path:
             path, chosen = QFileDialog.getSaveFileName(self.window, "Export samples",
@@ -432,9 +433,10 @@ class FileActions(QObject):
             return False
         p = Path(path)
         if not p.suffix:
-            p = p.with_suffix(".csv" if "csv" in chosen.lower() else ".npy")
+            p = p.with_suffix(".csv" if "csv" in chosen.lower()
+                              else ".png" if "png" in chosen.lower() else ".npy")
         if p.suffix.lower() not in SAMPLE_FORMATS:
-            self._error(f"Could not export samples to {p}: use a .npy or .csv file name")
+            self._error(f"Could not export samples to {p}: use a .npy, .csv or .png file name")
             return False
         self.window.link.send(ExportSamples(str(p), n))
         return True

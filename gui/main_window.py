@@ -15,11 +15,14 @@ from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
+    QFileDialog,
     QFrame,
     QMainWindow,
     QMessageBox,
+    QProgressBar,
     QScrollArea,
     QSplitter,
+    QStackedWidget,
     QTabWidget,
     QToolBar,
     QVBoxLayout,
@@ -35,6 +38,7 @@ from engine.runner import (
     Failed,
     Pause,
     Play,
+    Progress,
     Rejected,
     ResetDone,
     Saved,
@@ -55,6 +59,7 @@ from .settings import app_settings
 from .status_bar import StatusReadout, describe_changes
 from .transport import Transport
 from .views.curves import CurvesView
+from .views.images import ImageView, image_view_request
 from .views.message_line import MessageLine
 from .views.plane import PlaneView, plane_view_request
 
@@ -62,6 +67,8 @@ from .views.plane import PlaneView, plane_view_request
 # leaves a core to the GUI thread (see the bench's report); None keeps torch's default.
 DEFAULT_TORCH_THREADS: int | None = 1
 DEFAULT_SIZE = (1400, 900)
+INSIGHT_TIP = ("Divergences, D vs the optimal D*, gradient arrows, the generator loss, the 1-D "
+               "picture, a timeline and side-by-side runs")
 
 
 class MainWindow(QMainWindow):
@@ -81,17 +88,29 @@ class MainWindow(QMainWindow):
         self.setObjectName("main_window")
         self.resize(*DEFAULT_SIZE)
 
-        self.link = EngineLink(config, view=plane_view_request(config, True),
+        ds = DATASETS.get(config["data"]["name"])
+        first_view = (image_view_request(config) if ds is not None and ds.is_image
+                      else plane_view_request(config, True))
+        self.link = EngineLink(config, view=first_view,
                                torch_threads=torch_threads, autoplay=autoplay, parent=self)
         self.transport = Transport(self)
         self.panel = ControlPanel(config)
         self.plane = PlaneView()
+        self.images = ImageView()
         self.curves = CurvesView()
         self.insight = InsightPanel(self.link, config=config, torch_threads=torch_threads)
         self.view_filters.append(self.insight.merged_view)
         self.message = MessageLine()
         self._build_layout()
+        self._show_data_kind()
         self.readout = StatusReadout(self.statusBar())
+        self.progress = QProgressBar()
+        self.progress.setObjectName("work_progress")
+        self.progress.setRange(0, 100)
+        self.progress.setMaximumWidth(260)
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        self.statusBar().addWidget(self.progress)
         self.readout.show_setup(config)
         self.files = FileActions(self)
         self.keeper = SessionKeeper(self)  # unsaved training, autosave, crash restore
@@ -131,14 +150,18 @@ class MainWindow(QMainWindow):
 
         self.views_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.views_splitter.setObjectName("views_splitter")
-        self.views_splitter.addWidget(self.plane)
+        # the data view: the plane for points, image grids and D histograms for images
+        self.data_view = QStackedWidget()
+        self.data_view.setObjectName("data_view")
+        self.data_view.addWidget(self.plane)
+        self.data_view.addWidget(self.images)
+        self.views_splitter.addWidget(self.data_view)
         self.right_tabs = QTabWidget()
         self.right_tabs.setObjectName("right_tabs")
         self.right_tabs.addTab(self.curves, "Curves")
         self.right_tabs.addTab(self.insight, "Insight")
         self.right_tabs.setTabToolTip(0, "Losses, D outputs and gradient norms over training")
-        self.right_tabs.setTabToolTip(1, "Divergences, D vs the optimal D*, gradient arrows, the "
-                                         "generator loss, the 1-D picture, a timeline and side-by-side runs")
+        self.right_tabs.setTabToolTip(1, INSIGHT_TIP)
         self.right_tabs.currentChanged.connect(lambda _: self._update_view_request())
         self.views_splitter.addWidget(self.right_tabs)
         self.views_splitter.setStretchFactor(0, 1)
@@ -177,7 +200,9 @@ class MainWindow(QMainWindow):
         link.saved.connect(self._on_saved)
         link.status_changed.connect(self._on_status)
         link.metrics_received.connect(self._on_metrics)
-        link.snapshot_ready.connect(self.plane.show_snapshot)
+        link.snapshot_ready.connect(self._on_snapshot)
+        link.progress_reported.connect(self._on_progress)
+        self.panel.path_needed.connect(self.choose_data_path)
         # curves throttle themselves; later frames flush rows a throttled refresh held back
         link.snapshot_ready.connect(lambda _: self.curves.refresh())
         link.status_changed.connect(lambda _: self.curves.refresh())
@@ -198,14 +223,37 @@ class MainWindow(QMainWindow):
     def _update_view_request(self) -> None:
         """Tell the engine what the views need now; ``view_filters`` (e.g. extra panels)
         add their own needs to the plane's, so one request serves every view."""
+        if self.showing_images:
+            self.link.set_view(image_view_request(self.config))
+            return
         request = plane_view_request(self.config, self.plane.layer_visible("heatmap"))
         for extend in self.view_filters:
             request = extend(request)
         self.link.set_view(request)
 
+    @property
+    def showing_images(self) -> bool:
+        """Whether the current data set is images (grids and histograms instead of a plane)."""
+        ds = DATASETS.get(self.config["data"]["name"])
+        return bool(ds is not None and ds.is_image)
+
+    def _show_data_kind(self) -> None:
+        """Plane or image view; the insight tab and FID/IS plot follow the data's kind."""
+        images = self.showing_images
+        self.data_view.setCurrentWidget(self.images if images else self.plane)
+        self.curves.set_quality_visible(images)
+        index = self.right_tabs.indexOf(self.insight)
+        self.right_tabs.setTabEnabled(index, not images)
+        self.right_tabs.setTabToolTip(index, (
+            "Insight views are for 1-D and 2-D data: D*, divergences and arrows need "
+            "densities an image set does not have") if images else INSIGHT_TIP)
+        if images and self.right_tabs.currentWidget() is self.insight:
+            self.right_tabs.setCurrentWidget(self.curves)
+
     # ------------------------------------------------------------------ events in
     def _on_applied(self, ev: Applied) -> None:
         self.config = ev.config
+        self._show_data_kind()
         self.panel.show_config(ev.config)
         self.readout.show_setup(ev.config)
         self._update_view_request()
@@ -244,6 +292,25 @@ class MainWindow(QMainWindow):
         self.curves.clear()
         self.readout.show_modes(None, None, None)
         self.plane.reset_points_cache()
+        self.images.reset_cache()
+
+    def _on_snapshot(self, snap: Any) -> None:
+        if snap.images_fake is not None:
+            self.images.show_snapshot(snap)
+        elif snap.dim:
+            self.plane.show_snapshot(snap)
+
+    def _on_progress(self, ev: Progress) -> None:
+        """Slow one-off work in the engine (reading an image folder, training the quality
+        classifier): a bar in the status bar while it lasts."""
+        if ev.fraction >= 1.0:
+            self.progress.hide()
+            self.statusBar().showMessage(f"{ev.text.split(' (')[0]}: done", 4000)
+            return
+        self.progress.setValue(int(100 * ev.fraction))
+        self.progress.setFormat(f"{ev.text} %p%")
+        self.progress.setToolTip(ev.text)
+        self.progress.show()
 
     def _on_saved(self, ev: Saved) -> None:
         if self.keeper.is_autosave(ev.path):
@@ -264,6 +331,12 @@ class MainWindow(QMainWindow):
         self.curves.add_rows(rows)
         self.curves.refresh()
         captured = self.curves.series.last_valid("modes")
+        if self.showing_images:
+            fid = self.curves.series.last_valid("fid")
+            if fid is not None:
+                self.readout.show_quality(fid, self.curves.series.last_valid("inception_score"),
+                                          captured)
+            return
         if captured is not None:
             data = self.config["data"]
             ds = DATASETS.get(data["name"])
@@ -283,6 +356,31 @@ class MainWindow(QMainWindow):
         self._fresh_points = True
         self.statusBar().showMessage("Drawn points cleared: your next stroke starts a new set",
                                      5000)
+
+    def choose_data_path(self, data_name: str, key: str = "data.path") -> bool:
+        """Ask for the files a data set reads (MNIST's IDX files or .npz, a folder of
+        images), remembered per set, then apply the set with them. False on cancel."""
+        ds = DATASETS[data_name]
+        remembered = str(self.settings.value(f"data_paths/{data_name}", "") or "")
+        current = self.config["data"].get("path", "") if self.config["data"]["name"] == data_name else ""
+        start = current or remembered
+        if data_name == "folder":
+            path = QFileDialog.getExistingDirectory(
+                self, "Choose a folder of images (one subfolder per class gives labels)", start)
+        else:
+            path, _ = QFileDialog.getOpenFileName(
+                self, f"Choose {ds.title.split(' (')[0]}: train-images-idx3-ubyte.gz "
+                      "(its labels file beside it) or a .npz", start,
+                "MNIST-style files (*.gz *-ubyte *.idx3-ubyte *.npz);;All files (*)")
+        if not path:
+            self.panel.show_config(self.config)  # the combo goes back to the running set
+            return False
+        self.settings.setValue(f"data_paths/{data_name}", path)
+        changes: dict[str, Any] = {"data.path": path}
+        if self.config["data"]["name"] != data_name:
+            changes = {"data.name": data_name, **changes}
+        self.apply_changes(changes)
+        return True
 
     # ------------------------------------------------------------------ help
     def show_shortcuts(self) -> QDialog:

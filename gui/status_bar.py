@@ -57,6 +57,21 @@ class StatusReadout:
         label.setText(f"modes {captured:.0f}{of}{hq_text}")
         label.show()
 
+    def show_quality(self, fid: float, inception: float | None, classes_seen: float | None) -> None:
+        """Image data: the latest classifier-based FID and IS (and classes seen) in the
+        place of the modes read-out."""
+        label = self.labels["modes"]
+        if fid is None or math.isnan(fid):
+            label.hide()
+            return
+        seen = f" · {classes_seen:.0f} classes" if classes_seen is not None and not math.isnan(classes_seen) else ""
+        is_text = f" · IS {inception:.2f}" if inception is not None else ""
+        label.setText(f"FID {fid:.1f}{is_text}{seen}")
+        label.setToolTip("Classifier-based FID (lower is better) and Inception-style score "
+                         "(higher is better), and the classes the classifier sees among the "
+                         "generated images")
+        label.show()
+
     def widget(self, key: str) -> QWidget:
         return self.labels[key]
 

@@ -220,9 +220,39 @@ PRESETS: dict[str, tuple[dict[str, Any], str]] = {
 }
 
 
+# Image presets start from their own base: DCGAN (Radford et al. 2016) on the digits that
+# ship inside scikit-learn, upscaled to 16x16, with DCGAN's Adam 2e-4, beta1 0.5, batch 64.
+IMAGE_BASE: dict[str, Any] = {
+    **{k: v for k, v in BASE.items() if not k.startswith("data.")},
+    "data.name": "digits", "data.size": 16,
+    "noise.dim": 32,
+    "generator.arch": "dcgan", "generator.width": 32, "generator.depth": 1,
+    "generator.activation": "relu", "generator.norm": "batch",
+    "discriminator.arch": "dcgan", "discriminator.width": 32, "discriminator.depth": 1,
+    "discriminator.activation": "leaky_relu", "discriminator.norm": "batch",
+    "optim.g.lr": 2e-4, "optim.d.lr": 2e-4,
+    "train.batch_size": 64, "train.metrics_every": 500, "train.metrics_samples": 2000,
+}
+
+IMAGE_PRESETS: dict[str, tuple[dict[str, Any], str]] = {
+    "dcgan_digits": ({}, (
+        "A DCGAN on the 8x8 digits that ship inside scikit-learn, upscaled to 16x16: "
+        "transposed convolutions in G (batch norm, ReLU), strided convolutions in D (batch "
+        "norm, leaky ReLU), Adam 2e-4 with beta1 0.5, batch 64. The grid of fakes (fixed "
+        "noise) turns from grey noise into blurry strokes within ~200 steps and into "
+        "recognisable digits of every class by ~1500-3000 steps (about a minute or two on "
+        "one CPU core). The FID/IS plot (a classifier trained once on the digits) tracks it: "
+        "FID falls from ~100+ to ~15 and IS rises towards ~5 (real digits: ~9). The "
+        "histograms show D's outputs on real and generated images pulling apart and "
+        "overlapping as the two players trade blows."
+    )),
+}
+PRESETS.update(IMAGE_PRESETS)
+
+
 def config_of(name: str) -> dict[str, Any]:
     changes, description = PRESETS[name]
-    base = with_changes(default_config(), BASE)
+    base = with_changes(default_config(), IMAGE_BASE if name in IMAGE_PRESETS else BASE)
     return with_changes(base, {**changes, "name": name, "description": description})
 
 
@@ -251,6 +281,13 @@ def check(names: list[str], steps: int, every: int) -> None:
             h = s.history
             tail = h["step"] > s.step - every
             figs = {c: float(np.median(h[c][tail])) for c in ("d_real", "d_fake", "g_grad_norm")}
+            if s.dataset.is_image:
+                q = s.quality_scores(2000)
+                print(f"  step {s.step:5d} ({time.perf_counter() - t:5.1f}s): "
+                      + ", ".join(f"{k} {v:.3g}" for k, v in figs.items())
+                      + f"; FID {q.fid:.1f} IS {q.inception:.2f} classes {q.classes_seen}",
+                      flush=True)
+                continue
             ms = s.mode_stats()
             div = s.divergences(1000)
             x = s.sample(1000)

@@ -206,6 +206,8 @@ class InsightPanel(QWidget):
             self._draw_current(force=True)
 
     def _on_snapshot(self, snap: Snapshot) -> None:
+        if snap.dim == 0:
+            return  # image data: nothing here applies (the window disables this tab)
         self.latest = snap
         self._dim = snap.dim
         self.timeline.record(snap)

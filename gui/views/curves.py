@@ -49,6 +49,7 @@ class PlotSpec:
     y_label: str
     curves: tuple[CurveSpec, ...]
     log_y: bool = False
+    sparse: bool = False  # a point every train.metrics_every steps: draw the points too
 
 
 PLOTS: tuple[PlotSpec, ...] = (
@@ -64,7 +65,12 @@ PLOTS: tuple[PlotSpec, ...] = (
         CurveSpec("d_grad_norm", "D grad", theme.D_GRAD),
         CurveSpec("g_grad_norm", "G grad", theme.G_GRAD),
     ), log_y=True),
+    PlotSpec("quality", "Image quality: FID (lower is better), IS (higher)", "log scale", (
+        CurveSpec("fid", "FID", theme.G_LOSS),
+        CurveSpec("inception_score", "IS", theme.REAL),
+    ), log_y=True, sparse=True),
 )
+QUALITY_PLOT = "quality"  # shown for image data only
 
 
 class LogAxis(pg.AxisItem):
@@ -131,11 +137,19 @@ class CurvesView(QWidget):
                 w.setXLink(first)
             self.plots[spec.key] = w
             for c in spec.curves:
-                self.curves[c.column] = w.plot([], [], pen=pg.mkPen(c.color, width=1), name=c.name)
+                marks = dict(symbol="o", symbolSize=5, symbolBrush=c.color,
+                             symbolPen=None) if spec.sparse else {}
+                self.curves[c.column] = w.plot([], [], pen=pg.mkPen(c.color, width=1), name=c.name,
+                                               **marks)
                 if spec.log_y:
                     self._log_columns.add(c.column)
             self.splitter.addWidget(w)
         self.plots["grads"].getPlotItem().setLabel("bottom", "iteration", color=theme.AXIS)
+        self.plots[QUALITY_PLOT].getPlotItem().setLabel("bottom", "iteration", color=theme.AXIS)
+        self.plots[QUALITY_PLOT].setToolTip(
+            "Classifier-based FID and Inception-style score, every train.metrics_every steps.<br>"
+            "The classifier is trained once on the data set itself (no downloads).")
+        self.plots[QUALITY_PLOT].hide()
         self.following = True
         self._x_max: float | None = None
         for w in self.plots.values():
@@ -146,6 +160,11 @@ class CurvesView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
         self._dirty = False
+
+    def set_quality_visible(self, visible: bool) -> None:
+        """The FID/IS plot, for image data; the bottom axis label moves with it."""
+        self.plots[QUALITY_PLOT].setVisible(visible)
+        self.plots["grads"].getPlotItem().showLabel("bottom", not visible)
 
     def add_rows(self, rows: np.ndarray) -> None:
         """New history rows (``engine.metrics.COLUMNS``); drawn at the next ``refresh``."""

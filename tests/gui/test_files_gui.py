@@ -356,7 +356,7 @@ def test_exports_png_samples_and_metrics(qtbot, make_window, tmp_path):
     assert rows[0].startswith("step,") and len(rows) > 1
 
     assert not window.files.export_samples(str(tmp_path / "s.txt"))
-    assert ".npy or .csv" in window.message.text()
+    assert ".npy, .csv or .png" in window.message.text()
     # a failed export is explained and does not pause training
     window.transport.actions["play"].trigger()
     qtbot.waitUntil(lambda: window.transport.actions["play"].isChecked(), timeout=TIMEOUT)
