@@ -1,13 +1,15 @@
 """The project's speed benchmark: the engine's training step against a plain PyTorch loop.
 
-    python -m engine.bench [--preset ring8] [--rounds 12] [--seconds 0.6] [--device auto]
+    python -m engine.bench [--preset ring8 dcgan_digits] [--rounds 12] [--seconds 0.6]
+                           [--device auto] [--threads N] [--precision fp32|bf16]
 
 In one process it alternates rounds of ``Session.train`` with rounds of a hand-written loop
 (the seeds' loop: D step on real + detached fake, then G step) of the same model, loss, batch
 size and optimizers, and prints steps/s of each and their ratio (median over rounds). The
 engine's bookkeeping (logging, grad norms, NaN checks, swap checks) should cost nothing
 measurable: the target is a ratio >= 0.95. Alternating rounds cancels slow drifts of a
-shared machine; the median discards rounds another process disturbed.
+shared machine; the median discards rounds another process disturbed. For image presets
+it also reports images per second (real images through D per second: steps/s x batch x k).
 """
 
 from __future__ import annotations
@@ -22,40 +24,48 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .networks import build_mlp
+from .models import build_network
 from .optimizers import build_optimizer
 from .presets import load_preset
 from .session import Session, resolve_device
 
 
 def plain_loop(cfg: dict[str, Any], device: torch.device) -> Callable[[int], None]:
-    """A hand-written loop of the preset's model (BCE losses only: the benchmark's reference)."""
+    """A hand-written loop of the preset's model (BCE losses only: the benchmark's reference).
+    Its data draw is the engine's own (a device tensor indexed per step for images), so the
+    ratio measures the engine's bookkeeping, not a different data path."""
     from .datasets import DATASETS
 
     ds = DATASETS[cfg["data"]["name"]]
     torch.manual_seed(cfg["seed"])
-    G = build_mlp(cfg["noise"]["dim"], ds.dim, cfg["generator"]).to(device)
-    D = build_mlp(ds.dim, 1, cfg["discriminator"], minibatch=True).to(device)
+    G = build_network("generator", cfg).to(device)
+    D = build_network("discriminator", cfg).to(device)
     opt_g = build_optimizer(G.parameters(), cfg["optim"]["g"])
     opt_d = build_optimizer(D.parameters(), cfg["optim"]["d"])
     gen = torch.Generator(device).manual_seed(cfg["seed"])
     bs, zdim, k = cfg["train"]["batch_size"], cfg["noise"]["dim"], cfg["train"]["d_steps"]
-    params = cfg["data"]
+    draw = ds.make(cfg["data"], device)
     ones = torch.ones(bs, 1, device=device)
     zeros = torch.zeros(bs, 1, device=device)
     nonsat = cfg["loss"]["name"] == "non-saturating"
+    amp = cfg["train"]["precision"] == "bf16"
+
+    def autocast() -> Any:
+        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp)
 
     def run(steps: int) -> None:
         for _ in range(steps):
             for _ in range(k):
-                real = ds.sample(bs, params, gen, device)
-                fake = G(torch.randn(bs, zdim, generator=gen, device=device)).detach()
-                d_loss = (F.binary_cross_entropy_with_logits(D(real), ones)
-                          + F.binary_cross_entropy_with_logits(D(fake), zeros))
+                real = draw(bs, gen)
+                with autocast():
+                    fake = G(torch.randn(bs, zdim, generator=gen, device=device)).detach()
+                    d_loss = (F.binary_cross_entropy_with_logits(D(real).float(), ones)
+                              + F.binary_cross_entropy_with_logits(D(fake).float(), zeros))
                 opt_d.zero_grad()
                 d_loss.backward()
                 opt_d.step()
-            out = D(G(torch.randn(bs, zdim, generator=gen, device=device)))
+            with autocast():
+                out = D(G(torch.randn(bs, zdim, generator=gen, device=device))).float()
             g_loss = (F.binary_cross_entropy_with_logits(out, ones) if nonsat
                       else -F.binary_cross_entropy_with_logits(out, zeros))
             opt_g.zero_grad()
@@ -113,18 +123,12 @@ def _ratio(a: list[float], b: list[float]) -> str:
             f"min {min(r):.3f}, max {max(r):.3f})")
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m engine.bench", description=__doc__.splitlines()[0])
-    p.add_argument("--preset", default="ring8")
-    p.add_argument("--rounds", type=int, default=12)
-    p.add_argument("--seconds", type=float, default=0.6, help="length of one round")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
-    a = p.parse_args(argv)
-    if a.threads:
-        torch.set_num_threads(a.threads)
-    cfg = load_preset(a.preset)
+def bench_preset(preset: str, a: argparse.Namespace) -> None:
+    cfg = load_preset(preset)
     cfg["device"] = a.device
+    cfg["conditional"] = False  # the plain loop is the unconditional seeds' loop
+    if a.precision:
+        cfg["train"]["precision"] = a.precision
     device = resolve_device(a.device)
     if cfg["loss"]["name"] not in ("minimax", "non-saturating"):
         raise SystemExit("the plain reference loop covers the BCE losses; pick such a preset")
@@ -135,13 +139,39 @@ def main(argv: list[str] | None = None) -> None:
     name = torch.cuda.get_device_name() if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
     med = {k: statistics.median(v) for k, v in rates.items()}
     every = cfg["train"]["metrics_every"]
-    print(f"preset {a.preset}, batch {cfg['train']['batch_size']}, device {name}, {a.rounds} rounds")
+    bs = cfg["train"]["batch_size"]
+    print(f"preset {preset}, batch {bs}, {cfg['train']['precision']}, device {name}, "
+          f"{a.rounds} rounds")
     print(f"  plain PyTorch loop        : {med['plain']:8.1f} steps/s (median)")
     print(f"  engine Session            : {med['engine']:8.1f} steps/s (median; slow metrics off)")
     print(f"  engine + metrics every {every:<4}: {med['engine+metrics']:8.1f} steps/s (median; the preset as is)")
     print(f"  ratio engine / plain      : {_ratio(rates['engine'], rates['plain'])}; target >= 0.95")
     print(f"  ratio metrics on / off    : {_ratio(rates['engine+metrics'], rates['engine'])}; "
           "target >= 0.95")
+    from .datasets import DATASETS
+
+    if DATASETS[cfg["data"]["name"]].is_image:
+        per_step = bs * cfg["train"]["d_steps"]
+        print(f"  images/s (real through D) : plain {med['plain'] * per_step:,.0f}, "
+              f"engine {med['engine'] * per_step:,.0f}, "
+              f"engine + metrics {med['engine+metrics'] * per_step:,.0f}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m engine.bench", description=__doc__.splitlines()[0])
+    p.add_argument("--preset", nargs="+", default=["ring8", "dcgan_digits"],
+                   help="built-in presets or paths, benchmarked one after the other")
+    p.add_argument("--rounds", type=int, default=12)
+    p.add_argument("--seconds", type=float, default=0.6, help="length of one round")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    p.add_argument("--precision", default=None, choices=("fp32", "bf16"),
+                   help="override the presets' train.precision (bf16: mixed precision)")
+    a = p.parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    for preset in a.preset:
+        bench_preset(preset, a)
 
 
 if __name__ == "__main__":

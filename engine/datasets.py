@@ -20,7 +20,7 @@ from .params import Param
 
 Draw = Callable[[int, torch.Generator], torch.Tensor]
 Maker = Callable[[dict[str, Any], torch.device], Draw]
-LabelledDraw = Callable[[int, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
+LabelledDraw = Callable[[int, torch.Generator], tuple[torch.Tensor, torch.Tensor | None]]
 
 
 @dataclass(frozen=True)

@@ -138,11 +138,10 @@ def _maker(name: str) -> tuple[Callable[[dict[str, Any], torch.device], Draw],
     def make_labelled(p: dict[str, Any], device: torch.device) -> LabelledDraw:
         x, y = _on_device(load_images(name, p), device)
         n_all = len(x)
-        labels = y if y is not None else torch.zeros(n_all, dtype=torch.long, device=device)
 
-        def draw(n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        def draw(n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
             idx = torch.randint(n_all, (n,), generator=gen, device=device)
-            return x[idx], labels[idx]
+            return x[idx], (y[idx] if y is not None else None)
 
         return draw
 

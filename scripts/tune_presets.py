@@ -241,10 +241,22 @@ IMAGE_PRESETS: dict[str, tuple[dict[str, Any], str]] = {
         "norm, leaky ReLU), Adam 2e-4 with beta1 0.5, batch 64. The grid of fakes (fixed "
         "noise) turns from grey noise into blurry strokes within ~200 steps and into "
         "recognisable digits of every class by ~1500-3000 steps (about a minute or two on "
-        "one CPU core). The FID/IS plot (a classifier trained once on the digits) tracks it: "
-        "FID falls from ~100+ to ~15 and IS rises towards ~5 (real digits: ~9). The "
+        "one CPU core). The FID/IS plot (a classifier trained once on the digits, a few seconds the "
+        "first time) tracks it: FID falls from ~800 for the untrained G to ~20 by step 600 "
+        "and ~13-17 by step 3000, IS rises from 1 to ~5 (real digits: ~9), and the "
+        "classifier sees all 10 digits among the fakes. The "
         "histograms show D's outputs on real and generated images pulling apart and "
         "overlapping as the two players trade blows."
+    )),
+    "dcgan_digits_conditional": ({"conditional": True}, (
+        "Exactly dcgan_digits with the class label fed to both networks (a one-hot vector "
+        "next to G's noise, ten one-hot planes next to D's image): a conditional GAN. The "
+        "grid of fakes now has one row per digit, so you can ask for 'a 7' and watch that "
+        "row become sevens. Labels make the task much easier: by step ~1000 (about 30 s on "
+        "one CPU core) the classifier sees the requested digit in ~95% of samples, FID is "
+        "~5 against ~16 unconditional and IS ~8.6 (real digits: ~9). Draw a class from the "
+        "command line with 'main.py sample generator.safetensors --n 100 --label 7 --out "
+        "sevens.png'."
     )),
 }
 PRESETS.update(IMAGE_PRESETS)

@@ -12,11 +12,16 @@ def test_bench_runs_and_reports_a_ratio(capsys, monkeypatch):
         cfg = real(name)
         cfg["generator"]["hidden"] = [8]
         cfg["discriminator"]["hidden"] = [8]
+        cfg["generator"]["width"] = 4
+        cfg["discriminator"]["width"] = 4
         cfg["train"]["batch_size"] = 16
+        cfg["train"]["metrics_every"] = 0
         return cfg
 
     monkeypatch.setattr(bench, "load_preset", tiny)
     bench.main(["--rounds", "2", "--seconds", "0.02", "--device", "cpu"])
     out = capsys.readouterr().out
-    assert "plain PyTorch loop" in out and "engine Session" in out
+    assert "preset ring8" in out and "preset dcgan_digits" in out  # both by default
+    assert out.count("plain PyTorch loop") == 2 and "engine Session" in out
     assert "ratio engine / plain" in out and "ratio metrics on / off" in out
+    assert "images/s" in out  # the image preset reports throughput
