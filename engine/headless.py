@@ -192,6 +192,11 @@ def summary(session: Session) -> str:
     for k in ("d_loss", "g_loss", "d_real", "d_fake"):
         if k in last:
             parts.append(f"{k} {last[k]:.4f}")
+    if session.dataset.is_image:
+        q = session.quality_scores(1000)
+        if q is not None:
+            parts.append(f"FID {q.fid:.1f}, IS {q.inception:.2f}, {q.classes_seen} classes seen")
+        return ", ".join(parts)
     ms = session.mode_stats()
     if ms is not None:
         parts.append(f"modes {ms.captured}/{ms.total}, {100 * ms.high_quality:.1f}% high quality")

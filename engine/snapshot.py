@@ -23,6 +23,7 @@ class ViewRequest:
     # image data (the plane's fields stay empty then)
     images: int = 0          # generated images from fixed noise (unconditional)
     per_class: int = 0       # conditional: this many per class instead, one row per class
+    only_class: int = -1     # conditional: ``images`` fakes all of this class (-1: every class)
     real_images: int = 0     # real images, a fixed batch sorted by class
     d_histogram: int = 0     # D's output on this many fixed real and generated images
 

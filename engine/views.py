@@ -98,12 +98,16 @@ def _image_snapshot(s: Session, req: ViewRequest) -> Snapshot:
     """Image data: a grid of fakes from fixed noise (the classes in rows when conditional),
     real images (as many of each class), and D on a fixed batch of both: the histograms
     that take the heatmap's place."""
-    n_images = s.classes * req.per_class if s.classes and req.per_class else req.images
+    one_class = s.classes and 0 <= req.only_class < s.classes
+    n_images = (req.images if one_class or not (s.classes and req.per_class)
+                else s.classes * req.per_class)
     empty = np.empty((0, 2))
     fake_images = labels_fake = real_images = labels_real = d_fake = d_real = None
     if n_images or req.real_images:
         (z, y_fake), (real_t, y_real) = s.view_batches_labelled(n_images, req.real_images)
         if n_images:
+            if one_class:  # "show me sevens": the same fixed noise, every label the one asked
+                y_fake = torch.full_like(y_fake, req.only_class)
             fake_images = s._eval(lambda: s._generate(z, y_fake))
             labels_fake = y_fake.cpu().numpy() if y_fake is not None else None
         if req.real_images:

@@ -191,6 +191,7 @@ class MainWindow(QMainWindow):
         self.plane.points_drawn.connect(self._on_points_drawn)
         self.plane.drawing_cleared.connect(self._on_drawing_cleared)
         self.plane.view_changed.connect(self._update_view_request)
+        self.images.class_chosen.connect(lambda _: self._update_view_request())
         link = self.link
         link.applied.connect(self._on_applied)
         link.rejected.connect(self._on_rejected)
@@ -224,7 +225,8 @@ class MainWindow(QMainWindow):
         """Tell the engine what the views need now; ``view_filters`` (e.g. extra panels)
         add their own needs to the plane's, so one request serves every view."""
         if self.showing_images:
-            self.link.set_view(image_view_request(self.config))
+            self.link.set_view(image_view_request(self.config, self.images.chosen_class
+                                                  if self.config["conditional"] else -1))
             return
         request = plane_view_request(self.config, self.plane.layer_visible("heatmap"))
         for extend in self.view_filters:

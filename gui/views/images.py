@@ -21,8 +21,15 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.snapshot import Snapshot, ViewRequest
 
@@ -38,13 +45,15 @@ SCORE_BINS = 40
 LABEL_COLOR = "#d8dbe0"
 
 
-def image_view_request(config: dict[str, Any]) -> ViewRequest:
+def image_view_request(config: dict[str, Any], only_class: int = -1) -> ViewRequest:
     """What the engine computes for image data: no samples or heatmap, an image grid (a row
     of ``PER_CLASS`` per class when the session is conditional: the engine knows the class
-    count), real images and D's output for the histograms."""
+    count; or ``IMAGE_GRID`` fakes of ``only_class``), real images and D's output for the
+    histograms."""
     del config  # same signature as plane_view_request
     return ViewRequest(n_fake=0, n_real=0, heatmap=False, images=IMAGE_GRID,
-                       per_class=PER_CLASS, real_images=REAL_GRID, d_histogram=HISTOGRAM_BATCH)
+                       per_class=PER_CLASS, only_class=only_class, real_images=REAL_GRID,
+                       d_histogram=HISTOGRAM_BATCH)
 
 
 def mosaic(images: np.ndarray, cols: int, pad: int = 1, pad_value: float = -1.0) -> np.ndarray:
@@ -264,7 +273,10 @@ class DHistogram(QWidget):
 
 class ImageView(QWidget):
     """The left-hand view for image data: generated grid (top left), real grid (top right),
-    D's output histograms (below, full width), under a one-line caption."""
+    D's output histograms (below, full width), under a one-line caption. For a conditional
+    G the "Show" picker asks for one class only (``class_chosen``: -1 is every class)."""
+
+    class_chosen = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -279,7 +291,22 @@ class ImageView(QWidget):
         self.caption.setObjectName("image_caption")
         self.caption.setStyleSheet(f"color: {theme.AXIS};")
         self.caption.setContentsMargins(4, 2, 0, 0)
-        layout.addWidget(self.caption)
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 4, 0)
+        top.addWidget(self.caption, 1)
+        self.class_label = QLabel("Show")
+        self.class_picker = QComboBox()
+        self.class_picker.setObjectName("image_class_picker")
+        self.class_picker.setToolTip("Conditional G: every class (a row each), or a grid of one "
+                                     "class only: ask G for a 7 and watch the sevens")
+        self.class_picker.activated.connect(
+            lambda i: self.class_chosen.emit(int(self.class_picker.itemData(i))))
+        self.class_label.setBuddy(self.class_picker)
+        top.addWidget(self.class_label)
+        top.addWidget(self.class_picker)
+        self._picker_names: tuple[str, ...] | None = None
+        self._show_picker(())
+        layout.addLayout(top)
 
         self.fake_grid = ImageGrid(
             "Generated",
@@ -307,6 +334,26 @@ class ImageView(QWidget):
         self.splitter.setStretchFactor(1, 2)
         layout.addWidget(self.splitter, 1)
 
+    def _show_picker(self, names: tuple[str, ...]) -> None:
+        """The class picker lists the classes of a conditional G; hidden otherwise."""
+        if names != self._picker_names:
+            current = self.chosen_class
+            with QSignalBlocker(self.class_picker):
+                self.class_picker.clear()
+                self.class_picker.addItem("every class (a row each)", -1)
+                for k, name in enumerate(names):
+                    self.class_picker.addItem(f"class {name}" if name != str(k) else name, k)
+                i = self.class_picker.findData(current)
+                self.class_picker.setCurrentIndex(max(i, 0))
+            self._picker_names = names
+        self.class_picker.setVisible(bool(names))
+        self.class_label.setVisible(bool(names))
+
+    @property
+    def chosen_class(self) -> int:
+        data = self.class_picker.currentData()
+        return int(data) if data is not None else -1
+
     @staticmethod
     def _classes(snap: Snapshot, labels: np.ndarray | None) -> int:
         if labels is None or not len(labels):
@@ -322,7 +369,7 @@ class ImageView(QWidget):
                 ) -> tuple[np.ndarray, int, list[str] | None]:
         """Images, columns and row labels for one grid: rows by class when labelled."""
         classes = self._classes(snap, labels)
-        if classes:
+        if classes and len(np.unique(labels)) > 1:
             return (rows_by_class(images, labels, classes, PER_CLASS), PER_CLASS,
                     self._names(snap, classes))
         return images, max(1, math.ceil(math.sqrt(len(images)))), None
@@ -343,8 +390,12 @@ class ImageView(QWidget):
         # rows by class only for a conditional G (labelled fakes); the real batch of an
         # unconditional run may carry labels too, but is then shown as a plain grid
         conditional = snap.labels_fake is not None
-        self.caption.setText(f"step {snap.step:,} · fixed noise"
-                             + (" · one row per class" if conditional else ""))
+        self._show_picker(tuple(snap.class_names) if conditional else ())
+        one = conditional and len(np.unique(snap.labels_fake)) == 1 and len(snap.labels_fake) > 1
+        names = self._names(snap, self._classes(snap, snap.labels_fake)) if conditional else []
+        self.caption.setText(f"step {snap.step:,} · fixed noise" + (
+            f" · class {names[int(snap.labels_fake[0])]} only" if one
+            else " · one row per class" if conditional else ""))
         self.fake_grid.show_images(*self._layout(snap, snap.images_fake, snap.labels_fake))
         labels_real = snap.labels_real if conditional else None
         real = (snap.images_real, labels_real)

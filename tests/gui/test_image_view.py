@@ -305,3 +305,26 @@ def test_histogram_ignores_missing_or_empty_input(qtbot):
     assert np.array_equal(hist.curves["real"].getData()[0], x)
     assert np.array_equal(hist.curves["real"].getData()[1], y)
     assert hist.plot.getPlotItem().getAxis("bottom").labelText == "D(x) (probability)"
+
+
+def test_class_picker_appears_for_a_conditional_grid_and_asks_for_one_class(qtbot):
+    view = ImageView()
+    qtbot.addWidget(view)
+    view.show_snapshot(snapshot(step=1))
+    assert not view.class_picker.isVisibleTo(view)  # unconditional: nothing to pick
+    view.show_snapshot(snapshot(step=2, conditional=True))
+    assert view.class_picker.isVisibleTo(view)
+    assert view.class_picker.count() == 11 and view.chosen_class == -1
+    with qtbot.waitSignal(view.class_chosen) as got:
+        view.class_picker.setCurrentIndex(8)
+        view.class_picker.activated.emit(8)
+    assert got.args == [7] and view.chosen_class == 7
+    assert image_view_request({}, 7).only_class == 7
+    # the engine's answer: every fake of class 7, shown as one square grid, not one row
+    n = IMAGE_GRID
+    snap = snapshot(step=3, conditional=True)
+    one = Snapshot(**{**snap.__dict__, "images_fake": snap.images_fake[:1].repeat(n, 0),
+                      "labels_fake": np.full(n, 7)})
+    view.show_snapshot(one)
+    assert "only" in view.caption.text() and view.chosen_class == 7
+    assert view.fake_grid.row_labels == []

@@ -300,12 +300,20 @@ def test_progress_events_show_and_hide_the_bar(qtbot, open_window):
 def test_training_the_quality_classifier_reports_progress_then_fid(qtbot, open_window):
     window = open_window(**{"train.metrics_every": 3})
     seen: list[Progress] = []
-    window.link.progress_reported.connect(seen.append)
+    bar_shown: list[bool] = []
+
+    def heard(ev: Progress) -> None:  # after the window's own slot (connected first)
+        seen.append(ev)
+        bar_shown.append(window.progress.isVisibleTo(window))
+
+    window.link.progress_reported.connect(heard)
     with qtbot.waitSignal(window.link.progress_reported, timeout=TIMEOUT):
         window.transport.actions["play"].trigger()
+    # the classifier trains once on the digits (about 2 s on one core): generous timeout
     qtbot.waitUntil(lambda: window.readout.labels["modes"].text().startswith("FID"),
-                    timeout=TIMEOUT)
+                    timeout=3 * TIMEOUT)
     assert any("classifier" in p.text for p in seen)
+    assert any(bar_shown)
     assert seen[-1].fraction == 1.0 and not window.progress.isVisibleTo(window)
     assert window.readout.labels["modes"].isVisibleTo(window)
     assert np.isfinite(window.curves.series.last_valid("fid"))
