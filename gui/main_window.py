@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from engine.config import flatten
 from engine.datasets import DATASETS
+from engine.metrics import COLUMNS
 from engine.runner import (
     Applied,
     Apply,
@@ -71,6 +73,13 @@ INSIGHT_TIP = ("Divergences, D vs the optimal D*, gradient arrows, the generator
                "picture, a timeline and side-by-side runs")
 
 
+def _last_valid(rows: np.ndarray, column: str) -> float | None:
+    """The latest non-NaN value of ``column`` in metric rows (``engine.metrics.COLUMNS``)."""
+    col = np.asarray(rows, dtype=np.float64).reshape(-1, len(COLUMNS))[:, COLUMNS.index(column)]
+    ok = np.flatnonzero(~np.isnan(col))
+    return float(col[ok[-1]]) if len(ok) else None
+
+
 class MainWindow(QMainWindow):
     """GAN Playground's window. ``runner`` is exposed for tests and scripts (read only)."""
 
@@ -83,6 +92,7 @@ class MainWindow(QMainWindow):
         self.config: dict[str, Any] = config
         self.preset_name = preset_name
         self._fresh_points = False
+        self._rows_before_swap = False  # the next metric rows may be the old data set's
         self.view_filters: list[Callable[[ViewRequest], ViewRequest]] = []
         self._pending_running: bool | None = True if autoplay else None
         self.setObjectName("main_window")
@@ -260,6 +270,9 @@ class MainWindow(QMainWindow):
         self.readout.show_setup(ev.config)
         self._update_view_request()
         self._update_title()
+        if any(k.startswith("data.") for k in ev.changes):
+            self.readout.show_modes(None, None, None)  # the old data's modes or FID
+            self._rows_before_swap = True
         if ev.changes:
             self.statusBar().showMessage(f"Applied {describe_changes(ev.changes)}", 4000)
             if self.message.level == "warning":
@@ -332,19 +345,25 @@ class MainWindow(QMainWindow):
     def _on_metrics(self, rows: Any) -> None:
         self.curves.add_rows(rows)
         self.curves.refresh()
-        captured = self.curves.series.last_valid("modes")
+        # the read-out shows what these rows measured: the history kept across a data swap
+        # holds the old set's values (digits' classes seen in "modes"), not this set's; and
+        # the first rows after a swap hold the old set's last ones (the link hands a frame's
+        # rows over after its events)
+        if self._rows_before_swap:
+            self._rows_before_swap = False
+            return
+        captured = _last_valid(rows, "modes")
         if self.showing_images:
-            fid = self.curves.series.last_valid("fid")
+            fid = _last_valid(rows, "fid")
             if fid is not None:
-                self.readout.show_quality(fid, self.curves.series.last_valid("inception_score"),
-                                          captured)
+                self.readout.show_quality(fid, _last_valid(rows, "inception_score"), captured)
             return
         if captured is not None:
             data = self.config["data"]
             ds = DATASETS.get(data["name"])
             modes = ds.modes(data) if ds is not None else None
             total = len(modes.centers) if modes is not None else None
-            self.readout.show_modes(captured, total, self.curves.series.last_valid("high_quality"))
+            self.readout.show_modes(captured, total, _last_valid(rows, "high_quality"))
 
     # ------------------------------------------------------------------ drawing / files
     def _on_points_drawn(self, stroke: list[list[float]]) -> None:

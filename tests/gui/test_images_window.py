@@ -318,6 +318,22 @@ def test_training_the_quality_classifier_reports_progress_then_fid(qtbot, open_w
     assert window.readout.labels["modes"].isVisibleTo(window)
     assert np.isfinite(window.curves.series.last_valid("fid"))
 
+    # points now, no slow metrics: the digits' FID (or the classes seen, logged as "modes")
+    # must not stay on or come back as ring8's modes
+    label = window.readout.labels["modes"]
+    apply(qtbot, window, {"data.name": "ring8", "train.metrics_every": 0})
+    assert not label.isVisibleTo(window)
+    batches: list[int] = []
+    window.link.metrics_received.connect(lambda rows: batches.append(len(rows)))
+    start = window.runner.session.step
+    qtbot.waitUntil(lambda: len(batches) >= 3 and window.runner.session.step > start + 10,
+                    timeout=TIMEOUT)
+    assert not label.isVisibleTo(window), label.text()
+    # ring8's own mode metrics come back
+    window.apply_changes({"train.metrics_every": 2})
+    qtbot.waitUntil(lambda: label.text().startswith("modes ") and "/8" in label.text(),
+                    timeout=TIMEOUT)
+
 
 # ---------------------------------------------------------------------------- conditional
 def test_conditional_grid_has_a_row_per_class_named(qtbot, open_window):
