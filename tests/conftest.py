@@ -28,3 +28,13 @@ def private_qt_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
 
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
                       str(tmp_path_factory.mktemp("settings")))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_classifier_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The FID/IS classifier is cached in a temporary folder, never in the user's cache
+    (tests that check the cache set their own folder on top of this one)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("GAN_PLAYGROUND_CACHE_DIR", str(tmp_path_factory.mktemp("classifier-cache")))
+    yield
+    mp.undo()
