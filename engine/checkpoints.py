@@ -191,6 +191,8 @@ class LoadedGenerator:
         z = np.asarray(z, dtype=np.float32)
         if z.ndim != 2 or z.shape[1] != dim or len(z) == 0:
             raise ValueError(f"z: expected an array of shape (n, {dim}), got {z.shape}")
+        from .models import label_tensor
+
         y = label_tensor(labels, len(z), self.classes, self.device)
         self.net.eval()
         with torch.no_grad():
@@ -206,27 +208,6 @@ class LoadedGenerator:
         else:
             z = torch.randn(n, dim, generator=gen)
         return self.generate(z.numpy(), labels)
-
-
-def label_tensor(labels: Any, n: int, classes: int, device: torch.device) -> torch.Tensor | None:
-    """Class labels for ``n`` fakes: None when unconditional; by default the classes in
-    turn; else one class for all or one per sample, checked."""
-    if not classes:
-        if labels is not None:
-            raise ValueError("labels: this generator is not conditional (set conditional=true "
-                             "on a labelled data set)")
-        return None
-    if labels is None:
-        return torch.arange(n, device=device) % classes
-    arr = np.asarray(labels)
-    if arr.ndim == 0:
-        arr = np.full(n, arr)
-    if (arr.shape != (n,) or not np.issubdtype(arr.dtype, np.integer)
-            or arr.min() < 0 or arr.max() >= classes):
-        shown = arr.tolist() if arr.size < 8 else f"shape {arr.shape}"
-        raise ValueError(f"labels: expected one class in 0..{classes - 1} or {n} of them, "
-                         f"got {shown}")
-    return torch.as_tensor(arr.astype(np.int64), device=device)
 
 
 def generator_state(path: str) -> tuple[dict[str, Any], dict[str, torch.Tensor], int]:

@@ -51,6 +51,13 @@ class DataSet:
     def is_image(self) -> bool:
         return self.shape is not None
 
+    def draw_labelled(self, params: dict[str, Any], device: torch.device) -> LabelledDraw:
+        """draw(n, gen) -> (x, labels); labels are None for point sets and unlabelled images."""
+        if self.make_labelled is not None:
+            return self.make_labelled(params, device)
+        draw = self.make(params, device)
+        return lambda n, gen: (draw(n, gen), None)
+
     def data_shape(self, params: dict[str, Any]) -> tuple[int, ...]:
         """One sample's shape: (dim,) for points, (C, H, W) for images."""
         return self.shape(params) if self.shape is not None else (self.dim,)

@@ -27,20 +27,37 @@ def write_metrics_csv(history: History, path: str) -> None:
     atomic_write_text(str(path), metrics_csv_text(history))
 
 
+def tile_images(images: np.ndarray, cols: int, pad: int = 1, pad_value: float = -1.0,
+                border: bool = False) -> np.ndarray:
+    """(n, C, H, W) images -> one (rows*H, cols*W, C) picture, row-major (``[0, 0]`` is the
+    first image's top-left pixel), ``pad`` pixels of ``pad_value`` between images (and
+    around them with ``border``); an incomplete last row is filled with ``pad_value``.
+    The PNG export and the app's image grids both tile with this."""
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[1] not in (1, 3):
+        raise ValueError(f"expected (n, 1 or 3, H, W) images, got shape {images.shape}")
+    n, c, h, w = images.shape
+    if n == 0:
+        raise ValueError("no images to tile")
+    cols = max(1, int(cols))
+    rows = -(-n // cols)
+    cell = np.full((rows * cols, h + pad, w + pad, c), pad_value, dtype=np.float32)
+    cell[:n, :h, :w, :] = images.transpose(0, 2, 3, 1)
+    tiled = (cell.reshape(rows, cols, h + pad, w + pad, c)
+             .transpose(0, 2, 1, 3, 4)
+             .reshape(rows * (h + pad), cols * (w + pad), c))
+    if border:
+        return np.pad(tiled, ((pad, 0), (pad, 0), (0, 0)), constant_values=pad_value)
+    return tiled[:rows * (h + pad) - pad, :cols * (w + pad) - pad]
+
+
 def image_grid(images: np.ndarray, cols: int | None = None, pad: int = 1) -> np.ndarray:
-    """(n, C, H, W) in [-1, 1] -> one uint8 picture (rows, cols, C) with a 1-pixel gap: how
-    a user looks at a batch of generated images outside the app."""
-    x = np.asarray(images, dtype=np.float32)
-    n, c, h, w = x.shape
+    """(n, C, H, W) in [-1, 1] -> one uint8 picture (rows, cols, C) with a 1-pixel black gap:
+    how a user looks at a batch of generated images outside the app."""
+    n = len(images)
     cols = cols or max(1, int(np.ceil(np.sqrt(n))))
-    rows = int(np.ceil(n / cols))
-    out = np.zeros((rows * (h + pad) + pad, cols * (w + pad) + pad, c), dtype=np.uint8)
-    pix = np.clip(np.rint((x + 1) * 127.5), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
-    for i in range(n):
-        r, q = divmod(i, cols)
-        y0, x0 = pad + r * (h + pad), pad + q * (w + pad)
-        out[y0:y0 + h, x0:x0 + w] = pix[i]
-    return out
+    tiled = tile_images(images, cols, pad, pad_value=-1.0, border=True)
+    return np.clip(np.rint((tiled + 1) * 127.5), 0, 255).astype(np.uint8)
 
 
 def png_bytes(picture: np.ndarray, scale: int = 1) -> bytes:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+import torch
 from torch import nn
 
 from .convnets import build_dcgan
@@ -37,3 +39,24 @@ def build_network(which: str, cfg: dict[str, Any], classes: int | None = None) -
         return build_mlp(noise_dim, math.prod(shape), cfg["generator"], classes=classes,
                          out_shape=shape if ds.is_image else None)
     return build_mlp(math.prod(shape), 1, cfg["discriminator"], minibatch=True, classes=classes)
+
+
+def label_tensor(labels: Any, n: int, classes: int, device: torch.device) -> torch.Tensor | None:
+    """Class labels for ``n`` fakes: None when unconditional; by default the classes in
+    turn; else one class for all or one per sample, checked."""
+    if not classes:
+        if labels is not None:
+            raise ValueError("labels: this generator is not conditional (set conditional=true "
+                             "on a labelled data set)")
+        return None
+    if labels is None:
+        return torch.arange(n, device=device) % classes
+    arr = np.asarray(labels)
+    if arr.ndim == 0:
+        arr = np.full(n, arr)
+    if (arr.shape != (n,) or not np.issubdtype(arr.dtype, np.integer)
+            or arr.min() < 0 or arr.max() >= classes):
+        shown = arr.tolist() if arr.size < 8 else f"shape {arr.shape}"
+        raise ValueError(f"labels: expected one class in 0..{classes - 1} or {n} of them, "
+                         f"got {shown}")
+    return torch.as_tensor(arr.astype(np.int64), device=device)

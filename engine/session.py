@@ -24,7 +24,7 @@ from .datasets import DATASETS, DataSet
 from .divergences import Divergences, divergences
 from .losses import LOSSES, Loss, LossSettings, clip_weights, gradient_penalty
 from .metrics import COLUMNS, STEP_COLUMNS, History, ModeStats, mode_stats
-from .models import build_network, class_count
+from .models import build_network, class_count, label_tensor
 from .networks import carry_weights
 from .norms import NORMS
 from .optimizers import build_optimizer, update_hyperparameters
@@ -154,18 +154,10 @@ class Session:
                     net.reference_y.copy_(torch.randint(net.classes, (m,), generator=gen,
                                                         device=self.device))
             else:
-                x, y = self._labelled_draw(cfg)(m, gen)
+                x, y = self._dataset(cfg).draw_labelled(cfg["data"], self.device)(m, gen)
                 net.reference.copy_(x.reshape(net.reference.shape))  # an MLP D stores it flat
                 if net.classes:
                     net.reference_y.copy_(y)
-
-    def _labelled_draw(self, cfg: dict[str, Any]) -> Callable[[int, torch.Generator], Any]:
-        """draw(n, gen) -> (x, labels or None), on the device."""
-        ds = self._dataset(cfg)
-        if ds.make_labelled is not None:
-            return ds.make_labelled(cfg["data"], self.device)
-        draw = ds.make(cfg["data"], self.device)
-        return lambda n, gen: (draw(n, gen), None)
 
     def _cache_settings(self) -> None:
         """Derive the per-step constants once per config change, not once per step."""
@@ -174,7 +166,7 @@ class Session:
         lc = cfg["loss"]
         self._loss_settings = LossSettings(lc["real_label"], lc["fake_label"], lc["clip"], lc["gp_weight"])
         self._data: DataSet = self._dataset(cfg)
-        self._draw_real = self._labelled_draw(cfg)
+        self._draw_real = self._data.draw_labelled(cfg["data"], self.device)
         self._n_classes = self._nets.generator.classes
         self._autocast = cfg["train"]["precision"] == "bf16"
         self._g_params = list(self._nets.generator.parameters())
@@ -549,18 +541,24 @@ class Session:
         self._init(self._cfg)
 
     # ------------------------------------------------------------------ evaluation
-    def _eval(self, fn: Callable[[], torch.Tensor]) -> np.ndarray:
-        """Run ``fn`` without gradients and in eval mode (so spectral norm's power iteration
-        does not advance): looking never changes training."""
+    @contextlib.contextmanager
+    def _looking(self) -> Any:
+        """No gradients and eval mode (so spectral norm's power iteration does not advance):
+        looking never changes training."""
         n = self._nets
         n.generator.eval()
         n.discriminator.eval()
         try:
             with torch.no_grad():
-                return fn().detach().cpu().numpy().copy()
+                yield
         finally:
             n.generator.train()
             n.discriminator.train()
+
+    def _eval(self, fn: Callable[[], torch.Tensor]) -> np.ndarray:
+        """``fn()`` while looking (see ``_looking``), as a numpy copy."""
+        with self._looking():
+            return fn().detach().cpu().numpy().copy()
 
     @property
     def classes(self) -> int:
@@ -575,20 +573,21 @@ class Session:
         return self._data.prepare(self._cfg["data"]).class_names
 
     def _label_tensor(self, labels: Any, n: int) -> torch.Tensor | None:
-        from .checkpoints import label_tensor
-
         return label_tensor(labels, n, self._n_classes, self.device)
 
     def sample(self, n: int, seed: int | None = None, labels: Any = None) -> np.ndarray:
         """``n`` generated samples; reproducible from ``seed`` (default: the config seed and
         step). Images come as (n, C, H, W) in [-1, 1]. A conditional session takes ``labels``
         (one class or one per sample; default: the classes in turn)."""
+        return self._eval(lambda: self._sample_tensor(n, seed, labels))
+
+    def _sample_tensor(self, n: int, seed: int | None, labels: Any) -> torch.Tensor:
+        """``sample`` on the device (callers are already looking)."""
         n = C.Param("int", 1, lo=1, hi=10**7).coerce("n", n)
         y = self._label_tensor(labels, n)
         gen = torch.Generator(self.device).manual_seed(
             _seed_of(self._cfg["seed"], self.step, "sample") if seed is None else int(seed))
-        z = self._noise(n, gen=gen)
-        return self._eval(lambda: self._generate(z, y))
+        return self._generate(self._noise(n, gen=gen), y)
 
     def _generate(self, z: torch.Tensor, y: torch.Tensor | None, chunk: int = 2048) -> torch.Tensor:
         """G(z, y) in chunks (many images at once need not fit in memory as one batch)."""
@@ -681,9 +680,9 @@ class Session:
         meter = self.quality_meter()
         if meter is None:
             return None
-        fake = self.sample(n, seed=_seed_of(self._cfg["seed"], self.step, "quality"),
-                           labels=None)
-        return meter.scores(torch.as_tensor(fake, device=self.device))
+        with self._looking():  # the fakes stay on the device for the classifier
+            fake = self._sample_tensor(n, _seed_of(self._cfg["seed"], self.step, "quality"), None)
+        return meter.scores(fake)
 
     def snapshot(self, request: ViewRequest | None = None) -> Snapshot:
         """Everything a live view draws, as numpy copies (see ``engine.views``). Costs one G

@@ -28,16 +28,18 @@ def _grid(box: tuple[float, ...], r: int, dim: int, device: torch.device) -> tor
     return torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)
 
 
-def _d_out(s: Session, x: torch.Tensor) -> torch.Tensor:
-    """D (probability for BCE losses) at x. With minibatch features D's output depends on its
-    batch, and their cost grows with its square: the grid goes through in training-size
-    batches instead of as one huge batch."""
+def _d_out(s: Session, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    """D (probability for BCE losses) at x (with labels y for a conditional D). With
+    minibatch features D's output depends on its batch, and their cost grows with its
+    square: the input goes through in training-size batches instead of as one huge batch."""
     d = s.discriminator
     if d.minibatch is not None:
         size = max(2, s.config["train"]["batch_size"])
-        out = torch.cat([d(chunk)[:, 0] for chunk in torch.split(x, size)])
+        ys = torch.split(y, size) if y is not None else [None] * -(-len(x) // size)
+        out = torch.cat([d(xc, yc)[:, 0] for xc, yc in zip(torch.split(x, size), ys)])
     else:
-        out = d(x)[:, 0]
+        out = d(x, y)[:, 0]
+    out = out.float()
     return torch.sigmoid(out) if s.loss.probability else out
 
 
@@ -89,11 +91,6 @@ def _manifold(s: Session, m: int) -> np.ndarray:
     return out.reshape(rows, cols, -1)
 
 
-def _to_d_scale(s: Session, logits: torch.Tensor) -> torch.Tensor:
-    out = logits[:, 0].float()
-    return torch.sigmoid(out) if s.loss.probability else out
-
-
 def _image_snapshot(s: Session, req: ViewRequest) -> Snapshot:
     """Image data: a grid of fakes from fixed noise (the classes in rows when conditional),
     real images (as many of each class), and D on a fixed batch of both: the histograms
@@ -116,12 +113,10 @@ def _image_snapshot(s: Session, req: ViewRequest) -> Snapshot:
     if req.d_histogram:
         k = req.d_histogram
         (z, y_f), (real_t, y_r) = s.view_batches_labelled(k, k)
-        d = s.discriminator
-        cond = s.classes > 0
-        fake_t = s._eval(lambda: s._generate(z, y_f))
-        fake_k = torch.as_tensor(fake_t, device=s.device)
-        d_fake = s._eval(lambda: _to_d_scale(s, d(fake_k, y_f if cond else None)))
-        d_real = s._eval(lambda: _to_d_scale(s, d(real_t, y_r if cond else None)))
+        if not s.classes:
+            y_f = y_r = None
+        d_fake = s._eval(lambda: _d_out(s, s._generate(z, y_f), y_f))  # fakes stay on the device
+        d_real = s._eval(lambda: _d_out(s, real_t, y_r))
     return Snapshot(
         step=s.step, fake=empty, real=empty, heatmap=None, box=s.box,
         heatmap_is_probability=s.loss.probability, d_updates=s.d_updates, g_updates=s.g_updates,

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.exports import tile_images
 from engine.snapshot import Snapshot, ViewRequest
 
 from .. import theme
@@ -65,20 +66,8 @@ def mosaic(images: np.ndarray, cols: int, pad: int = 1, pad_value: float = -1.0)
     fill rows left to right, top to bottom, ``pad`` pixels of ``pad_value`` between them;
     an incomplete last row is filled with ``pad_value``. NaN shows as mid grey.
     """
-    images = np.asarray(images)
-    if images.ndim != 4 or images.shape[1] not in (1, 3):
-        raise ValueError(f"expected (n, 1 or 3, H, W) images, got shape {images.shape}")
-    n, c, h, w = images.shape
-    if n == 0:
-        raise ValueError("no images to tile")
-    cols = max(1, int(cols))
-    rows = math.ceil(n / cols)
-    cell = np.full((rows * cols, h + pad, w + pad, c), pad_value, dtype=np.float32)
-    cell[:n, :h, :w, :] = images.transpose(0, 2, 3, 1)
-    tiled = (cell.reshape(rows, cols, h + pad, w + pad, c)
-             .transpose(0, 2, 1, 3, 4)
-             .reshape(rows * (h + pad), cols * (w + pad), c))
-    tiled = tiled[:rows * (h + pad) - pad, :cols * (w + pad) - pad]
+    tiled = tile_images(images, cols, pad, pad_value)
+    c = tiled.shape[-1]
     out = np.clip(np.nan_to_num((tiled + 1.0) * 0.5, nan=0.5), 0.0, 1.0)
     return out[:, :, 0] if c == 1 else out
 

@@ -43,10 +43,12 @@ def make_window(qtbot: Any, no_thread_leak: None, tmp_path: Any
 
     windows: list[Any] = []
 
-    def make(settings: QSettings | None = None, **changes: Any) -> Any:
+    def make(settings: QSettings | None = None, config: dict[str, Any] | None = None,
+             name: str = "test", **changes: Any) -> Any:
+        """``config`` replaces the small default one (``changes`` then do not apply)."""
         settings = settings or QSettings(str(tmp_path / f"win{len(windows)}.ini"),
                                          QSettings.Format.IniFormat)
-        window = MainWindow(small_config(**changes), "test", settings=settings)
+        window = MainWindow(config or small_config(**changes), name, settings=settings)
         qtbot.addWidget(window)
         window.show()
         qtbot.waitUntil(window.runner.ready.is_set, timeout=10_000)

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import gzip
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
 
 from engine.config import with_changes
 from engine.imagefiles import MNIST_FILES
@@ -38,29 +37,12 @@ def digits_config(**changes: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def open_window(qtbot: Any, no_thread_leak: None, tmp_path: Path,
-                monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Any]]:
-    """A shown MainWindow on the tiny digits DCGAN (engine ready), with a private classifier
-    cache; closed at teardown, its worker joined and its frame timer stopped."""
-    from gui.main_window import MainWindow
-
+def open_window(make_window: Callable[..., Any], tmp_path: Path,
+                monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    """A shown MainWindow on the tiny digits DCGAN (engine ready), with a fresh classifier
+    cache; conftest's ``make_window`` closes it and checks its worker and timer."""
     monkeypatch.setenv("GAN_PLAYGROUND_CACHE_DIR", str(tmp_path / "cache"))
-    windows: list[Any] = []
-
-    def make(**changes: Any) -> Any:
-        settings = QSettings(str(tmp_path / f"win{len(windows)}.ini"), QSettings.Format.IniFormat)
-        window = MainWindow(digits_config(**changes), "dcgan_digits", settings=settings)
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitUntil(window.runner.ready.is_set, timeout=TIMEOUT)
-        windows.append(window)
-        return window
-
-    yield make
-    for window in windows:
-        window.close()
-        assert not window.runner.alive, "the engine thread outlived its window"
-        assert not window.link.timer.isActive(), "the frame timer outlived its window"
+    return lambda **changes: make_window(config=digits_config(**changes), name="dcgan_digits")
 
 
 # ---------------------------------------------------------------------------- helpers
