@@ -5,13 +5,15 @@
             [--seed S] [--device auto|cpu|cuda] [--set key=value ...] [--at STEP:key=value ...]
     python main.py sample CHECKPOINT --n N --out FILE.npy [--seed S]
 
-Bad input of any kind exits non-zero with one clear line on stderr, never a traceback.
+Bad input of any kind exits with status 2 and one clear line on stderr, never a traceback;
+anything unexpected exits with status 1 and one line saying where the traceback was written.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from pathlib import Path
 
 
@@ -25,20 +27,38 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
+def _ranged(lo: int, hi: int, what: str = "a whole number"):
+    """An argparse type: a whole number in [lo, hi], refused in one line otherwise."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text) if len(text) <= 30 else None
+        except ValueError:
+            value = None
+        if value is None or not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"expected {what} in [{lo:,}, {hi:,}], got {text[:40]!r}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
 def _parser() -> _Parser:
     p = _Parser(prog="main.py", description="GAN Playground: watch and steer GAN training.")
     p.add_argument("--preset", default=None, help="built-in preset name or a preset JSON path")
     p.add_argument("--headless", action="store_true", help="train without a window")
-    p.add_argument("--steps", type=int, default=None, help="generator iterations (headless)")
+    p.add_argument("--steps", type=_ranged(0, 10**9), default=None,
+                   help="generator iterations (headless)")
     p.add_argument("--out", default=None, help="output folder (headless)")
-    p.add_argument("--seed", type=int, default=None, help="override the preset's seed")
+    p.add_argument("--seed", type=_ranged(0, 2**31 - 1), default=None,
+                   help="override the preset's seed")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None)
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key, e.g. --set loss.name=wgan-gp")
     p.add_argument("--at", dest="ats", action="append", default=[], metavar="STEP:KEY=VALUE",
                    help="apply a change at a step, e.g. --at 500:loss.name=minimax")
-    p.add_argument("--samples", type=int, default=2000, help="samples written to samples.npy")
-    p.add_argument("--threads", type=int, default=1,
+    p.add_argument("--samples", type=_ranged(1, 10**6), default=2000,
+                   help="samples written to samples.npy (default 2000)")
+    p.add_argument("--threads", type=_ranged(1, 1024), default=1,
                    help="torch CPU threads for headless training (default 1: fastest for the "
                         "small 2-D networks; raise it for big models)")
     return p
@@ -47,11 +67,11 @@ def _parser() -> _Parser:
 def _sample_parser() -> _Parser:
     p = _Parser(prog="main.py sample", description="Draw samples from a generator checkpoint.")
     p.add_argument("checkpoint")
-    p.add_argument("--n", type=int, required=True, help="number of samples")
+    p.add_argument("--n", type=_ranged(1, 10**7), required=True, help="number of samples")
     p.add_argument("--out", required=True,
                    help="output file: .npy (full precision), .csv, or .png (an image grid)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--label", type=int, default=None,
+    p.add_argument("--seed", type=_ranged(0, 2**63 - 1), default=0)
+    p.add_argument("--label", type=_ranged(0, 10_000), default=None,
                    help="conditional generators: the class to draw (default: every class in turn)")
     return p
 
@@ -61,41 +81,33 @@ def _sample(argv: list[str]) -> int:
     from engine.exports import write_samples
 
     a = _sample_parser().parse_args(argv)
-    if a.n < 1:
-        return _fail(f"--n: must be at least 1, got {a.n}")
-    try:
-        g = load_generator(a.checkpoint)
-        if a.label is not None and not g.classes:
-            return _fail("--label: this generator is not conditional")
-        x = g.sample(a.n, seed=a.seed, labels=a.label)
-        write_samples(x, a.out)
-    except (ValueError, OSError) as e:
-        return _fail(str(e))
+    g = load_generator(a.checkpoint)
+    if a.label is not None and not g.classes:
+        return _fail("--label: this generator is not conditional")
+    x = g.sample(a.n, seed=a.seed, labels=a.label)
+    write_samples(x, a.out)
     print(f"wrote {len(x)} samples to {a.out}")
     return 0
 
 
 def _headless(a: argparse.Namespace) -> int:
     from engine import TrainingDiverged
-    from engine.headless import build_config, parse_at, run_headless, summary
+    from engine.headless import Interrupted, build_config, parse_at, run_headless, summary
 
     if a.steps is None or a.out is None:
         return _fail("--headless needs --steps N and --out DIR")
-    if a.threads < 1:
-        return _fail(f"--threads: must be at least 1, got {a.threads}")
     import torch
 
     torch.set_num_threads(a.threads)
+    cfg = build_config(a.preset or "ring8", a.sets, a.seed, a.device)
+    schedule = [parse_at(t) for t in a.ats]
     try:
-        cfg = build_config(a.preset or "ring8", a.sets, a.seed, a.device)
-        schedule = [parse_at(t) for t in a.ats]
-        session = run_headless(cfg, a.steps, a.out, schedule, n_samples=max(1, a.samples))
+        session = run_headless(cfg, a.steps, a.out, schedule, n_samples=a.samples)
     except TrainingDiverged as e:
         return _fail(f"{e} (outputs of the last good state written to {a.out})", 3)
-    except ValueError as e:
-        return _fail(str(e))
-    except KeyboardInterrupt:
-        return _fail("interrupted", 130)
+    except Interrupted as e:
+        where = f" (outputs of the last good state written to {a.out})" if e.written else ""
+        return _fail(f"{e}{where}", e.exit_code)
     print(summary(session))
     png = ", samples.png" if (Path(a.out) / "samples.png").exists() else ""
     print(f"wrote {a.out}/: metrics.csv, samples.npy{png}, preset.json, generator.safetensors, "
@@ -109,24 +121,46 @@ def _app(a: argparse.Namespace) -> int:
             return _fail(f"--{flag} only makes sense with --headless")
     from engine.headless import build_config
 
-    try:  # with no --preset the app reopens the last preset used, if it still loads
-        cfg = build_config(a.preset or "ring8", a.sets, a.seed, a.device)
-    except ValueError as e:
-        return _fail(str(e))
+    # with no --preset the app reopens the last preset used, if it still loads
+    cfg = build_config(a.preset or "ring8", a.sets, a.seed, a.device)
     from gui.app import run_app
 
     overridden = bool(a.sets) or a.seed is not None or a.device is not None
     return run_app(cfg, a.preset or ("ring8" if overridden else None))
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+def _dispatch(argv: list[str]) -> int:
     if argv and argv[0] == "sample":
         return _sample(argv[1:])
     a = _parser().parse_args(argv)
     if a.headless:
         return _headless(a)
     return _app(a)
+
+
+def _os_error(e: OSError) -> str:
+    where = e.filename if e.filename is not None else ""
+    return f"{where}: {e.strerror or e}" if where else str(e.strerror or e)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _dispatch(argv)
+    except ValueError as e:  # every refused input: one line, exit 2
+        return _fail(str(e))
+    except OSError as e:  # a file the user named cannot be written or read
+        return _fail(_os_error(e))
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except RecursionError:
+        return _fail("an input is nested too deeply")
+    except Exception as e:  # a bug: one line, the traceback in a file
+        from engine.userdirs import crash_report
+
+        path = crash_report(traceback.format_exc())
+        return _fail(f"unexpected {type(e).__name__}: {str(e)[:200]} (full traceback in {path})",
+                     1)
 
 
 if __name__ == "__main__":

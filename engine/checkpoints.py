@@ -1,15 +1,17 @@
 """Generator and session checkpoints: safetensors tensors plus a JSON header.
 
 Loading never unpickles: safetensors holds only tensors and strings, so a file cannot run
-code. Files are written atomically (temp file in the same folder, then ``os.replace``).
+code. Files are written atomically (``engine.atomic``). A loader reads the header first
+(``engine.stfile``), validates the stored config and checks that its networks fit in memory
+(``engine.memory``) *before* it reads a tensor or builds a network, so a forged 1 KB file
+cannot make it allocate gigabytes; then it refuses NaN/inf weights, optimizer state that
+does not fit and a negative step, with one line naming the file.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
-import tempfile
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,7 +20,11 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from . import config as C
-from .metrics import COLUMNS
+from .atomic import atomic_write_bytes, atomic_write_text  # noqa: F401 (re-exported)
+from .catalogue import COLUMNS
+from .memory import check_memory, memory_limit
+from .safeio import read_capped
+from .stfile import read_metadata
 
 if TYPE_CHECKING:
     from .session import Session
@@ -26,53 +32,29 @@ if TYPE_CHECKING:
 APP_VERSION = "0.1.0"
 GENERATOR_KIND = "gan-playground/generator"
 SESSION_KIND = "gan-playground/session"
-
-
-def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` so a crash mid-write leaves the old file intact."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def atomic_write_text(path: str, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+WHAT = {GENERATOR_KIND: "a generator checkpoint", SESSION_KIND: "a session checkpoint"}
 
 
 def _cpu(sd: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
     return {prefix + k: v.detach().cpu().contiguous() for k, v in sd.items()}
 
 
-def _meta(session: Session, kind: str) -> dict[str, str]:
+def _meta(state: dict[str, Any], kind: str) -> dict[str, str]:
     return {
         "kind": kind,
-        "config": json.dumps(session.config),
-        "step": str(session.step),
+        "config": json.dumps(state["config"]),
+        "step": str(state["step"]),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "app_version": APP_VERSION,
-        "classes": str(session.classes),
-        "class_names": json.dumps(list(session.class_names) if session.classes else []),
+        "classes": str(state["classes"]),
+        "class_names": json.dumps(state["class_names"]),
     }
 
 
 def save_generator(session: Session, path: str) -> None:
-    tensors = _cpu(session.generator.state_dict(), "generator.")
-    atomic_write_bytes(path, st_save(tensors, metadata=_meta(session, GENERATOR_KIND)))
+    state = session.state_dict()
+    tensors = _cpu(state["generator"], "generator.")
+    atomic_write_bytes(path, st_save(tensors, metadata=_meta(state, GENERATOR_KIND)))
 
 
 def _flatten_optimizer(state: dict[str, Any], prefix: str) -> tuple[dict[str, torch.Tensor], Any]:
@@ -105,66 +87,78 @@ def _unflatten_optimizer(skeleton: dict[str, Any], tensors: dict[str, torch.Tens
 
 
 def save_session(session: Session, path: str) -> None:
-    n = session._nets
-    tensors = _cpu(n.generator.state_dict(), "generator.")
-    tensors.update(_cpu(n.discriminator.state_dict(), "discriminator."))
-    tg, skg = _flatten_optimizer(n.opt_g.state_dict(), "opt_g.")
-    td, skd = _flatten_optimizer(n.opt_d.state_dict(), "opt_d.")
+    state = session.state_dict()
+    tensors = _cpu(state["generator"], "generator.")
+    tensors.update(_cpu(state["discriminator"], "discriminator."))
+    tg, skg = _flatten_optimizer(state["opt_g"], "opt_g.")
+    td, skd = _flatten_optimizer(state["opt_d"], "opt_d.")
     tensors.update(tg)
     tensors.update(td)
-    tensors["history"] = torch.from_numpy(session.history.rows)
-    tensors["rng"] = session._rng.get_state().cpu()
-    meta = _meta(session, SESSION_KIND)
+    tensors["history"] = torch.from_numpy(np.ascontiguousarray(state["history"]))
+    tensors["rng"] = state["rng"]
+    meta = _meta(state, SESSION_KIND)
     meta["opt_g"] = json.dumps(skg)
     meta["opt_d"] = json.dumps(skd)
-    meta["updates"] = json.dumps([session.d_updates, session.g_updates])
+    meta["updates"] = json.dumps(list(state["updates"]))
     meta["columns"] = json.dumps(list(COLUMNS))
     atomic_write_bytes(path, st_save(tensors, metadata=meta))
 
 
-def _read(path: str, kind: str) -> tuple[dict[str, torch.Tensor], dict[str, str], dict[str, Any]]:
-    what = "generator" if kind == GENERATOR_KIND else "session"
-    if os.path.isdir(path):
-        raise ValueError(f"{path}: is a folder, not a {what} checkpoint file")
+def _json(path: str, meta: dict[str, str], key: str, default: str | None = None) -> Any:
+    text = meta.get(key, default)
+    if text is None:
+        raise ValueError(f"{path}: the checkpoint has no {key}")
     try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise ValueError(f"{path}: cannot read ({e.strerror or e})") from None
-    if not data:
-        raise ValueError(f"{path}: the file is empty, not a {what} checkpoint")
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise ValueError(f"{path}: the checkpoint's {key} is broken ({str(e)[:60]})") from None
+
+
+def read_header(path: str, kind: str) -> tuple[dict[str, str], dict[str, Any]]:
+    """The metadata and the validated config of a checkpoint, reading no tensor."""
+    what = WHAT[kind]
+    meta = read_metadata(path, "a GAN Playground checkpoint")
+    if meta.get("kind") != kind:
+        other = meta.get("kind", "no kind")
+        raise ValueError(f"{path}: expected {what}, found {other!r}")
+    raw = _json(path, meta, "config")
     try:
-        tensors = st_load(data)
-        meta = _header_metadata(data)
+        cfg = C.validate(raw)
+    except ValueError as e:
+        raise ValueError(f"{path}: the stored config is refused ({e})") from None
+    try:
+        step = int(meta.get("step", "0"))
+    except ValueError:
+        raise ValueError(f"{path}: the checkpoint's step is not a number") from None
+    if step < 0:
+        raise ValueError(f"{path}: the checkpoint's step is {step}; a step count is >= 0")
+    return meta, cfg
+
+
+def _read_tensors(path: str, kind: str, cfg: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The tensors, once the config is known to fit in memory."""
+    try:
+        check_memory(cfg, "cpu")
+    except ValueError as e:
+        raise ValueError(f"{path}: the stored config is refused: {e}") from None
+    data = read_capped(path, memory_limit("cpu")[0], WHAT[kind])
+    try:
+        return st_load(data)
     except Exception as e:  # safetensors raises several types for a bad or truncated file
         first = (str(e).splitlines() or [type(e).__name__])[0][:80]
         raise ValueError(f"{path}: not a GAN Playground checkpoint (unreadable or truncated: "
                          f"{first})") from None
-    if meta.get("kind") != kind:
-        other = meta.get("kind", "no kind")
-        raise ValueError(f"{path}: expected a {what} checkpoint, found {other!r}")
-    try:
-        cfg = C.validate(json.loads(meta["config"]))
-    except (KeyError, json.JSONDecodeError) as e:
-        raise ValueError(f"{path}: the checkpoint's config is missing or broken ({e})") from None
-    return tensors, meta, cfg
 
 
-def _header_metadata(data: bytes) -> dict[str, str]:
-    """The ``__metadata__`` of a safetensors file: an 8-byte length, then a JSON header."""
-    n = int.from_bytes(data[:8], "little")
-    header = json.loads(data[8: 8 + n])
-    meta = header.get("__metadata__") or {}
-    return {str(k): str(v) for k, v in meta.items()}
+def _prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
 
 
-def _load_net(net: torch.nn.Module, tensors: dict[str, torch.Tensor], prefix: str, path: str) -> None:
-    sd = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-    try:
-        net.load_state_dict(sd)
-    except RuntimeError as e:
-        first = str(e).splitlines()[0] if str(e) else "mismatch"
-        raise ValueError(f"{path}: the stored weights do not fit the stored architecture ({first[:100]})") from None
+def _finite(path: str, tensors: dict[str, torch.Tensor], what: str) -> None:
+    for name, t in tensors.items():
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise ValueError(f"{path}: the stored {what} hold NaN or infinite values ({name}); "
+                             "a diverged state cannot train")
 
 
 class LoadedGenerator:
@@ -181,7 +175,7 @@ class LoadedGenerator:
         self.classes = int(getattr(net, "classes", 0))
         try:
             self.class_names = tuple(json.loads(meta.get("class_names", "[]")))
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError, TypeError):
             self.class_names = ()
 
     def generate(self, z: np.ndarray, labels: Any = None) -> np.ndarray:
@@ -212,38 +206,44 @@ class LoadedGenerator:
 
 def generator_state(path: str) -> tuple[dict[str, Any], dict[str, torch.Tensor], int]:
     """The config, generator weights and step stored in a generator checkpoint."""
-    tensors, meta, cfg = _read(str(path), GENERATOR_KIND)
-    state = {k[len("generator."):]: v for k, v in tensors.items() if k.startswith("generator.")}
-    try:
-        step = int(meta.get("step", "0"))
-    except ValueError:
-        raise ValueError(f"{path}: the checkpoint's step is not a number") from None
-    return cfg, state, step
+    path = str(path)
+    meta, cfg = read_header(path, GENERATOR_KIND)
+    weights = _prefixed(_read_tensors(path, GENERATOR_KIND, cfg), "generator.")
+    _finite(path, weights, "generator weights")
+    return cfg, weights, int(meta.get("step", "0"))
 
 
 def load_generator(path: str, device: str = "cpu") -> LoadedGenerator:
     from .models import build_network
     from .session import resolve_device
 
-    tensors, meta, cfg = _read(str(path), GENERATOR_KIND)
+    path = str(path)
+    meta, cfg = read_header(path, GENERATOR_KIND)
     dev = resolve_device(device)
     try:
         classes = int(meta.get("classes", "0")) if cfg["conditional"] else 0
     except ValueError:
         raise ValueError(f"{path}: the checkpoint's class count is not a number") from None
+    if not 0 <= classes <= 10_000:
+        raise ValueError(f"{path}: the checkpoint's class count {classes} is out of range")
+    weights = _prefixed(_read_tensors(path, GENERATOR_KIND, cfg), "generator.")
+    _finite(path, weights, "generator weights")
     net = build_network("generator", cfg, classes=classes)
-    _load_net(net, tensors, "generator.", str(path))
+    try:
+        net.load_state_dict(weights)
+    except RuntimeError as e:
+        first = str(e).splitlines()[0] if str(e) else "mismatch"
+        raise ValueError(f"{path}: the stored weights do not fit the stored architecture "
+                         f"({first[:100]})") from None
     return LoadedGenerator(net.to(dev), cfg, meta, dev)
 
 
 def _history_in_columns(hist: np.ndarray, meta: dict[str, str], path: str) -> np.ndarray:
     """The stored history under today's columns: a checkpoint from an older version (fewer
     metric columns) loads with the new columns empty."""
-    try:
-        stored = json.loads(meta.get("columns", "null")) or list(COLUMNS)
-    except json.JSONDecodeError:
-        stored = list(COLUMNS)
-    if hist.ndim != 2 or hist.shape[1] != len(stored) or "step" not in stored:
+    stored = _json(path, meta, "columns", "null") or list(COLUMNS)
+    if (not isinstance(stored, list) or hist.ndim != 2 or hist.shape[1] != len(stored)
+            or "step" not in stored):
         raise ValueError(f"{path}: the stored history has an unexpected shape {tuple(hist.shape)}")
     if list(stored) == list(COLUMNS):
         return hist
@@ -257,26 +257,29 @@ def _history_in_columns(hist: np.ndarray, meta: dict[str, str], path: str) -> np
 def load_session(path: str) -> Session:
     from .session import Session
 
-    tensors, meta, cfg = _read(str(path), SESSION_KIND)
-    s = Session(cfg)
-    n = s._nets
-    _load_net(n.generator, tensors, "generator.", str(path))
-    _load_net(n.discriminator, tensors, "discriminator.", str(path))
+    path = str(path)
+    meta, cfg = read_header(path, SESSION_KIND)
+    tensors = _read_tensors(path, SESSION_KIND, cfg)
+    for prefix in ("generator.", "discriminator."):
+        _finite(path, _prefixed(tensors, prefix), f"{prefix[:-1]} weights")
+    _finite(path, _prefixed(tensors, "opt_"), "optimizer state")
     try:
-        n.opt_g.load_state_dict(_unflatten_optimizer(json.loads(meta["opt_g"]), tensors))
-        n.opt_d.load_state_dict(_unflatten_optimizer(json.loads(meta["opt_d"]), tensors))
-        s.step = int(meta["step"])
-        s.d_updates, s.g_updates = json.loads(meta.get("updates", "[0, 0]"))
-        hist = tensors["history"].numpy()
-        try:
-            s._rng.set_state(tensors["rng"])
-        except RuntimeError:  # saved on another device type: continue from a fresh stream
-            pass
-    except (KeyError, ValueError, RuntimeError, TypeError, AttributeError, json.JSONDecodeError) as e:
+        state = {
+            "config": cfg,
+            "generator": _prefixed(tensors, "generator."),
+            "discriminator": _prefixed(tensors, "discriminator."),
+            "opt_g": _unflatten_optimizer(_json(path, meta, "opt_g"), tensors),
+            "opt_d": _unflatten_optimizer(_json(path, meta, "opt_d"), tensors),
+            "step": int(meta["step"]),
+            "updates": _json(path, meta, "updates", "[0, 0]"),
+            "history": _history_in_columns(tensors["history"].numpy(), meta, path),
+            "rng": tensors.get("rng"),
+        }
+    except (KeyError, TypeError, AttributeError, IndexError) as e:
         raise ValueError(f"{path}: the session checkpoint is incomplete ({str(e)[:80]})") from None
-    hist = _history_in_columns(hist, meta, path)
-    s.history.append(hist)
-    s._cache_settings()
-    s._make_view_batches()
-    s._save_good()
-    return s
+    if not np.isfinite(state["history"][:, 0]).all():
+        raise ValueError(f"{path}: the stored history has steps that are not numbers")
+    try:
+        return Session.from_state(state)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None

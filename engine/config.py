@@ -10,19 +10,21 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .datasets import DATASETS
-from .losses import LOSSES
-from .networks import ACTIVATIONS
-from .norms import NORMS
-from .optimizers import OPTIMIZERS
+from .catalogue import (
+    ACTIVATIONS,
+    ARCHITECTURES,
+    LOSS_INFO,
+    MINIBATCH_FEATURES,
+    NORM_INFO,
+    OPTIMIZERS,
+)
+from .dataspecs import DATA_SPECS
 from .params import Param
 
 FORMAT_VERSION = 1
 
 _NET_HIDDEN = dict(lo=1, hi=1024)
 
-
-ARCHITECTURES = ("mlp", "dcgan")
 
 
 def _net_params(prefix: str, hidden: list[int], activation: str) -> dict[str, Param]:
@@ -36,9 +38,9 @@ def _net_params(prefix: str, hidden: list[int], activation: str) -> dict[str, Pa
                                       "towards the coarse end)"),
         f"{prefix}.depth": Param("int", 1, lo=1, hi=4,
                                  help="DCGAN convolutions per resolution (1: plain DCGAN)"),
-        f"{prefix}.activation": Param("choice", activation, choices=tuple(ACTIVATIONS),
+        f"{prefix}.activation": Param("choice", activation, choices=ACTIVATIONS,
                                       help="activation after each hidden layer"),
-        f"{prefix}.norm": Param("choice", "none", choices=tuple(NORMS),
+        f"{prefix}.norm": Param("choice", "none", choices=tuple(NORM_INFO),
                                 help="normalization of each hidden layer"),
         f"{prefix}.ref_size": Param("int", 64, lo=2, hi=4096,
                                     help="size of the fixed reference batch (reference/virtual norm)"),
@@ -47,7 +49,7 @@ def _net_params(prefix: str, hidden: list[int], activation: str) -> dict[str, Pa
 
 def _optim_params(prefix: str, lr: float) -> dict[str, Param]:
     return {
-        f"{prefix}.name": Param("choice", "adam", choices=tuple(OPTIMIZERS), help="optimizer"),
+        f"{prefix}.name": Param("choice", "adam", choices=OPTIMIZERS, help="optimizer"),
         f"{prefix}.lr": Param("float", lr, lo=1e-7, hi=1.0, help="learning rate"),
         f"{prefix}.betas": Param("float_pair", [0.5, 0.999], lo=0.0, hi=1.0, help="Adam betas"),
         f"{prefix}.momentum": Param("float", 0.0, lo=0.0, hi=0.999, help="SGD/RMSprop momentum"),
@@ -62,7 +64,7 @@ SCHEMA: dict[str, Param] = {
     "seed": Param("int", 0, lo=0, hi=2**31 - 1, help="seed for weights, noise and data"),
     "device": Param("choice", "auto", choices=("auto", "cpu", "cuda"),
                     help="auto picks CUDA when present"),
-    "data.name": Param("choice", "ring8", choices=tuple(DATASETS), help="data set"),
+    "data.name": Param("choice", "ring8", choices=tuple(DATA_SPECS), help="data set"),
     "conditional": Param("bool", False,
                          help="feed the class label to G and D (labelled image sets), so G "
                               "can be asked for a class"),
@@ -71,14 +73,14 @@ SCHEMA: dict[str, Param] = {
                         help="distribution of z (uniform is on [-1, 1])"),
     **_net_params("generator", [128, 128], "relu"),
     **_net_params("discriminator", [128, 128], "leaky_relu"),
-    "discriminator.minibatch": Param("choice", "none", choices=("none", "discrimination", "stddev"),
+    "discriminator.minibatch": Param("choice", "none", choices=MINIBATCH_FEATURES,
                                      help="minibatch features against mode collapse"),
     "discriminator.mb_kernels": Param("int", 50, lo=1, hi=1000,
                                       help="minibatch discrimination kernels B (Salimans et al. "
                                            "use 100; fewer train faster)"),
     "discriminator.mb_dim": Param("int", 5, lo=1, hi=100,
                                   help="minibatch discrimination kernel dimension C"),
-    "loss.name": Param("choice", "non-saturating", choices=tuple(LOSSES), help="GAN loss"),
+    "loss.name": Param("choice", "non-saturating", choices=tuple(LOSS_INFO), help="GAN loss"),
     "loss.real_label": Param("float", 1.0, lo=0.0, hi=1.0,
                              help="D's target on real data, 1 - alpha (BCE losses)"),
     "loss.fake_label": Param("float", 0.0, lo=0.0, hi=1.0,
@@ -105,7 +107,7 @@ SECTIONS = ("data", "noise", "generator", "discriminator", "loss", "optim", "tra
 
 
 def data_params(name: str) -> dict[str, Param]:
-    return {f"data.{k}": p for k, p in DATASETS[name].params.items()}
+    return {f"data.{k}": p for k, p in DATA_SPECS[name].params.items()}
 
 
 def param_for(key: str, data_name: str) -> Param:
@@ -149,11 +151,34 @@ def default_config() -> dict[str, Any]:
     return unflatten(flat)
 
 
+MAX_DEPTH = 8  # "optim.g.betas" is four levels with its list; points are five
+
+
+def check_plain(obj: Any, what: str = "config") -> None:
+    """Refuse, with a ValueError naming the key, data no config can hold: nesting deeper
+    than ``MAX_DEPTH`` (a 5,000-deep dict would otherwise end in a RecursionError) and keys
+    that are not strings. Iterative, so it cannot overflow the stack itself."""
+    stack: list[tuple[Any, str, int]] = [(obj, "", 0)]
+    while stack:
+        node, path, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ValueError(f"{path or what}: nested deeper than any setting "
+                             f"({MAX_DEPTH} levels)")
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if not isinstance(k, str):
+                    raise ValueError(f"{path or what}: keys must be strings, got {k!r}"[:200])
+                stack.append((v, f"{path}.{k}" if path else k, depth + 1))
+        elif isinstance(node, list | tuple):
+            stack.extend((v, path, depth + 1) for v in node)
+
+
 def validate(cfg: Any) -> dict[str, Any]:
     """A complete, normalised config from a (possibly partial) nested dict; missing keys take
     their defaults, unknown keys and bad values raise ValueError."""
     if not isinstance(cfg, dict):
         raise ValueError(f"a config must be a JSON object, got {type(cfg).__name__}")
+    check_plain(cfg)
     for k, v in cfg.items():
         if k in SECTIONS and not isinstance(v, dict):
             raise ValueError(f"{k}: must be an object of settings, got {type(v).__name__}")
@@ -173,6 +198,7 @@ def with_changes(cfg: dict[str, Any], changes: dict[str, Any], *,
     """
     if not isinstance(changes, dict):
         raise ValueError(f"changes must be a mapping of dotted keys, got {type(changes).__name__}")
+    check_plain(changes, "changes")
     changes = flatten(changes)
     flat = flatten(cfg)
     old_data = flat["data.name"]
@@ -184,7 +210,7 @@ def with_changes(cfg: dict[str, Any], changes: dict[str, Any], *,
         flat.update({k: p.default for k, p in data_params(new_data).items()})
     for key, value in changes.items():
         flat[key] = param_for(key, new_data).coerce(key, value)
-    if new_data != old_data and not DATASETS[new_data].is_image:
+    if new_data != old_data and not DATA_SPECS[new_data].is_image:
         # convolutions and class labels mean nothing to point sets: back to what fits,
         # unless the same change set asks for them (then the session refuses it, clearly)
         for key, fit in (("generator.arch", "mlp"), ("discriminator.arch", "mlp"),
@@ -221,4 +247,6 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         value = json.loads(raw)
     except json.JSONDecodeError:
         value = raw
+    except RecursionError:
+        raise ValueError(f"--set/--at: the value of {key} is nested too deeply") from None
     return key, value

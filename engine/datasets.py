@@ -1,22 +1,32 @@
-"""Toy 2-D data sets, registered by name.
+"""Samplers of the data sets, registered under the names of ``engine.dataspecs``.
 
 Every sampler draws on the session's device with the session's own ``torch.Generator``,
-so a run is reproducible from its seed and the data never crosses the host per step.
-Mixture sets also expose their modes (centres and std) so mode metrics and the optimal
-discriminator can use the closed-form density.
+so a run is reproducible from its seed and the data never crosses the host per step. What a
+set *is* (parameters, box, modes, shape) lives torch-free in ``engine.dataspecs``; a
+``DataSet`` here adds how to draw it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from .params import Param
+from .dataspecs import (
+    DATA_SPECS,
+    DataSpec,
+    Modes,
+    grid_centers,
+    line_centers,
+    line_xs,
+    points_array,
+    ring_centers,
+)
+from .pointfiles import load_points_csv
 
 Draw = Callable[[int, torch.Generator], torch.Tensor]
 Maker = Callable[[dict[str, Any], torch.device], Draw]
@@ -24,32 +34,28 @@ LabelledDraw = Callable[[int, torch.Generator], tuple[torch.Tensor, torch.Tensor
 
 
 @dataclass(frozen=True)
-class Modes:
-    """Centres (k, 2) and isotropic std of a Gaussian mixture with equal weights."""
-
-    centers: np.ndarray
-    std: float
-
-
-@dataclass(frozen=True)
 class DataSet:
-    name: str
-    title: str
-    params: dict[str, Param]
-    make: Maker  # (params, device) -> draw(n, gen); constants go to the device once, not per step
-    box: Callable[[dict[str, Any]], tuple[float, float, float, float]]
-    modes: Callable[[dict[str, Any]], Modes | None] = field(default=lambda p: None)
-    dim: int = 2  # 1 or 2 for point sets; 0 for images (see ``shape``)
-    # image sets (engine.imagedata): (C, H, W) from the parameters, the class count (0:
-    # unlabelled), a draw of (images, labels), and a loader that reads and checks the files
-    shape: Callable[[dict[str, Any]], tuple[int, int, int]] | None = None
-    classes: Callable[[dict[str, Any]], int] = field(default=lambda p: 0)
-    make_labelled: Callable[[dict[str, Any], torch.device], LabelledDraw] | None = None
-    prepare: Callable[[dict[str, Any]], Any] | None = None
+    """A data set's spec (``engine.dataspecs``) and its sampler on a device."""
 
-    @property
-    def is_image(self) -> bool:
-        return self.shape is not None
+    spec: DataSpec
+    make: Maker  # (params, device) -> draw(n, gen); constants go to the device once, not per step
+    # image sets (engine.imagedata): the class count (0: unlabelled), a draw of (images,
+    # labels), and a loader that reads and checks the files
+    classes: Callable[[dict[str, Any]], int] = lambda p: 0
+    make_labelled: Callable[[dict[str, Any], torch.device], LabelledDraw] | None = None
+    prepare: Callable[..., Any] | None = None
+
+    name = property(lambda self: self.spec.name)
+    title = property(lambda self: self.spec.title)
+    params = property(lambda self: self.spec.params)
+    box = property(lambda self: self.spec.box)
+    modes = property(lambda self: self.spec.modes)
+    dim = property(lambda self: self.spec.dim)
+    shape = property(lambda self: self.spec.shape)
+    is_image = property(lambda self: self.spec.is_image)
+
+    def data_shape(self, params: dict[str, Any]) -> tuple[int, ...]:
+        return self.spec.data_shape(params)
 
     def draw_labelled(self, params: dict[str, Any], device: torch.device) -> LabelledDraw:
         """draw(n, gen) -> (x, labels); labels are None for point sets and unlabelled images."""
@@ -57,10 +63,6 @@ class DataSet:
             return self.make_labelled(params, device)
         draw = self.make(params, device)
         return lambda n, gen: (draw(n, gen), None)
-
-    def data_shape(self, params: dict[str, Any]) -> tuple[int, ...]:
-        """One sample's shape: (dim,) for points, (C, H, W) for images."""
-        return self.shape(params) if self.shape is not None else (self.dim,)
 
     def sample(self, n: int, params: dict[str, Any], gen: torch.Generator,
                device: torch.device) -> torch.Tensor:
@@ -71,8 +73,9 @@ class DataSet:
 DATASETS: dict[str, DataSet] = {}
 
 
-def register(ds: DataSet) -> DataSet:
-    DATASETS[ds.name] = ds
+def register(name: str, make: Maker, **image: Any) -> DataSet:
+    ds = DataSet(DATA_SPECS[name], make, **image)
+    DATASETS[name] = ds
     return ds
 
 
@@ -82,26 +85,6 @@ def _randn(n: int, d: int, gen: torch.Generator, device: torch.device) -> torch.
 
 def _rand(n: int, gen: torch.Generator, device: torch.device) -> torch.Tensor:
     return torch.rand(n, generator=gen, device=device)
-
-
-def _square_box(r: float) -> tuple[float, float, float, float]:
-    return (-r, r, -r, r)
-
-
-# --- mixtures -----------------------------------------------------------------------------
-
-def _ring_centers(p: dict[str, Any]) -> np.ndarray:
-    k = int(p["modes"])
-    ang = 2 * np.pi * np.arange(k) / k
-    return np.stack([np.cos(ang), np.sin(ang)], 1) * float(p["radius"])
-
-
-def _grid_centers(p: dict[str, Any]) -> np.ndarray:
-    k = int(p["size"])
-    s = float(p["spacing"])
-    axis = (np.arange(k) - (k - 1) / 2) * s
-    xx, yy = np.meshgrid(axis, axis, indexing="ij")
-    return np.stack([xx.ravel(), yy.ravel()], 1)
 
 
 def _mixture_sampler(centers_of: Callable[[dict[str, Any]], np.ndarray]) -> Maker:
@@ -121,90 +104,16 @@ def _mixture_sampler(centers_of: Callable[[dict[str, Any]], np.ndarray]) -> Make
     return make
 
 
-register(DataSet(
-    name="ring8",
-    title="Ring of Gaussians",
-    params={
-        "modes": Param("int", 8, lo=1, hi=64, help="number of Gaussians on the circle"),
-        "radius": Param("float", 2.0, lo=0.1, hi=100.0, help="radius of the circle"),
-        "std": Param("float", 0.02, lo=0.001, hi=10.0, help="std of each Gaussian"),
-    },
-    make=_mixture_sampler(_ring_centers),
-    box=lambda p: _square_box(1.5 * float(p["radius"]) + 3 * float(p["std"])),
-    modes=lambda p: Modes(_ring_centers(p), float(p["std"])),
-))
-
-register(DataSet(
-    name="grid25",
-    title="Grid of Gaussians",
-    params={
-        "size": Param("int", 5, lo=2, hi=10, help="modes per side (5 gives 25)"),
-        "spacing": Param("float", 2.0, lo=0.1, hi=100.0, help="distance between neighbours"),
-        "std": Param("float", 0.05, lo=0.001, hi=10.0, help="std of each Gaussian"),
-    },
-    make=_mixture_sampler(_grid_centers),
-    box=lambda p: _square_box((int(p["size"]) - 1) / 2 * float(p["spacing"]) + float(p["spacing"]) * 0.75
-                              + 3 * float(p["std"])),
-    modes=lambda p: Modes(_grid_centers(p), float(p["std"])),
-))
-
-
 def _gaussian_make(p: dict[str, Any], device: torch.device) -> Draw:
     mean = torch.tensor([float(p["mean_x"]), float(p["mean_y"])], device=device)
     std = float(p["std"])
     return lambda n, gen: mean + std * _randn(n, 2, gen, device)
 
 
-register(DataSet(
-    name="gaussian",
-    title="Single Gaussian",
-    params={
-        "mean_x": Param("float", 0.0, lo=-100.0, hi=100.0, help="mean, x"),
-        "mean_y": Param("float", 0.0, lo=-100.0, hi=100.0, help="mean, y"),
-        "std": Param("float", 1.0, lo=0.001, hi=100.0, help="isotropic std"),
-    },
-    make=_gaussian_make,
-    box=lambda p: (float(p["mean_x"]) - 4 * float(p["std"]), float(p["mean_x"]) + 4 * float(p["std"]),
-                   float(p["mean_y"]) - 4 * float(p["std"]), float(p["mean_y"]) + 4 * float(p["std"])),
-    modes=lambda p: Modes(np.array([[float(p["mean_x"]), float(p["mean_y"])]]), float(p["std"])),
-))
-
-
-# --- 1-D: the picture of the original GAN paper ---------------------------------------------
-
-def _line_centers(p: dict[str, Any]) -> np.ndarray:
-    k = int(p["modes"])
-    return ((np.arange(k) - (k - 1) / 2) * float(p["spacing"]) + float(p["offset"]))[:, None]
-
-
-def _mixture1d_box(p: dict[str, Any]) -> tuple[float, float, float, float]:
-    c = _line_centers(p)[:, 0]
-    pad = 4 * float(p["std"]) + 1.0
-    lo, hi = min(float(c.min()) - pad, -1.0), max(float(c.max()) + pad, 1.0)
-    return (lo, hi, 0.0, 1.0)  # 1-D: the y range is D's, a probability
-
-
-register(DataSet(
-    name="mixture1d",
-    title="1-D Gaussian mixture",
-    params={
-        "modes": Param("int", 2, lo=1, hi=16, help="number of Gaussians on the line"),
-        "spacing": Param("float", 4.0, lo=0.0, hi=100.0, help="distance between neighbours"),
-        "offset": Param("float", 1.0, lo=-100.0, hi=100.0, help="centre of the mixture"),
-        "std": Param("float", 0.5, lo=0.001, hi=10.0, help="std of each Gaussian"),
-    },
-    make=_mixture_sampler(_line_centers),
-    box=_mixture1d_box,
-    modes=lambda p: Modes(_line_centers(p), float(p["std"])),
-    dim=1,
-))
-
-
-# --- manifolds ----------------------------------------------------------------------------
-
 def _simple(fn: Callable[[int, dict[str, Any], torch.Generator, torch.device], torch.Tensor]) -> Maker:
     """For sets with no constant tensors: bind the params and device."""
     return lambda p, device: (lambda n, gen: fn(n, p, gen, device))
+
 
 def _spiral_sample(n: int, p: dict[str, Any], gen: torch.Generator, device: torch.device) -> torch.Tensor:
     t = torch.sqrt(_rand(n, gen, device))  # uniform along the arc length, roughly
@@ -212,19 +121,6 @@ def _spiral_sample(n: int, p: dict[str, Any], gen: torch.Generator, device: torc
     r = t * float(p["radius"])
     pts = torch.stack([r * torch.cos(ang), r * torch.sin(ang)], 1)
     return pts + float(p["noise"]) * _randn(n, 2, gen, device)
-
-
-register(DataSet(
-    name="spiral",
-    title="Spiral",
-    params={
-        "turns": Param("float", 1.5, lo=0.25, hi=6.0, help="number of turns"),
-        "radius": Param("float", 2.0, lo=0.1, hi=100.0, help="outer radius"),
-        "noise": Param("float", 0.05, lo=0.0, hi=10.0, help="std of the Gaussian jitter"),
-    },
-    make=_simple(_spiral_sample),
-    box=lambda p: _square_box(1.25 * float(p["radius"]) + 3 * float(p["noise"])),
-))
 
 
 def _moons_sample(n: int, p: dict[str, Any], gen: torch.Generator, device: torch.device) -> torch.Tensor:
@@ -236,18 +132,6 @@ def _moons_sample(n: int, p: dict[str, Any], gen: torch.Generator, device: torch
     return pts + float(p["noise"]) * _randn(n, 2, gen, device)
 
 
-register(DataSet(
-    name="moons",
-    title="Two moons",
-    params={
-        "scale": Param("float", 1.5, lo=0.1, hi=100.0, help="overall size"),
-        "noise": Param("float", 0.05, lo=0.0, hi=10.0, help="std of the Gaussian jitter"),
-    },
-    make=_simple(_moons_sample),
-    box=lambda p: _square_box(1.6 * float(p["scale"]) + 3 * float(p["noise"])),
-))
-
-
 def _circles_sample(n: int, p: dict[str, Any], gen: torch.Generator, device: torch.device) -> torch.Tensor:
     inner = _rand(n, gen, device) < 0.5
     ang = _rand(n, gen, device) * 2 * math.pi
@@ -256,26 +140,8 @@ def _circles_sample(n: int, p: dict[str, Any], gen: torch.Generator, device: tor
     return pts + float(p["noise"]) * _randn(n, 2, gen, device)
 
 
-register(DataSet(
-    name="circles",
-    title="Concentric circles",
-    params={
-        "radius": Param("float", 2.0, lo=0.1, hi=100.0, help="radius of the outer circle"),
-        "factor": Param("float", 0.5, lo=0.0, hi=1.0, help="inner radius / outer radius"),
-        "noise": Param("float", 0.03, lo=0.0, hi=10.0, help="std of the Gaussian jitter"),
-    },
-    make=_simple(_circles_sample),
-    box=lambda p: _square_box(1.4 * float(p["radius"]) + 3 * float(p["noise"])),
-))
-
-
-def _line_xs(p: dict[str, Any]) -> np.ndarray:
-    k = int(p["count"])
-    return float(p["offset"]) + (np.arange(k) - (k - 1) / 2) * float(p["gap"])
-
-
 def _lines_make(p: dict[str, Any], device: torch.device) -> Draw:
-    xs = torch.as_tensor(_line_xs(p), dtype=torch.float32, device=device)
+    xs = torch.as_tensor(line_xs(p), dtype=torch.float32, device=device)
     length, std = float(p["length"]), float(p["std"])
 
     def draw(n: int, gen: torch.Generator) -> torch.Tensor:
@@ -286,88 +152,17 @@ def _lines_make(p: dict[str, Any], device: torch.device) -> Draw:
     return draw
 
 
-def _lines_box(p: dict[str, Any]) -> tuple[float, float, float, float]:
-    xs = _line_xs(p)
-    half = max(float(p["length"]) / 2, 1.0) * 1.5
-    lo = min(-1.0, float(xs.min()) - 1.0)
-    hi = max(1.0, float(xs.max()) + 1.0)
-    return (lo, hi, -half, half)
+register("ring8", _mixture_sampler(ring_centers))
+register("grid25", _mixture_sampler(grid_centers))
+register("gaussian", _gaussian_make)
+register("mixture1d", _mixture_sampler(line_centers))
+register("spiral", _simple(_spiral_sample))
+register("moons", _simple(_moons_sample))
+register("circles", _simple(_circles_sample))
+register("lines", _lines_make)
+register("points", _mixture_sampler(points_array))
 
-
-register(DataSet(
-    name="lines",
-    title="Parallel lines (disjoint)",
-    params={
-        "count": Param("int", 2, lo=1, hi=8, help="number of vertical segments"),
-        "gap": Param("float", 1.0, lo=0.0, hi=100.0, help="distance between segments"),
-        "length": Param("float", 2.0, lo=0.01, hi=100.0, help="length of each segment"),
-        "offset": Param("float", 2.0, lo=-100.0, hi=100.0,
-                        help="x of the segments' centre: away from 0 so G starts off the data"),
-        "std": Param("float", 0.0, lo=0.0, hi=10.0, help="thickness (std of the jitter)"),
-    },
-    make=_lines_make,
-    box=_lines_box,
-))
-
-
-# --- user points (drawn in the app or imported from CSV) ------------------------------------
-
-def _points_array(p: dict[str, Any]) -> np.ndarray:
-    return np.asarray(p["points"], dtype=np.float32).reshape(-1, 2)
-
-
-def _points_box(p: dict[str, Any]) -> tuple[float, float, float, float]:
-    pts = _points_array(p)
-    lo, hi = pts.min(0), pts.max(0)
-    c = (lo + hi) / 2
-    r = max(float((hi - lo).max()) / 2 * 1.3, 1.0)
-    return (float(c[0] - r), float(c[0] + r), float(c[1] - r), float(c[1] + r))
-
-
-register(DataSet(
-    name="points",
-    title="Your own points",
-    params={
-        "points": Param("points", [[-1.0, 0.0], [1.0, 0.0]], help="the real points, a list of [x, y]"),
-        "std": Param("float", 0.02, lo=0.0, hi=10.0, help="jitter added around each point"),
-    },
-    make=_mixture_sampler(_points_array),
-    box=_points_box,
-))
-
-
-
-
-def load_points_csv(path: str) -> list[list[float]]:
-    """Read 2-D points from a CSV (x, y per row; a header row is skipped). Raises ValueError."""
-    import csv
-
-    pts: list[list[float]] = []
-    try:
-        with open(path, newline="") as f:
-            for i, row in enumerate(csv.reader(f)):
-                cells = [c.strip() for c in row if c.strip() != ""]
-                if not cells:
-                    continue
-                try:
-                    vals = [float(c) for c in cells[:2]]
-                except ValueError:
-                    if i == 0 and not pts:
-                        continue  # header
-                    raise ValueError(f"{path}: line {i + 1} is not two numbers: {row!r}") from None
-                if len(vals) < 2:
-                    raise ValueError(f"{path}: line {i + 1} has {len(vals)} column(s); need x,y")
-                if not all(math.isfinite(v) for v in vals):
-                    raise ValueError(f"{path}: line {i + 1} holds a non-finite number")
-                pts.append(vals)
-    except OSError as e:
-        raise ValueError(f"cannot read {path}: {e.strerror or e}") from None
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: not a text CSV file") from None
-    if len(pts) < 1:
-        raise ValueError(f"{path}: no points found (expected rows of x,y)")
-    return pts
-
-
-# image sets register themselves next to the point sets (they import this module's DataSet)
+# image sets register themselves next to the point sets (they import this module's register)
 from . import imagedata as _imagedata  # noqa: E402,F401
+
+__all__ = ["DATASETS", "DataSet", "Modes", "register", "load_points_csv"]

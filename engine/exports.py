@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoints import atomic_write_bytes, atomic_write_text
+from .atomic import atomic_write_bytes, atomic_write_text
 from .metrics import COLUMNS, History, format_row
 
 SAMPLE_FORMATS = (".npy", ".csv", ".png")

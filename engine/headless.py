@@ -6,10 +6,14 @@ ValueError whose message is the one line the command line prints.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import os
+import signal
 import sys
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -17,7 +21,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from . import config as C
-from .checkpoints import atomic_write_bytes
+from .atomic import atomic_write_bytes
 from .metrics import COLUMNS, format_row
 from .presets import load_preset, save_preset
 from .session import Session, TrainingDiverged, resolve_device
@@ -77,10 +81,21 @@ def check_schedule(cfg: dict[str, Any], schedule: list[Scheduled], steps: int) -
 
 
 class _CsvLog:
-    """metrics.csv, written as rows arrive so a long run can be watched (and survives a kill)."""
+    """metrics.csv, written as rows arrive so a long run can be watched (and survives a kill).
 
-    def __init__(self, path: Path) -> None:
-        self.file = path.open("w", newline="")
+    Rows go to ``metrics.csv.partial``; the finished log replaces ``metrics.csv`` only when
+    the run ends (finished, diverged or interrupted), together with the other outputs. So a
+    run started in a folder that holds an older run never destroys the older files before
+    its own replace them, and a killed run leaves them intact beside its partial log.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.final = out / "metrics.csv"
+        self.path = out / "metrics.csv.partial"
+        try:
+            self.file = self.path.open("w", newline="")
+        except OSError as e:
+            raise ValueError(f"--out: cannot write in {out}: {e.strerror or e}") from None
         self.writer = csv.writer(self.file)
         self.writer.writerow(COLUMNS)
 
@@ -91,6 +106,58 @@ class _CsvLog:
 
     def close(self) -> None:
         self.file.close()
+
+    def finish(self, last_step: int) -> None:
+        """Put the log in place, without rows past ``last_step`` (a rollback undid them)."""
+        self.close()
+        with self.path.open(newline="") as f:
+            rows = list(csv.reader(f))
+        kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= last_step]
+        if len(kept) != len(rows):
+            buf = io.StringIO()
+            csv.writer(buf).writerows(kept)
+            atomic_write_bytes(str(self.path), buf.getvalue().encode())
+        os.replace(self.path, self.final)
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM during a headless run; the last good state's outputs are written."""
+
+    def __init__(self, signum: int, step: int, written: bool = True) -> None:
+        name = {signal.SIGINT: "interrupted (Ctrl+C)", signal.SIGTERM: "terminated (SIGTERM)"}
+        where = f"at step {step}" if written else "before training started (nothing written)"
+        super().__init__(f"{name.get(signum, f'signal {signum}')} {where}")
+        self.written = written
+        self.signum = signum
+        self.exit_code = 128 + int(signum)
+
+
+@contextlib.contextmanager
+def _signals_raise() -> Iterator[None]:
+    """SIGINT and SIGTERM become KeyboardInterrupt in the main thread (SIGTERM has no
+    Python handler by default: it would end the run without writing anything)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: dict[str, int] = {}
+
+    def handler(signum: int, frame: Any) -> None:
+        got["signum"] = signum
+        raise KeyboardInterrupt
+
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise _Signalled(got.get("signum", signal.SIGINT)) from None
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+
+
+class _Signalled(Exception):
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
 
 
 def write_outputs(session: Session, out: Path, n_samples: int) -> None:
@@ -114,12 +181,12 @@ def run_headless(cfg: dict[str, Any], steps: int, out: str | Path,
                  progress: bool | None = None, log: TextIO | None = None) -> Session:
     """Train ``cfg`` for ``steps`` iterations, applying ``schedule``, and write the outputs.
 
-    Raises ValueError for bad input (before any training) and TrainingDiverged after
-    writing the outputs of the last good state.
+    Raises ValueError for bad input (before any training), TrainingDiverged after writing
+    the outputs of the last good state, and ``Interrupted`` (SIGINT/SIGTERM) likewise.
     """
     schedule = sorted(schedule or [], key=lambda s: s.step)
-    if steps < 0:
-        raise ValueError(f"--steps: must be >= 0, got {steps}")
+    steps = C.Param("int", 0, lo=0, hi=10**9).coerce("--steps", steps)
+    n_samples = C.Param("int", 2000, lo=1, hi=10**6).coerce("--samples", n_samples)
     check_schedule(cfg, schedule, steps)
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -128,33 +195,57 @@ def run_headless(cfg: dict[str, Any], steps: int, out: str | Path,
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ValueError(f"--out: cannot create {out}: {e.strerror or e}") from None
-    session = Session(cfg, progress=_work_reporter(log))
-    log_csv = _CsvLog(out / "metrics.csv")
-    session.add_listener(log_csv)
-    bar = _progress(steps, progress)
+    session: Session | None = None
+    log_csv: _CsvLog | None = None
+    bar = None
     try:
-        pending = list(schedule)
-        while True:
-            while pending and pending[0].step <= session.step:
-                session.apply(pending.pop(0).changes)
-            if session.step >= steps:
-                break
-            target = min(steps, pending[0].step) if pending else steps
-            last = session.step
-            session.train(target - session.step,
-                          callback=lambda st: (bar.update(st - bar.n) if bar else None))
-            if bar is None and log is not None and session.step != last:
-                log.write(f"step {session.step}/{steps}\n")
-    except TrainingDiverged:
-        write_outputs(session, out, n_samples)
+        with _signals_raise():
+            session = Session(cfg, progress=_work_reporter(log))
+            log_csv = _CsvLog(out)
+            session.add_listener(log_csv)
+            bar = _progress(steps, progress)
+            _train(session, steps, schedule, bar, log)
+    except TrainingDiverged as e:
+        assert session is not None and log_csv is not None
+        _finish(session, out, n_samples, log_csv, e.rolled_back_to)
+        raise
+    except _Signalled as sig:
+        if session is None or log_csv is None:
+            raise Interrupted(sig.signum, 0, written=False) from None
+        _finish(session, out, n_samples, log_csv, session.step)
+        raise Interrupted(sig.signum, session.step) from None
+    except BaseException:
+        if log_csv is not None:
+            log_csv.close()
         raise
     finally:
         if bar is not None:
             bar.close()
-        session.remove_listener(log_csv)
-        log_csv.close()
-    write_outputs(session, out, n_samples)
+    _finish(session, out, n_samples, log_csv, session.step)
     return session
+
+
+def _train(session: Session, steps: int, schedule: list[Scheduled], bar: Any,
+           log: TextIO | None) -> None:
+    pending = list(schedule)
+    while True:
+        while pending and pending[0].step <= session.step:
+            session.apply(pending.pop(0).changes)
+        if session.step >= steps:
+            break
+        target = min(steps, pending[0].step) if pending else steps
+        last = session.step
+        session.train(target - session.step,
+                      callback=lambda st: (bar.update(st - bar.n) if bar else None))
+        if bar is None and log is not None and session.step != last:
+            log.write(f"step {session.step}/{steps}\n")
+
+
+def _finish(session: Session, out: Path, n_samples: int, log_csv: _CsvLog, last_step: int) -> None:
+    """The outputs of the session's current (checked) state; the log goes in place last."""
+    session.remove_listener(log_csv)
+    write_outputs(session, out, n_samples)
+    log_csv.finish(last_step)
 
 
 def _work_reporter(log: TextIO | None) -> Any:
@@ -203,4 +294,5 @@ def summary(session: Session) -> str:
     return ", ".join(parts)
 
 
-__all__ = ["run_headless", "parse_at", "build_config", "Scheduled", "OUTPUTS", "summary"]
+__all__ = ["run_headless", "parse_at", "build_config", "Scheduled", "OUTPUTS", "summary",
+           "Interrupted"]

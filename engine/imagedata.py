@@ -17,9 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .datasets import DataSet, Draw, LabelledDraw, register
+from .datasets import Draw, LabelledDraw, register
 from .imagefiles import ImageArray, load_folder, load_mnist_like, resize_square
-from .params import Param
 
 Progress = Callable[[float, str], None]
 
@@ -152,37 +151,17 @@ def _maker(name: str) -> tuple[Callable[[dict[str, Any], torch.device], Draw],
     return make, make_labelled
 
 
-def _register(name: str, title: str, params: dict[str, Param],
-              shape: Callable[[dict[str, Any]], tuple[int, int, int]]) -> None:
+def _register(name: str) -> None:
     make, make_labelled = _maker(name)
-    register(DataSet(
-        name=name, title=title, params=params, make=make,
-        box=lambda p: (-1.0, 1.0, -1.0, 1.0), dim=0, shape=shape,
+    register(
+        name, make,
         classes=lambda p: load_images(name, p).classes,
         make_labelled=make_labelled,
         prepare=lambda p, progress=None: load_images(name, p, progress),
-    ))
+    )
 
 
-_SIZE_HELP = "image side in pixels (the images are resized to it)"
-
-_register("digits", "Digits (8×8, scikit-learn)", {
-    "size": Param("int_choice", 16, choices=("8", "16"),
-                  help="8 keeps scikit-learn's 8×8 digits; 16 upscales them smoothly"),
-}, lambda p: (1, int(p["size"]), int(p["size"])))
-
-for _name, _title in (("mnist", "MNIST (your files)"), ("fashion-mnist", "Fashion-MNIST (your files)")):
-    _register(_name, _title, {
-        "path": Param("path", "", help="folder holding train-images-idx3-ubyte.gz and "
-                                       "train-labels-idx1-ubyte.gz, or a .npz (x_train, y_train)"),
-        "size": Param("int_choice", 28, choices=("16", "28", "32"), help=_SIZE_HELP),
-    }, lambda p: (1, int(p["size"]), int(p["size"])))
-
-_register("folder", "Folder of images", {
-    "path": Param("path", "", help="a folder of .png/.jpg images; one subfolder per class "
-                                   "gives labels"),
-    "size": Param("int_choice", 32, choices=("16", "28", "32"), help=_SIZE_HELP),
-    "colour": Param("bool", True, help="keep colour (RGB); off reads them as grey"),
-}, lambda p: (3 if p["colour"] else 1, int(p["size"]), int(p["size"])))
+for _name in _READERS:
+    _register(_name)
 
 IMAGE_SETS = tuple(_READERS)

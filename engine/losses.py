@@ -1,7 +1,8 @@
 """GAN losses as in GAN_REFERENCE.md, computed from raw discriminator outputs (logits/scores).
 
 Each loss is a small record of pure functions, looked up by name: the training step never
-branches on the loss name, so adding a loss is adding one entry.
+branches on the loss name, so adding a loss is adding one entry here and its facts in
+``engine.catalogue``.
 """
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
+
+from .catalogue import LOSS_INFO, LossInfo, generator_loss_curve
 
 Tensor = torch.Tensor
 
@@ -28,14 +30,18 @@ class LossSettings:
 
 @dataclass(frozen=True)
 class Loss:
-    name: str
-    title: str
+    """A loss's facts (``engine.catalogue.LossInfo``) and its two functions."""
+
+    info: LossInfo
     d_loss: Callable[[Tensor, Tensor, LossSettings], Tensor]
     g_loss: Callable[[Tensor], Tensor]
-    probability: bool              # D's output read through a sigmoid (BCE losses)
-    uses_labels: bool = False      # label smoothing applies
-    clips: bool = False            # clamp critic weights after each critic step
-    penalty: bool = False          # gradient penalty term
+
+    name = property(lambda self: self.info.name)
+    title = property(lambda self: self.info.title)
+    probability = property(lambda self: self.info.probability)
+    uses_labels = property(lambda self: self.info.uses_labels)
+    clips = property(lambda self: self.info.clips)
+    penalty = property(lambda self: self.info.penalty)
 
 
 def bce(logits: Tensor, target: float) -> Tensor:
@@ -59,23 +65,16 @@ def _hinge_d(l_real: Tensor, l_fake: Tensor, s: LossSettings) -> Tensor:
     return F.relu(1 - l_real).mean() + F.relu(1 + l_fake).mean()
 
 
-LOSSES: dict[str, Loss] = {
-    loss.name: loss
-    for loss in [
-        Loss("minimax", "Minimax (saturating)", _bce_d,
-             lambda l_fake: -F.softplus(l_fake).mean(), probability=True, uses_labels=True),
-        Loss("non-saturating", "Non-saturating", _bce_d,
-             lambda l_fake: F.softplus(-l_fake).mean(), probability=True, uses_labels=True),
-        Loss("wgan", "WGAN (clipping)", _wgan_d,
-             lambda l_fake: -l_fake.mean(), probability=False, clips=True),
-        Loss("wgan-gp", "WGAN-GP", _wgan_d,
-             lambda l_fake: -l_fake.mean(), probability=False, penalty=True),
-        Loss("least-squares", "Least squares", _lsgan_d,
-             lambda l_fake: 0.5 * ((l_fake - 1) ** 2).mean(), probability=False),
-        Loss("hinge", "Hinge", _hinge_d,
-             lambda l_fake: -l_fake.mean(), probability=False),
-    ]
+_FUNCTIONS: dict[str, tuple[Callable[..., Tensor], Callable[[Tensor], Tensor]]] = {
+    "minimax": (_bce_d, lambda l_fake: -F.softplus(l_fake).mean()),
+    "non-saturating": (_bce_d, lambda l_fake: F.softplus(-l_fake).mean()),
+    "wgan": (_wgan_d, lambda l_fake: -l_fake.mean()),
+    "wgan-gp": (_wgan_d, lambda l_fake: -l_fake.mean()),
+    "least-squares": (_lsgan_d, lambda l_fake: 0.5 * ((l_fake - 1) ** 2).mean()),
+    "hinge": (_hinge_d, lambda l_fake: -l_fake.mean()),
 }
+
+LOSSES: dict[str, Loss] = {name: Loss(LOSS_INFO[name], *fns) for name, fns in _FUNCTIONS.items()}
 
 
 def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor,
@@ -101,15 +100,5 @@ def clip_weights(module: torch.nn.Module, c: float) -> None:
         torch._foreach_clamp_max_(params, c)
 
 
-
-
-def generator_loss_curve(name: str, d: np.ndarray) -> np.ndarray:
-    """L_G per sample as a function of D's output on a fake, for the generator-loss panel:
-    D(G(z)) as a probability for the BCE losses, the raw score otherwise."""
-    d = np.asarray(d, dtype=np.float64)
-    if name in ("minimax", "non-saturating"):
-        p = np.clip(d, 1e-12, 1 - 1e-12)
-        return np.log1p(-p) if name == "minimax" else -np.log(p)
-    if name == "least-squares":
-        return 0.5 * (d - 1) ** 2
-    return -d  # wgan, wgan-gp, hinge
+__all__ = ["LOSSES", "Loss", "LossSettings", "bce", "clip_weights", "gradient_penalty",
+           "generator_loss_curve"]

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .datasets import Modes
+from .catalogue import CADENCE_COLUMNS, COLUMNS, STEP_COLUMNS
+from .dataspecs import Modes
 
-COLUMNS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm", "d_grad_norm",
-           "modes", "high_quality", "mode_kl", "js", "kl", "w1", "mmd", "fid", "inception_score")
-STEP_COLUMNS = COLUMNS[1:7]  # the per-step figures the training loop produces on the device
-CADENCE_COLUMNS = COLUMNS[7:]  # every train.metrics_every steps, empty elsewhere
+__all__ = ["COLUMNS", "STEP_COLUMNS", "CADENCE_COLUMNS", "ModeStats", "mode_stats", "History",
+           "format_row"]
 
 
 @dataclass(frozen=True)

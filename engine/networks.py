@@ -7,7 +7,8 @@ what was learned wherever it can.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -38,9 +39,16 @@ class MinibatchDiscrimination(nn.Module):
         self.T = nn.Parameter(torch.randn(in_features, kernels * kernel_dim) * 0.1)
         self.out_features = in_features + kernels
 
+    twice_differentiable = False  # set by ``double_backward`` (WGAN-GP's penalty)
+
     def forward(self, f: torch.Tensor) -> torch.Tensor:
         m = (f @ self.T).view(-1, self.kernels, self.kernel_dim).transpose(0, 1)  # (B, n, C)
-        l1 = torch.cdist(m, m, p=1)              # (B, n, n), without an (n, n, B, C) temporary
+        if self.twice_differentiable:
+            # cdist's backward has no derivative of its own; a gradient penalty needs one.
+            # The explicit form costs a (B, n, n, C) temporary, so only the penalty pays it.
+            l1 = (m[:, :, None, :] - m[:, None, :, :]).abs().sum(-1)
+        else:
+            l1 = torch.cdist(m, m, p=1)          # (B, n, n), without an (B, n, n, C) temporary
         o = torch.exp(-l1).sum(2).t() - 1.0      # (n, B); drop j == i (exp(0) = 1)
         return torch.cat([f, o], 1)
 
@@ -55,6 +63,20 @@ class MinibatchStd(nn.Module):
     def forward(self, f: torch.Tensor) -> torch.Tensor:
         std = f.std(0, unbiased=False).mean() if f.shape[0] > 1 else f.new_zeros(())
         return torch.cat([f, std.expand(f.shape[0], 1)], 1)
+
+
+@contextlib.contextmanager
+def double_backward(net: nn.Module) -> Iterator[None]:
+    """Inside, ``net``'s minibatch discrimination is twice differentiable (for WGAN-GP)."""
+    layer = getattr(net, "minibatch", None)
+    if not isinstance(layer, MinibatchDiscrimination):
+        yield
+        return
+    layer.twice_differentiable = True
+    try:
+        yield
+    finally:
+        layer.twice_differentiable = False
 
 
 def minibatch_layer(kind: str, features: int, kernels: int, kernel_dim: int) -> nn.Module | None:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .catalogue import NORM_INFO, NormInfo
+
 EPS = 1e-5
 
 
@@ -107,12 +109,16 @@ class ChannelLayerNorm(nn.Module):
 
 @dataclass(frozen=True)
 class Norm:
-    name: str
-    title: str
+    """A normalization's facts (``engine.catalogue.NormInfo``) and its layer builders."""
+
+    info: NormInfo
     build: Callable[[int, int], nn.Module]  # (width, ref_count) -> layer
-    needs_reference: bool = False
-    spectral: bool = False  # applied as a weight parametrization, not a layer
     build_conv: Callable[[int, int], nn.Module] | None = None  # the same for (N, C, H, W) maps
+
+    name = property(lambda self: self.info.name)
+    title = property(lambda self: self.info.title)
+    needs_reference = property(lambda self: self.info.needs_reference)
+    spectral = property(lambda self: self.info.spectral)  # a weight parametrization
 
     def layer(self, width: int, ref_count: int, conv: bool = False) -> nn.Module:
         """The layer for ``width`` features or channels; only layer norm differs in conv form."""
@@ -121,17 +127,13 @@ class Norm:
         return self.build(width, ref_count)
 
 
-NORMS: dict[str, Norm] = {
-    n.name: n
-    for n in [
-        Norm("none", "None", lambda w, m: nn.Identity()),
-        Norm("batch", "Batch norm", lambda w, m: BatchNorm(w)),
-        Norm("reference", "Reference batch norm", lambda w, m: ReferenceNorm(w, m, virtual=False),
-             needs_reference=True),
-        Norm("virtual", "Virtual batch norm", lambda w, m: ReferenceNorm(w, m, virtual=True),
-             needs_reference=True),
-        Norm("layer", "Layer norm", lambda w, m: nn.LayerNorm(w),
-             build_conv=lambda w, m: ChannelLayerNorm(w)),
-        Norm("spectral", "Spectral norm", lambda w, m: nn.Identity(), spectral=True),
-    ]
+_BUILDERS: dict[str, tuple[Callable[[int, int], nn.Module], Callable[[int, int], nn.Module] | None]] = {
+    "none": (lambda w, m: nn.Identity(), None),
+    "batch": (lambda w, m: BatchNorm(w), None),
+    "reference": (lambda w, m: ReferenceNorm(w, m, virtual=False), None),
+    "virtual": (lambda w, m: ReferenceNorm(w, m, virtual=True), None),
+    "layer": (lambda w, m: nn.LayerNorm(w), lambda w, m: ChannelLayerNorm(w)),
+    "spectral": (lambda w, m: nn.Identity(), None),
 }
+
+NORMS: dict[str, Norm] = {name: Norm(NORM_INFO[name], *b) for name, b in _BUILDERS.items()}

@@ -29,3 +29,22 @@ def update_hyperparameters(opt: torch.optim.Optimizer, cfg: dict[str, Any]) -> N
             group["betas"] = tuple(cfg["betas"])
         if "momentum" in group:
             group["momentum"] = cfg["momentum"]
+    ensure_state(opt)
+
+
+def ensure_state(opt: torch.optim.Optimizer) -> None:
+    """Give every parameter that already has state what the current settings read.
+
+    RMSprop creates its momentum buffer only on the first step, and only when momentum was
+    on then: momentum turned on mid-run (a documented swap) would otherwise fail with a
+    KeyError on every later step. A zero buffer is what the first step would have made.
+    """
+    if not isinstance(opt, torch.optim.RMSprop):
+        return
+    for group in opt.param_groups:
+        if group["momentum"] <= 0:
+            continue
+        for p in group["params"]:
+            state = opt.state.get(p)
+            if state and "momentum_buffer" not in state:
+                state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)

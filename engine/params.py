@@ -43,10 +43,7 @@ class Param:
         """Return the normalised value or raise ValueError naming the key and what is allowed."""
 
         def bad(why: str = "") -> ValueError:
-            shown = repr(value)
-            if len(shown) > 60:
-                shown = shown[:57] + "..."
-            return ValueError(f"{key}: {why or 'got ' + shown}; allowed: {self.allowed()}")
+            return ValueError(f"{key}: {why or 'got ' + shown(value)}; allowed: {self.allowed()}")
 
         k = self.kind
         if k == "bool":
@@ -77,7 +74,7 @@ class Param:
             if v is None:
                 raise bad()
             if (self.lo is not None and v < self.lo) or (self.hi is not None and v > self.hi):
-                raise bad(f"{v} is out of range")
+                raise bad(f"{shown(v)} is out of range")
             return v
         if k == "float":
             v = _as_float(value)
@@ -113,6 +110,8 @@ class Param:
         if k == "points":
             if not isinstance(value, list | tuple) or not value:
                 raise bad("got no points")
+            if len(value) > self.max_len:
+                raise bad(f"got {len(value):,} points, more than {self.max_len:,}")
             pts = []
             for item in value:
                 if not isinstance(item, list | tuple) or len(item) != 2:
@@ -123,6 +122,15 @@ class Param:
                 pts.append(xy)
             return pts
         raise AssertionError(f"unknown param kind {k}")
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """A value as it appears in a message: never a 400-digit number or a whole list."""
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # a huge int's repr can itself refuse
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _fmt(x: float | None) -> str:
@@ -139,8 +147,11 @@ def _as_int(value: Any) -> int | None:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, str):
+        text = value.strip()
+        if len(text) > 30:  # no setting needs more digits; int() of a long string is slow
+            return None
         try:
-            return int(value.strip())
+            return int(text)
         except ValueError:
             return None
     return None
@@ -150,11 +161,14 @@ def _as_float(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        v = float(value)
+        try:
+            v = float(value)
+        except OverflowError:  # an integer too large for a float
+            return None
     elif isinstance(value, str):
         try:
             v = float(value.strip())
-        except ValueError:
+        except (ValueError, OverflowError):
             return None
     else:
         return None

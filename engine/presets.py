@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from . import config as C
-from .checkpoints import atomic_write_text
+from .atomic import atomic_write_text
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
 DEFAULT_PRESET = "ring8"
@@ -53,6 +53,8 @@ def load_preset(name_or_path: str) -> dict[str, Any]:
         raw = json.loads(text)
     except json.JSONDecodeError as e:
         raise ValueError(f"{path}: not valid JSON (line {e.lineno}: {e.msg})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: nested too deeply to be a preset") from None
     try:
         cfg = C.validate(raw)
     except ValueError as e:

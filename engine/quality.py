@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import threading
 import time
 import warnings
@@ -33,11 +32,11 @@ import numpy as np
 import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
-from scipy import linalg
 from scipy.special import xlogy
 from torch import Tensor, nn
 
-from .checkpoints import atomic_write_bytes
+from .atomic import atomic_write_bytes
+from .userdirs import cache_dir
 
 FEATURES = 64  # penultimate width
 CLASSIFIER_VERSION = 1  # bump when the architecture or training changes: old caches retrain
@@ -98,36 +97,38 @@ def gaussian_fit(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return f.mean(axis=0), np.atleast_2d(np.cov(f, rowvar=False))
 
 
-def _sqrtm(a: np.ndarray) -> np.ndarray:
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        return linalg.sqrtm(a)
+def _sqrt_psd(a: np.ndarray) -> np.ndarray:
+    """The symmetric square root of a (nearly) positive semi-definite matrix."""
+    w, v = np.linalg.eigh((a + a.T) / 2)
+    return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
 
 
-def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
-    """``||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2))`` between two Gaussians, as in pytorch-fid.
+def trace_sqrt_product(s1: np.ndarray, s2: np.ndarray) -> float:
+    """``Tr((S1 S2)^(1/2))``: the sum of the square roots of the eigenvalues of S1 S2, which
+    are those of the symmetric S1^(1/2) S2 S1^(1/2) (real, non-negative up to rounding).
+    No complex matrix square root, so no imaginary parts to drop and no fallback."""
+    r = _sqrt_psd(s1)
+    m = r @ s2 @ r
+    return float(np.sqrt(np.clip(np.linalg.eigvalsh((m + m.T) / 2), 0.0, None)).sum())
 
-    When the product is (nearly) singular, ``eps * I`` is added to both covariances; tiny
-    imaginary parts from rounding are dropped. Never negative.
-    """
+
+def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
+    """``||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2))`` between two Gaussians (GAN_REFERENCE:
+    the trace of the square root from eigenvalues). Never negative; NaN when the statistics
+    are not finite (a generator whose images overflowed), never a linear-algebra error."""
     mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
     s1, s2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
     if mu1.shape != mu2.shape or s1.shape != s2.shape or s1.shape != (mu1.size, mu1.size):
         raise ValueError(f"mismatched Gaussian statistics: means {mu1.shape} and {mu2.shape}, "
                          f"covariances {s1.shape} and {s2.shape}")
+    if not all(np.isfinite(a).all() for a in (mu1, mu2, s1, s2)):
+        return math.nan
     diff = mu1 - mu2
-    covmean = _sqrtm(s1 @ s2)
-    if not np.isfinite(covmean).all() or (
-            np.iscomplexobj(covmean) and not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3)):
-        offset = np.eye(s1.shape[0]) * eps
-        covmean = _sqrtm((s1 + offset) @ (s2 + offset))
-    if np.iscomplexobj(covmean):
-        covmean = covmean.real
-    tr = float(np.trace(s1) + np.trace(s2) - 2.0 * np.trace(covmean))
-    fid = float(diff @ diff) + tr
-    if not math.isfinite(fid):
-        raise ValueError("the Fréchet distance is not finite (non-finite features?)")
-    return max(fid, 0.0)
+    try:
+        tr = float(np.trace(s1) + np.trace(s2) - 2.0 * trace_sqrt_product(s1, s2))
+    except np.linalg.LinAlgError:
+        return math.nan
+    return max(float(diff @ diff) + tr, 0.0)
 
 
 def inception_score(probs: np.ndarray) -> float:
@@ -143,14 +144,8 @@ def inception_score(probs: np.ndarray) -> float:
 
 
 def default_cache_dir() -> Path:
-    """``$GAN_PLAYGROUND_CACHE_DIR``, else ``$XDG_CACHE_HOME/gan-playground``, else
-    ``~/.cache/gan-playground``."""
-    env = os.environ.get("GAN_PLAYGROUND_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "gan-playground"
+    """The classifier cache folder (see ``engine.userdirs.cache_dir``)."""
+    return cache_dir()
 
 
 @dataclass(frozen=True)
@@ -163,6 +158,9 @@ class Scores:
 
 
 def _scores(features: np.ndarray, probs: np.ndarray, mu: np.ndarray, cov: np.ndarray) -> Scores:
+    if not (np.isfinite(features).all() and np.isfinite(probs).all()):
+        nan = math.nan
+        return Scores(fid=nan, inception=nan, classes_seen=0, class_kl=nan, confident=nan)
     fmu, fcov = gaussian_fit(features)
     k = probs.shape[1]
     top = probs.max(axis=1)

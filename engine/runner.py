@@ -140,8 +140,12 @@ class Rejected:
 
 @dataclass(frozen=True)
 class Diverged:
+    """Training diverged at ``step`` and went back to ``rolled_back_to`` (metric rows after
+    it are gone from the history: views drop them too)."""
+
     step: int
     message: str
+    rolled_back_to: int = -1
 
 
 @dataclass(frozen=True)
@@ -280,39 +284,50 @@ class Runner:
         self.session.add_listener(self._on_rows)
         self._emit(Applied({}, self.session.config))
         self.ready.set()
-        last_snap = last_status = 0.0
-        last_state: tuple[int, int, int] = (-1, -1, -1)  # nothing new to draw while it is unchanged
-        steps_at, time_at = self.session.step, time.perf_counter()
-        next_due = time.perf_counter()
+        self._last_snap = self._last_status = 0.0
+        self._last_state: tuple[int, int, int] = (-1, -1, -1)  # unchanged: nothing new to draw
+        self._steps_at, self._time_at = self.session.step, time.perf_counter()
+        self._next_due = time.perf_counter()
         while not self._stop.is_set():
-            forced = self._drain_commands(block=not self._running)
-            if self._stop.is_set():
-                break
-            if self._running:
-                if self._speed is None:
-                    self._train_for(self.CHUNK_SECONDS)
-                else:
-                    now = time.perf_counter()
-                    if now >= next_due:
-                        self._guarded(self.session.iteration)
-                        next_due = max(next_due + 1.0 / self._speed, now)
-                        forced = True
-                    else:
-                        self._wait_command(next_due - now)
-            now = time.perf_counter()
-            if now - time_at >= 0.5:
-                inst = (self.session.step - steps_at) / (now - time_at)
-                self._rate = inst if not self._running else 0.5 * self._rate + 0.5 * inst
-                steps_at, time_at = self.session.step, now
-            stale = (self.session.step, self.session.d_updates, self.session.g_updates) != last_state
-            if self._view is not None and (forced or (stale and now - last_snap >= self.SNAPSHOT_EVERY)):
-                self._guarded(self._publish_snapshot)
-                last_snap = now
-                last_state = (self.session.step, self.session.d_updates, self.session.g_updates)
-            if forced or now - last_status >= self.STATUS_EVERY:
+            try:
+                self._loop_once()
+            except Exception as e:  # never a dead worker: pause and say what happened
+                self._running = False
+                self._emit(Failed(f"{type(e).__name__}: {str(e)[:300]}", traceback.format_exc()))
                 self._emit_status()
-                last_status = now
         self.session.remove_listener(self._on_rows)
+
+    def _loop_once(self) -> None:
+        forced = self._drain_commands(block=not self._running)
+        if self._stop.is_set():
+            return
+        if self._running:
+            if self._speed is None:
+                self._train_for(self.CHUNK_SECONDS)
+            else:
+                now = time.perf_counter()
+                if now >= self._next_due:
+                    self._guarded(self.session.iteration)
+                    self._next_due = max(self._next_due + 1.0 / self._speed, now)
+                    forced = True
+                else:
+                    self._wait_command(self._next_due - now)
+        now = time.perf_counter()
+        if now - self._time_at >= 0.5:
+            inst = (self.session.step - self._steps_at) / (now - self._time_at)
+            self._rate = inst if not self._running else 0.5 * self._rate + 0.5 * inst
+            self._steps_at, self._time_at = self.session.step, now
+        s = self.session
+        state = (s.step, s.d_updates, s.g_updates)
+        stale = state != self._last_state
+        if self._view is not None and (forced or (stale and now - self._last_snap
+                                                  >= self.SNAPSHOT_EVERY)):
+            self._guarded(self._publish_snapshot)
+            self._last_snap = now
+            self._last_state = (s.step, s.d_updates, s.g_updates)
+        if forced or now - self._last_status >= self.STATUS_EVERY:
+            self._emit_status()
+            self._last_status = now
 
     def _train_for(self, seconds: float) -> None:
         """Train in a chunk sized to take about ``seconds``, so commands are checked often."""
@@ -330,7 +345,7 @@ class Runner:
             fn()
         except TrainingDiverged as e:
             self._running = False
-            self._emit(Diverged(e.step, str(e)))
+            self._emit(Diverged(e.step, str(e), e.rolled_back_to))
             self._emit_status()
         except Exception as e:
             self._running = False
@@ -362,6 +377,17 @@ class Runner:
             changed |= self._handle(cmd)
 
     def _handle(self, cmd: Any) -> bool:
+        """Handle one command; whatever goes wrong becomes a ``Failed`` event (training
+        paused, the session kept), never a dead worker."""
+        try:
+            return self._dispatch(cmd)
+        except Exception as e:  # MemoryError, RecursionError, a bug: the worker lives on
+            self._running = False
+            self._emit(Failed(f"{type(e).__name__}: {str(e)[:300]}", traceback.format_exc()))
+            self._emit_status()
+            return True
+
+    def _dispatch(self, cmd: Any) -> bool:
         s = self.session
         if cmd is None:
             return False
@@ -388,8 +414,12 @@ class Runner:
             try:
                 self._guarded(s.flush)
                 changed = s.apply(cmd.changes)
-            except ValueError as e:
-                self._emit(Rejected(dict(cmd.changes), str(e), s.config))
+            except (ValueError, TypeError) as e:
+                self._emit(Rejected(_plain(cmd.changes), str(e), s.config))
+                return True
+            except (MemoryError, RuntimeError) as e:  # e.g. an allocation the estimate missed
+                self._emit(Rejected(_plain(cmd.changes), f"could not apply that change: "
+                                    f"{type(e).__name__}: {str(e)[:200]}", s.config))
                 return True
             self._emit(Applied(changed, s.config))
             if "seed" in changed:
@@ -464,3 +494,8 @@ class Runner:
         s = self.session
         self._emit(Status(s.step, self._rate if self._running else 0.0, self._running,
                           s.device.type, s.summary(), s.d_updates, s.g_updates))
+
+
+def _plain(changes: Any) -> dict[str, Any]:
+    """The refused changes as they go back to the front end: a dict, whatever was sent."""
+    return dict(changes) if isinstance(changes, dict) else {"changes": repr(changes)[:100]}

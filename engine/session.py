@@ -1,36 +1,41 @@
-"""A training session: the networks, their optimizers, the data and the training loop.
+"""A training session: the scripting API over the networks, their optimizers and the data.
 
-The loop follows the seeds: k discriminator steps (fresh real batch, fresh z, G's output
-detached), then a generator step on fresh z. Per-step figures stay on the device and are
-fetched in bulk every ``FLUSH_EVERY`` iterations, so a CUDA step never waits on the host;
-the same flush checks for divergence and keeps the last good state to roll back to.
+The work is split by concern: ``training`` (one iteration), ``rollback`` (the points a
+divergence goes back to), ``swaps`` (what each mid-run change means), ``evaluation``
+(samples, D's output, the quality metrics), ``views`` (live frames) and ``checkpoints``
+(files, through ``state_dict``/``from_state``). This class holds the state they share and
+keeps the order that makes training trustworthy: per-step figures stay on the device and
+are checked in bulk at least every ``CHECK_EVERY`` iterations, and every reader (a metric, a
+view, an export, a save) first passes that check, so nothing ever reads NaN weights.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
 from . import config as C
+from . import evaluation as E
+from .catalogue import COLUMN_TITLES, COLUMNS, STEP_COLUMNS
 from .datasets import DATASETS, DataSet
-from .divergences import Divergences, divergences
-from .losses import LOSSES, Loss, LossSettings, clip_weights, gradient_penalty
-from .metrics import COLUMNS, STEP_COLUMNS, History, ModeStats, mode_stats
-from .models import build_network, class_count, label_tensor
-from .networks import carry_weights
-from .norms import NORMS
-from .optimizers import build_optimizer, update_hyperparameters
+from .divergences import Divergences
+from .losses import Loss
+from .memory import check_memory
+from .metrics import History, ModeStats
+from .models import build_network, label_tensor
+from .optimizers import build_optimizer
+from .rollback import CHECK_EVERY, Ladder, Point
+from .seeds import seed_of
 from .snapshot import Snapshot, ViewRequest
+from .state import Nets
+from .training import StepSettings, d_update, g_update, noise, step_settings
 
-FLUSH_EVERY = 32
+FLUSH_EVERY = CHECK_EVERY  # kept for callers of the old name
 
 RowListener = Callable[[np.ndarray], None]
 Progress = Callable[[float, str], None]
@@ -38,13 +43,17 @@ Net = torch.nn.Module
 
 
 class TrainingDiverged(RuntimeError):
-    """A loss or weight became NaN/inf. The session was rolled back to its last good state."""
+    """A loss or weight became NaN/inf. The session was rolled back to a point taken before
+    the blow-up (``rolled_back_to``)."""
 
-    def __init__(self, step: int, reason: str) -> None:
-        super().__init__(f"training diverged at step {step}: {reason}; "
-                         "lower the learning rate or switch the loss")
+    def __init__(self, step: int, reason: str, rolled_back_to: int | None = None) -> None:
+        back = ("" if rolled_back_to is None
+                else f"; rolled back to step {rolled_back_to}, before the weights blew up")
+        super().__init__(f"training diverged at step {step}: {reason}{back}; "
+                         "lower the learning rates (e.g. 10×) or switch the loss")
         self.step = step
         self.reason = reason
+        self.rolled_back_to = step if rolled_back_to is None else rolled_back_to
 
 
 def resolve_device(name: str) -> torch.device:
@@ -56,22 +65,8 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _seed_of(*parts: Any) -> int:
-    """A stable 63-bit seed from parts (hash() of str is salted per process; this is not)."""
-    h = 1469598103934665603
-    for p in repr(parts).encode():
-        h = ((h ^ p) * 1099511628211) % (1 << 64)
-    return h % (1 << 63)
-
-
-@dataclass
-class _Nets:
-    """The objects one swap may replace, grouped so a swap builds them all before committing."""
-
-    generator: Net
-    discriminator: Net
-    opt_g: torch.optim.Optimizer
-    opt_d: torch.optim.Optimizer
+def _seed_of(*parts: Any) -> int:  # kept for callers of the old name
+    return seed_of(*parts)
 
 
 class Session:
@@ -84,29 +79,33 @@ class Session:
         # slow one-off work (reading an image folder, training the quality classifier)
         # reports progress(fraction, text) here
         self.on_progress: Progress | None = progress
-        self._quality_meter: Any = None
+        self._quality = E.QualityMeters()
+        self._ladder = Ladder()
         self._init(cfg)
 
     # ------------------------------------------------------------------ construction
     def _init(self, cfg: dict[str, Any]) -> None:
+        """Build everything from ``cfg`` and its seed (a new session, Reset, a new seed).
+        Nothing is assigned until everything is built, so a failure leaves the old state."""
         device = resolve_device(cfg["device"])  # may refuse: before anything is assigned
-        self._check(cfg)
+        self._check(cfg, device)
+        seed = cfg["seed"]
+        g = self._build_net("generator", cfg, seed_of(seed, "G"), device)
+        d = self._build_net("discriminator", cfg, seed_of(seed, "D"), device)
+        nets = Nets(g, d, build_optimizer(g.parameters(), cfg["optim"]["g"]),
+                    build_optimizer(d.parameters(), cfg["optim"]["d"]))
         self._cfg = cfg
         self.device = device
         self.step = 0
         self.history = History()
-        seed = cfg["seed"]
-        self._rng = torch.Generator(self.device).manual_seed(seed)
-        g = self._build_net("generator", cfg, _seed_of(seed, "G"))
-        d = self._build_net("discriminator", cfg, _seed_of(seed, "D"))
-        self._nets = _Nets(g, d, build_optimizer(g.parameters(), cfg["optim"]["g"]),
-                           build_optimizer(d.parameters(), cfg["optim"]["d"]))
-        self._fill_reference(g, "generator", cfg, _seed_of(seed, "zR"))
-        self._fill_reference(d, "discriminator", cfg, _seed_of(seed, "xR"))
-        self._cache_settings()
-        self._make_view_batches()
+        self._rng = torch.Generator(device).manual_seed(seed)
+        self._nets = nets
+        self.fill_reference("generator", seed_of(seed, "zR"))
+        self.fill_reference("discriminator", seed_of(seed, "xR"))
+        self._ladder.clear()
+        self._after_change(views=True)
         self._reset_step_state()
-        self._save_good()
+        self._save_point()
 
     def _reset_step_state(self) -> None:
         zero = torch.zeros((), device=self.device)
@@ -114,14 +113,15 @@ class Session:
         self._last_g = (zero, zero)              # loss, grad norm
         self._pending: list[torch.Tensor] = []
         self._pending_steps: list[int] = []
-        self._cadence_rows: dict[int, dict[str, float]] = {}  # step -> slow metrics
+        self._since_check = 0
         self.d_updates = 0
         self.g_updates = 0
 
-    def _check(self, cfg: dict[str, Any]) -> None:
-        """What one key cannot check alone: the networks against the data. Reads image files
-        (cached), so a missing or broken file is refused before anything changes."""
-        ds = self._dataset(cfg)
+    def _check(self, cfg: dict[str, Any], device: torch.device) -> None:
+        """What one key cannot check alone: the networks against the data, and their size
+        against memory. Reads image files (cached), so a missing or broken file is refused
+        before anything changes."""
+        ds = DATASETS[cfg["data"]["name"]]
         if ds.prepare is not None:
             ds.prepare(cfg["data"], self.on_progress)
         for which in ("generator", "discriminator"):
@@ -132,83 +132,47 @@ class Session:
             raise ValueError(f"conditional: data set '{ds.name}' has no class labels; allowed: "
                              "false, or a labelled set (digits, mnist, fashion-mnist, a folder "
                              "with one subfolder per class)")
+        check_memory(cfg, device.type)
 
-    def _build_net(self, which: str, cfg: dict[str, Any], seed: int) -> Net:
+    @staticmethod
+    def _build_net(which: str, cfg: dict[str, Any], seed: int, device: torch.device) -> Net:
         """Build on the CPU under a private RNG, so init is the same on every device."""
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed % (1 << 63))
             net = build_network(which, cfg)
-        return net.to(self.device)
+        return net.to(device)
 
-    def _fill_reference(self, net: Net, which: str, cfg: dict[str, Any], seed: int) -> None:
-        """Fix the reference batch R: noise vectors z_R (and labels) for G, real samples
-        (and their labels) for D."""
+    def fill_reference(self, which: str, seed: int, net: Net | None = None,
+                       cfg: dict[str, Any] | None = None) -> None:
+        """Fix the reference batch R of ``net`` (default: the live one): noise vectors z_R
+        (and labels) for G, real samples (and their labels) for D."""
+        net = net if net is not None else getattr(self._nets, which)
+        cfg = cfg if cfg is not None else self._cfg
         if not net.ref_count:
             return
         gen = torch.Generator(self.device).manual_seed(seed)
         m = net.ref_count
         with torch.no_grad():
             if which == "generator":
-                net.reference.copy_(self._noise(m, cfg, gen))
+                net.reference.copy_(noise(m, cfg, gen, self.device))
                 if net.classes:
                     net.reference_y.copy_(torch.randint(net.classes, (m,), generator=gen,
                                                         device=self.device))
             else:
-                x, y = self._dataset(cfg).draw_labelled(cfg["data"], self.device)(m, gen)
+                x, y = DATASETS[cfg["data"]["name"]].draw_labelled(cfg["data"], self.device)(m, gen)
                 net.reference.copy_(x.reshape(net.reference.shape))  # an MLP D stores it flat
                 if net.classes:
                     net.reference_y.copy_(y)
 
-    def _cache_settings(self) -> None:
+    def _after_change(self, views: bool) -> None:
         """Derive the per-step constants once per config change, not once per step."""
-        cfg = self._cfg
-        self._loss: Loss = LOSSES[cfg["loss"]["name"]]
-        lc = cfg["loss"]
-        self._loss_settings = LossSettings(lc["real_label"], lc["fake_label"], lc["clip"], lc["gp_weight"])
-        self._data: DataSet = self._dataset(cfg)
-        self._draw_real = self._data.draw_labelled(cfg["data"], self.device)
-        self._n_classes = self._nets.generator.classes
-        self._autocast = cfg["train"]["precision"] == "bf16"
-        self._g_params = list(self._nets.generator.parameters())
-        self._d_params = list(self._nets.discriminator.parameters())
+        n = self._nets
+        self._steps: StepSettings = step_settings(self._cfg, n.generator, n.discriminator,
+                                                  self.device)
+        if views:
+            from .views import ViewBatches
 
-    def _make_view_batches(self) -> None:
-        """Fixed noise and real batches for live views, drawn from their own RNGs so that
-        views never disturb the training stream and fakes move smoothly between frames."""
-        seed = self._cfg["seed"]
-        self._view_z: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
-        self._view_real: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
-        self._view_seed = _seed_of(seed, "view", self.step)
-
-    @staticmethod
-    def _dataset(cfg: dict[str, Any]) -> DataSet:
-        return DATASETS[cfg["data"]["name"]]
-
-    def _noise(self, n: int, cfg: dict[str, Any] | None = None,
-               gen: torch.Generator | None = None) -> torch.Tensor:
-        cfg = cfg or self._cfg
-        dim = cfg["noise"]["dim"]
-        gen = gen or self._rng
-        if cfg["noise"]["dist"] == "uniform":
-            return torch.rand(n, dim, generator=gen, device=self.device) * 2 - 1
-        return torch.randn(n, dim, generator=gen, device=self.device)
-
-    def _real(self, n: int, gen: torch.Generator | None = None
-              ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """A real minibatch and its labels (None for unlabelled data)."""
-        return self._draw_real(n, gen or self._rng)
-
-    def _labels(self, n: int, gen: torch.Generator | None = None) -> torch.Tensor | None:
-        """Class labels for fakes: uniform over the classes (None when not conditional)."""
-        if not self._n_classes:
-            return None
-        return torch.randint(self._n_classes, (n,), generator=gen or self._rng, device=self.device)
-
-    def _precision(self) -> contextlib.AbstractContextManager[Any]:
-        """bf16 autocast around the networks when asked for; losses stay in fp32."""
-        if self._autocast:
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+            self._views = ViewBatches(self)
 
     # ------------------------------------------------------------------ public state
     @property
@@ -227,134 +191,121 @@ class Session:
     @property
     def box(self) -> tuple[float, float, float, float]:
         """The data's plotting box (xmin, xmax, ymin, ymax)."""
-        return self._data.box(self._cfg["data"])
+        return self.dataset.box(self._cfg["data"])
+
+    @property
+    def loss(self) -> Loss:
+        return self._steps.loss
+
+    @property
+    def dataset(self) -> DataSet:
+        return DATASETS[self._cfg["data"]["name"]]
+
+    @property
+    def classes(self) -> int:
+        """Class count the networks are conditioned on (0: unconditional)."""
+        return self._steps.classes
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """Names of the data set's classes ("0".."9" for digits); () when unlabelled."""
+        if self.dataset.prepare is None:
+            return ()
+        return self.dataset.prepare(self._cfg["data"]).class_names
 
     def add_listener(self, fn: RowListener) -> None:
         """Call ``fn(rows)`` with each new block of history rows (headless CSV, the app)."""
         self._listeners.append(fn)
 
     def remove_listener(self, fn: RowListener) -> None:
-        self._listeners.remove(fn)
+        if fn in self._listeners:
+            self._listeners.remove(fn)
 
     # ------------------------------------------------------------------ training
-    def _grad_norm(self, params: list[torch.Tensor]) -> torch.Tensor:
-        grads = [p.grad for p in params if p.grad is not None]
-        if not grads:
-            return torch.zeros((), device=self.device)
-        return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
-
-    def _d_update(self, bs: int) -> None:
-        n = self._nets
-        real, y = self._real(bs)
-        y = y if self._n_classes else None  # a conditional D sees fakes with real labels
-        with self._precision():
-            with torch.no_grad():
-                fake = n.generator(self._noise(bs), y)
-            l_real = n.discriminator(real, y).float()
-            l_fake = n.discriminator(fake, y).float()
-        s = self._loss_settings
-        loss = self._loss.d_loss(l_real, l_fake, s)
-        if self._loss.penalty and s.gp_weight > 0:
-            def critic(x: torch.Tensor) -> torch.Tensor:
-                with self._precision():
-                    return n.discriminator(x, y).float()
-
-            loss = loss + s.gp_weight * gradient_penalty(critic, real, fake.float(), self._rng)
-        n.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        gnorm = self._grad_norm(self._d_params)
-        n.opt_d.step()
-        if self._loss.clips:
-            clip_weights(n.discriminator, s.clip)
-        with torch.no_grad():
-            if self._loss.probability:
-                dr, df = torch.sigmoid(l_real).mean(), torch.sigmoid(l_fake).mean()
-            else:
-                dr, df = l_real.mean(), l_fake.mean()
-        self._last_d = (loss.detach(), dr, df, gnorm)
-        self.d_updates += 1
-
-    def _g_update(self, bs: int) -> None:
-        n = self._nets
-        n.discriminator.requires_grad_(False)  # G's step needs no gradient for D's weights
-        try:
-            y = self._labels(bs)
-            with self._precision():
-                l_fake = n.discriminator(n.generator(self._noise(bs), y), y).float()
-            loss = self._loss.g_loss(l_fake)
-            n.opt_g.zero_grad(set_to_none=True)
-            loss.backward()
-        finally:
-            n.discriminator.requires_grad_(True)
-        gnorm = self._grad_norm(self._g_params)
-        n.opt_g.step()
-        self._last_g = (loss.detach(), gnorm)
-        self.g_updates += 1
-
     def _log(self) -> None:
         d, g = self._last_d, self._last_g
         self._pending.append(torch.stack([d[0], g[0], d[1], d[2], g[1], d[3]]))
         self._pending_steps.append(self.step)
 
+    def _d_step(self) -> None:
+        self._last_d = d_update(self)
+        self.d_updates += 1
+
+    def _g_step(self) -> None:
+        self._last_g = g_update(self)
+        self.g_updates += 1
+
     def _iteration(self) -> None:
-        cfg = self._cfg["train"]
-        bs = cfg["batch_size"]
-        for _ in range(cfg["d_steps"]):
-            self._d_update(bs)
-        for _ in range(cfg["g_steps"]):
-            self._g_update(bs)
+        st = self._steps
+        for _ in range(st.d_steps):
+            self._d_step()
+        for _ in range(st.g_steps):
+            self._g_step()
         self.step += 1
-        every = cfg["metrics_every"]
-        due = bool(every) and self.step % every == 0
-        if due:
-            self._cadence_rows[self.step] = self.cadence_metrics(cfg["metrics_samples"])
-        if due or self.step % cfg["log_every"] == 0:
+        self._since_check += 1
+        every = st.metrics_every
+        if every and self.step % every == 0:
             self._log()
+            self.flush(cadence=True)  # checked before the slow metrics read the weights
+        elif self.step % st.log_every == 0:
+            self._log()
+
+    def _guarded(self, work: Callable[[], None]) -> None:
+        """Run training work; an unexpected error rolls back to the newest point first, so
+        no half-applied iteration (D stepped, G not) is ever left behind."""
+        try:
+            work()
+        except TrainingDiverged:
+            raise
+        except BaseException:
+            self._rollback_quietly()
+            raise
 
     def train(self, steps: int, callback: Callable[[int], None] | None = None,
               deadline: float | None = None) -> dict[str, float]:
         """Run ``steps`` generator iterations; return the last logged metrics.
 
-        Raises TrainingDiverged (after rolling back to the last good state) on NaN/inf.
-        ``callback(step)`` runs after each flush, e.g. for a progress bar. With ``deadline``
-        (a ``time.perf_counter()`` value) it stops early once that time has passed, so a
-        front end stays responsive when a swap makes each step much slower.
+        Raises TrainingDiverged (after rolling back to a point before the blow-up) on
+        NaN/inf. ``callback(step)`` runs after each health check, e.g. for a progress bar.
+        With ``deadline`` (a ``time.perf_counter()`` value) it stops early once that time
+        has passed, so a front end stays responsive when a swap makes each step slower.
         """
         steps = C.Param("int", 0, lo=0, hi=10**9).coerce("steps", steps)
-        for i in range(steps):
-            self._iteration()
-            last = i == steps - 1 or (deadline is not None and time.perf_counter() > deadline)
-            if len(self._pending) >= FLUSH_EVERY or last:
-                self.flush()
-                if callback is not None:
-                    callback(self.step)
-            if last:
-                break
+
+        def run() -> None:
+            for i in range(steps):
+                self._iteration()
+                last = i == steps - 1 or (deadline is not None and time.perf_counter() > deadline)
+                if last or len(self._pending) >= CHECK_EVERY or self._since_check >= CHECK_EVERY:
+                    self.flush()
+                    if callback is not None:
+                        callback(self.step)
+                if last:
+                    break
+
+        self._guarded(run)
         return self.history.last()
 
     def iteration(self) -> None:
-        """One full iteration (k D steps, then G), flushed at once: the app's "step" button."""
-        self._iteration()
-        self.flush()
+        """One full iteration (k D steps, then G), checked at once: the app's "step" button."""
+        self._guarded(lambda: (self._iteration(), self.flush()))
 
     def d_step(self) -> None:
         """One discriminator update only (the generator iteration count does not move)."""
-        self._d_update(self._cfg["train"]["batch_size"])
-        self._log()
-        self.flush()
+        self._guarded(lambda: (self._d_step(), self._log(), self.flush()))
 
     def g_step(self) -> None:
         """One generator update only."""
-        self._g_update(self._cfg["train"]["batch_size"])
-        self._log()
-        self.flush()
+        self._guarded(lambda: (self._g_step(), self._log(), self.flush()))
 
-    def flush(self) -> np.ndarray:
-        """Fetch pending per-step figures from the device in one transfer, check them, append
-        them to the history and hand them to listeners. Returns the new rows."""
-        if not self._pending:
-            return np.empty((0, len(COLUMNS)))
-        vals = torch.stack(self._pending).cpu().numpy().astype(np.float64)
+    # ------------------------------------------------------------------ health checks
+    def flush(self, cadence: bool = False) -> np.ndarray:
+        """The health check: fetch pending per-step figures from the device in one
+        transfer, check them and the weights, then (``cadence``: with the slow metrics of
+        this step) append them to the history, hand them to listeners and keep a rollback
+        point. Raises TrainingDiverged after rolling back. Returns the new rows."""
+        vals = (torch.stack(self._pending).cpu().numpy().astype(np.float64) if self._pending
+                else np.empty((0, len(STEP_COLUMNS))))
         steps = np.asarray(self._pending_steps, dtype=np.float64)
         self._pending.clear()
         self._pending_steps.clear()
@@ -364,238 +315,96 @@ class Session:
         rows = np.full((len(vals), len(COLUMNS)), np.nan)
         rows[:, 0] = steps
         rows[:, 1:1 + len(STEP_COLUMNS)] = vals
-        if self._cadence_rows:
-            for i, st in enumerate(steps):
-                for col, v in self._cadence_rows.pop(int(st), {}).items():
-                    rows[i, COLUMNS.index(col)] = v
-        self.history.append(rows)
-        self._save_good()
+        if cadence and len(rows) and rows[-1, 0] == self.step:
+            for col, v in E.cadence_metrics(self, self._cfg["train"]["metrics_samples"]).items():
+                rows[-1, COLUMNS.index(col)] = v
+        if len(rows):
+            self.history.append(rows)
+        if self._since_check or len(rows) or cadence:
+            self._save_point()
+        self._since_check = 0
         for fn in list(self._listeners):
-            fn(rows)
+            if len(rows):
+                fn(rows)
         return rows
 
+    def _checked(self) -> None:
+        """Run the health check when training happened since the last one: a reader (view,
+        metric, export, save) never sees the weights of a step nobody has checked."""
+        if self._pending or self._since_check:
+            self.flush()
+
     def _weights_finite(self) -> bool:
-        params = self._g_params + self._d_params
+        params = list(self._steps.g_params) + list(self._steps.d_params)
         return bool(torch.isfinite(torch.stack(torch._foreach_norm(params)).sum()))
+
+    def _save_point(self) -> None:
+        n = self._nets
+        self._ladder.save((n.generator, n.discriminator), (n.opt_g, n.opt_d), step=self.step,
+                          rng=self._rng.get_state(), updates=(self.d_updates, self.g_updates),
+                          rows=len(self.history))
 
     def _diverged(self, steps: np.ndarray, vals: np.ndarray, bad: np.ndarray) -> None:
         if bad.any():
             i, j = np.argwhere(bad)[0]
-            what = {"d_loss": "D loss", "g_loss": "G loss", "d_real": "D(x) on real",
-                    "d_fake": "D(G(z)) on fakes", "g_grad_norm": "G's gradient norm",
-                    "d_grad_norm": "D's gradient norm"}[STEP_COLUMNS[j]]
+            what = COLUMN_TITLES[STEP_COLUMNS[j]]
             step = int(steps[i])
             reason = f"{what} became {'NaN' if np.isnan(vals[i, j]) else 'infinite'}"
         else:
             step = self.step
             reason = "a weight became NaN or infinite"
-        self._restore_good()
-        raise TrainingDiverged(step, reason)
+        point = self._rollback()
+        raise TrainingDiverged(step, reason, point.step)
 
-    def _live_state(self) -> tuple[list[torch.Tensor], tuple[Any, ...]]:
-        """Every tensor a rollback must restore (weights, buffers, optimizer state), in a
-        fixed order, and a key describing that layout (it changes when a network is rebuilt
-        or an optimizer creates its state on its first step)."""
+    def _rollback(self, newest: bool = False) -> Point:
+        """Restore a point taken before the blow-up (``newest``: simply the last one)."""
         n = self._nets
-        tensors: list[torch.Tensor] = []
-        layout: list[Any] = []
-        for net in (n.generator, n.discriminator):
-            for name, t in net.state_dict(keep_vars=True).items():
-                tensors.append(t)
-                layout.append((id(net), name))
-        for opt in (n.opt_g, n.opt_d):
-            for group in opt.param_groups:
-                for p in group["params"]:
-                    for key, v in opt.state.get(p, {}).items():
-                        if torch.is_tensor(v):
-                            tensors.append(v)
-                            layout.append((id(p), key))
-        return tensors, tuple(layout)
+        nets, opts = (n.generator, n.discriminator), (n.opt_g, n.opt_d)
+        candidates = self._ladder.usable(nets, opts)
+        point = candidates[0] if newest else self._ladder.choose(candidates)
+        Ladder.restore(point, nets, opts)
+        from .optimizers import ensure_state
 
-    def _save_good(self) -> None:
-        """Keep a rollback point. Buffers are allocated once per layout and refilled with one
-        fused copy, so a checkpoint per flush costs a memcpy, not a deep copy."""
-        live, layout = self._live_state()
-        good = getattr(self, "_good", None)
-        with torch.no_grad():
-            if good is None or good["layout"] != layout:
-                saved = [t.detach().clone() for t in live]
-            else:
-                saved = good["tensors"]
-                torch._foreach_copy_(saved, [t.detach() for t in live])
-        self._good = {
-            "tensors": saved, "layout": layout,
-            "step": self.step, "rng": self._rng.get_state(),
-            "updates": (self.d_updates, self.g_updates), "rows": len(self.history),
-        }
-
-    def _restore_good(self) -> None:
-        good = self._good
-        live, layout = self._live_state()
-        n = self._nets
-        if layout != good["layout"]:
-            # optimizer state created after the rollback point did not exist then: drop it
-            had_state = {key[0] for key in good["layout"]}
-            for opt in (n.opt_g, n.opt_d):
-                for group in opt.param_groups:
-                    for p in group["params"]:
-                        if id(p) not in had_state:
-                            opt.state.pop(p, None)
-            live, layout = self._live_state()
-        with torch.no_grad():
-            torch._foreach_copy_([t.detach() for t in live], good["tensors"])
-        self.step = good["step"]
-        self._rng.set_state(good["rng"])
-        self.d_updates, self.g_updates = good["updates"]
-        self.history.truncate(good["rows"])  # rows logged after the rollback point
+        ensure_state(n.opt_g)
+        ensure_state(n.opt_d)
+        self.step = point.step
+        self._rng.set_state(point.rng)
+        self.d_updates, self.g_updates = point.updates
+        self.history.truncate(point.rows)  # rows logged after the point
+        self._ladder.forget_after(point.step)
         self._pending.clear()
         self._pending_steps.clear()
-        self._cadence_rows.clear()
+        self._since_check = 0
+        return point
+
+    def _rollback_quietly(self) -> None:
+        try:
+            self._rollback(newest=True)
+        except Exception:  # the error being raised matters more than a failed cleanup
+            pass
 
     # ------------------------------------------------------------------ swaps
     def apply(self, changes: dict[str, Any]) -> dict[str, Any]:
-        """Apply dotted-key changes mid-run with DESIGN.md's swap meanings.
+        """Apply dotted-key changes mid-run with DESIGN.md's swap meanings (``engine.swaps``).
 
         Everything new is built before anything is replaced, so a ValueError leaves the
         session exactly as it was. Returns the keys that actually changed.
         """
-        old = self._cfg
-        new = C.validate(C.with_changes(old, changes))
-        changed = C.diff(old, new)
-        if not changed:
-            return {}
-        keys = set(changed)
-        new_device = resolve_device(new["device"])
-        self._check(new)
-        if "seed" in keys:
-            self.flush()
-            self._init(new)
-            return changed
+        from .swaps import apply_changes
 
-        def touched(prefix: str) -> bool:
-            return any(k == prefix or k.startswith(prefix + ".") for k in keys)
-
-        n = self._nets
-        step_seed = _seed_of(new["seed"], self.step, sorted(keys))
-        rebuild_g = _architecture(old, "generator") != _architecture(new, "generator")
-        rebuild_d = _architecture(old, "discriminator") != _architecture(new, "discriminator")
-        g = n.generator
-        d = n.discriminator
-        if rebuild_g:
-            g = self._build_net("generator", new, _seed_of(step_seed, "G"))
-            carry_weights(n.generator, g)
-        if rebuild_d:
-            d = self._build_net("discriminator", new, _seed_of(step_seed, "D"))
-            carry_weights(n.discriminator, d)
-        # reference batches: fixed anew when a reference norm arrives or its inputs change
-        if g.ref_count and (rebuild_g and (not n.generator.ref_count or "noise.dim" in keys
-                                           or "generator.ref_size" in keys
-                                           or g.classes != n.generator.classes)
-                            or "noise.dist" in keys):
-            self._fill_reference(g, "generator", new, _seed_of(step_seed, "zR"))
-        elif g.ref_count and g is not n.generator:
-            _copy_reference(n.generator, g)
-        if d.ref_count and (touched("data") or (rebuild_d and (not n.discriminator.ref_count
-                                                               or "discriminator.ref_size" in keys
-                                                               or d.classes != n.discriminator.classes))):
-            self._fill_reference(d, "discriminator", new, _seed_of(step_seed, "xR"))
-        elif d.ref_count and d is not n.discriminator:
-            _copy_reference(n.discriminator, d)
-        opt_g = n.opt_g
-        opt_d = n.opt_d
-        if rebuild_g or "optim.g.name" in keys:
-            opt_g = build_optimizer(g.parameters(), new["optim"]["g"])
-        if rebuild_d or "optim.d.name" in keys:
-            opt_d = build_optimizer(d.parameters(), new["optim"]["d"])
-        # --- commit: nothing below can fail on user input
-        self.flush()
-        self._nets = _Nets(g, d, opt_g, opt_d)
-        update_hyperparameters(opt_g, new["optim"]["g"])
-        update_hyperparameters(opt_d, new["optim"]["d"])
-        self._cfg = new
-        if new_device != self.device:
-            self._move_to(new_device)
-        if touched("data"):
-            self._quality_meter = None
-        self._cache_settings()
-        if touched("data") or touched("noise"):
-            self._make_view_batches()
-        self._save_good()
-        return changed
-
-    def _move_to(self, device: torch.device) -> None:
-        n = self._nets
-        og, od = n.opt_g.state_dict(), n.opt_d.state_dict()
-        n.generator.to(device)
-        n.discriminator.to(device)
-        self.device = device
-        n.opt_g = build_optimizer(n.generator.parameters(), self._cfg["optim"]["g"])
-        n.opt_d = build_optimizer(n.discriminator.parameters(), self._cfg["optim"]["d"])
-        n.opt_g.load_state_dict(og)
-        n.opt_d.load_state_dict(od)
-        self._rng = torch.Generator(device).manual_seed(_seed_of(self._cfg["seed"], self.step, "rng"))
-        self._reset_step_state()
+        return apply_changes(self, changes)
 
     def reset(self) -> None:
         """Re-initialise both networks and optimizers from the seed; step and history restart."""
         self._init(self._cfg)
 
     # ------------------------------------------------------------------ evaluation
-    @contextlib.contextmanager
-    def _looking(self) -> Any:
-        """No gradients and eval mode (so spectral norm's power iteration does not advance):
-        looking never changes training."""
-        n = self._nets
-        n.generator.eval()
-        n.discriminator.eval()
-        try:
-            with torch.no_grad():
-                yield
-        finally:
-            n.generator.train()
-            n.discriminator.train()
-
-    def _eval(self, fn: Callable[[], torch.Tensor]) -> np.ndarray:
-        """``fn()`` while looking (see ``_looking``), as a numpy copy."""
-        with self._looking():
-            return fn().detach().cpu().numpy().copy()
-
-    @property
-    def classes(self) -> int:
-        """Class count the networks are conditioned on (0: unconditional)."""
-        return self._n_classes
-
-    @property
-    def class_names(self) -> tuple[str, ...]:
-        """Names of the data set's classes ("0".."9" for digits); () when unlabelled."""
-        if self._data.prepare is None:
-            return ()
-        return self._data.prepare(self._cfg["data"]).class_names
-
-    def _label_tensor(self, labels: Any, n: int) -> torch.Tensor | None:
-        return label_tensor(labels, n, self._n_classes, self.device)
-
     def sample(self, n: int, seed: int | None = None, labels: Any = None) -> np.ndarray:
         """``n`` generated samples; reproducible from ``seed`` (default: the config seed and
         step). Images come as (n, C, H, W) in [-1, 1]. A conditional session takes ``labels``
         (one class or one per sample; default: the classes in turn)."""
-        return self._eval(lambda: self._sample_tensor(n, seed, labels))
-
-    def _sample_tensor(self, n: int, seed: int | None, labels: Any) -> torch.Tensor:
-        """``sample`` on the device (callers are already looking)."""
-        n = C.Param("int", 1, lo=1, hi=10**7).coerce("n", n)
-        y = self._label_tensor(labels, n)
-        gen = torch.Generator(self.device).manual_seed(
-            _seed_of(self._cfg["seed"], self.step, "sample") if seed is None else int(seed))
-        return self._generate(self._noise(n, gen=gen), y)
-
-    def _generate(self, z: torch.Tensor, y: torch.Tensor | None, chunk: int = 2048) -> torch.Tensor:
-        """G(z, y) in chunks (many images at once need not fit in memory as one batch)."""
-        g = self._nets.generator
-        if len(z) <= chunk:
-            return g(z, y).float()
-        ys = torch.split(y, chunk) if y is not None else [None] * math.ceil(len(z) / chunk)
-        return torch.cat([g(zc, yc).float() for zc, yc in zip(torch.split(z, chunk), ys)])
+        self._checked()
+        return E.as_numpy(self, lambda: E.sample_tensor(self, n, seed, labels))
 
     def generate(self, z: np.ndarray, labels: Any = None) -> np.ndarray:
         """Samples G(z) for the given noise, shape (n, noise.dim) (and ``labels``, see
@@ -604,75 +413,47 @@ class Session:
         z = np.asarray(z, dtype=np.float32)
         if z.ndim != 2 or z.shape[1] != dim or len(z) == 0:
             raise ValueError(f"z: expected an array of shape (n, {dim}), got {z.shape}")
-        y = self._label_tensor(labels, len(z))
+        if not np.isfinite(z).all():
+            raise ValueError("z: holds NaN or infinite values")
+        self._checked()
+        y = label_tensor(labels, len(z), self.classes, self.device)
         zt = torch.as_tensor(z, device=self.device)
-        return self._eval(lambda: self._generate(zt, y))
+        return E.as_numpy(self, lambda: E.generate_tensor(self, zt, y))
 
     def discriminate(self, x: np.ndarray, labels: Any = None) -> np.ndarray:
         """D's raw output (logit for the BCE losses, score otherwise), shape (n,). Points are
         (n, dim), images (n, C, H, W) in [-1, 1]; a conditional D needs ``labels``."""
-        shape = self._data.data_shape(self._cfg["data"])
+        shape = self.dataset.data_shape(self._cfg["data"])
         x = np.asarray(x, dtype=np.float32)
         if x.shape[1:] != shape or len(x) == 0:
             raise ValueError(f"x: expected an array of shape (n, {', '.join(map(str, shape))}), "
                              f"got {x.shape}")
-        if self._n_classes and labels is None:
+        if self.classes and labels is None:
             raise ValueError("labels: a conditional discriminator needs the class of each x")
-        y = self._label_tensor(labels, len(x))
+        self._checked()
+        y = label_tensor(labels, len(x), self.classes, self.device)
         xt = torch.as_tensor(x, device=self.device)
-        return self._eval(lambda: self._nets.discriminator(xt, y)[:, 0].float())
+        return E.as_numpy(self, lambda: self._nets.discriminator(xt, y)[:, 0].float())
 
     def mode_stats(self, n: int = 2500) -> ModeStats | None:
         """Mode metrics on ``n`` fresh samples, for data sets made of modes (else None)."""
-        modes = self._data.modes(self._cfg["data"])
-        if modes is None:
-            return None
-        return mode_stats(self.sample(n, seed=_seed_of(self._cfg["seed"], self.step, "modes")), modes)
+        return E.session_mode_stats(self, n)
 
     def divergences(self, n: int = 2500, w1_points: int = 256) -> Divergences:
         """JS/KL (grid histograms over the data box), exact W1 and RBF MMD between ``n`` fresh
         real and generated samples (W1 and MMD on the first ``w1_points``: their cost grows
         fast). The samples come from their own RNG, so measuring never changes training."""
-        if self._data.is_image:
-            raise ValueError("divergences: for 1-D and 2-D data; images are measured by "
-                             "quality_scores() (FID and IS)")
-        gen = torch.Generator(self.device).manual_seed(_seed_of(self._cfg["seed"], self.step, "div"))
-        real = self._real(n, gen=gen)[0].cpu().numpy()
-        fake = self.sample(n, seed=_seed_of(self._cfg["seed"], self.step, "divz"))
-        return divergences(real, fake, self.box, w1_points=w1_points)
+        return E.session_divergences(self, n, w1_points)
 
     def cadence_metrics(self, n: int = 2500) -> dict[str, float]:
-        """The slow metrics logged every ``train.metrics_every`` steps: mode metrics for
-        mixture data, divergences for all toy data."""
-        out: dict[str, float] = {}
-        if self._data.is_image:
-            q = self.quality_scores(n)
-            if q is not None:
-                out.update(fid=q.fid, inception_score=q.inception, modes=q.classes_seen,
-                           high_quality=q.confident, mode_kl=q.class_kl)
-            return out
-        ms = self.mode_stats(n)
-        if ms is not None:
-            out.update(modes=ms.captured, high_quality=ms.high_quality, mode_kl=ms.kl)
-        d = self.divergences(n)
-        out.update(js=d.js, kl=d.kl, w1=d.w1, mmd=d.mmd)
-        return out
+        """The slow metrics logged every ``train.metrics_every`` steps."""
+        self._checked()
+        return E.cadence_metrics(self, n)
 
     def quality_meter(self) -> Any:
         """The classifier behind FID/IS for this data set (trained once, cached on disk;
         ``on_progress`` hears about the training). None for unlabelled or point data."""
-        ds = self._data
-        if not ds.is_image or not ds.classes(self._cfg["data"]):
-            return None
-        if self._quality_meter is None:
-            from .imagedata import load_images
-            from .quality import QualityMeter
-
-            loaded = load_images(ds.name, self._cfg["data"])
-            self._quality_meter = QualityMeter.for_data(
-                loaded.key, loaded.images, loaded.labels, loaded.classes,
-                progress=self.on_progress)
-        return self._quality_meter
+        return self._quality.meter(self)
 
     def quality_scores(self, n: int = 2500) -> Any:
         """Classifier-based FID and Inception-style score of ``n`` fresh images (with classes
@@ -680,8 +461,9 @@ class Session:
         meter = self.quality_meter()
         if meter is None:
             return None
-        with self._looking():  # the fakes stay on the device for the classifier
-            fake = self._sample_tensor(n, _seed_of(self._cfg["seed"], self.step, "quality"), None)
+        self._checked()
+        with E.looking(self):  # the fakes stay on the device for the classifier
+            fake = E.sample_tensor(self, n, seed_of(self._cfg["seed"], self.step, "quality"), None)
         return meter.scores(fake)
 
     def snapshot(self, request: ViewRequest | None = None) -> Snapshot:
@@ -689,56 +471,91 @@ class Session:
         pass on the fixed view noise, plus whatever extra the request asks for."""
         from .views import build_snapshot
 
-        self.flush()
+        self._checked()
         return build_snapshot(self, request or ViewRequest())
 
     def view_batches(self, n_fake: int, n_real: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The fixed noise and real batches of the live views (drawn once per size)."""
-        z, _ = self.view_batches_labelled(n_fake, n_real)
-        return z[0], self._view_real[n_real][0]
+        (z, _), (x, _) = self._views.get(n_fake, n_real)
+        return z, x
 
-    def view_batches_labelled(self, n_fake: int, n_real: int
-                              ) -> tuple[tuple[torch.Tensor, torch.Tensor | None],
-                                         tuple[torch.Tensor, torch.Tensor | None]]:
-        """As ``view_batches`` with labels: a conditional view asks for the classes in rows
-        (fake i has class i * K // n_fake), real images come sorted by class."""
-        if n_fake not in self._view_z:
-            gen = torch.Generator(self.device).manual_seed(_seed_of(self._view_seed, "z", n_fake))
-            y = None
-            if self._n_classes:
-                y = torch.arange(n_fake, device=self.device) * self._n_classes // max(n_fake, 1)
-            self._view_z[n_fake] = (self._noise(n_fake, gen=gen), y)
-        if n_real not in self._view_real:
-            gen = torch.Generator(self.device).manual_seed(_seed_of(self._view_seed, "x", n_real))
-            k = self._data.classes(self._cfg["data"]) if self._data.is_image else 0
-            if k:  # as many of each class as the data hold, in class order
-                x, y = self._real(max(4 * n_real, 64 * k), gen=gen)
-                per = n_real // k
-                pick = torch.cat([torch.nonzero(y == c)[:per, 0] for c in range(k)])
-                rest = torch.ones(len(y), dtype=torch.bool, device=y.device)
-                rest[pick] = False
-                pick = torch.cat([pick, torch.nonzero(rest)[:n_real - len(pick), 0]])
-                order = torch.argsort(y[pick], stable=True)
-                x, y = x[pick][order], y[pick][order]
-            else:
-                x, y = self._real(n_real, gen=gen)
-            self._view_real[n_real] = (x, y)
-        return self._view_z[n_fake], self._view_real[n_real]
-
-    @property
-    def loss(self) -> Loss:
-        return self._loss
-
-    @property
-    def dataset(self) -> DataSet:
-        return self._data
+    def view_batches_labelled(self, n_fake: int, n_real: int) -> Any:
+        """As ``view_batches`` with labels (see ``engine.views.ViewBatches``)."""
+        return self._views.get(n_fake, n_real)
 
     # ------------------------------------------------------------------ files
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a checkpoint holds: config, networks, optimizers, step, counters,
+        history and RNG state (tensors on the CPU). ``from_state`` rebuilds a session."""
+        self._checked()
+        n = self._nets
+        return {
+            "config": self.config,
+            "generator": {k: v.detach().cpu() for k, v in n.generator.state_dict().items()},
+            "discriminator": {k: v.detach().cpu() for k, v in n.discriminator.state_dict().items()},
+            "opt_g": n.opt_g.state_dict(),
+            "opt_d": n.opt_d.state_dict(),
+            "step": self.step,
+            "updates": (self.d_updates, self.g_updates),
+            "history": self.history.rows,
+            "rng": self._rng.get_state().cpu(),
+            "classes": self.classes,
+            "class_names": list(self.class_names) if self.classes else [],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], *, progress: Progress | None = None) -> Session:
+        """A session from ``state_dict()`` output. Raises ValueError (one line) when the
+        parts do not fit together or hold NaN/inf; the caller names the file."""
+        s = cls(state["config"], progress=progress)
+        n = s._nets
+        for which, net in (("generator", n.generator), ("discriminator", n.discriminator)):
+            if which not in state:
+                continue
+            _finite(state[which], which)
+            try:
+                net.load_state_dict(state[which])
+            except RuntimeError as e:
+                first = str(e).splitlines()[0] if str(e) else "mismatch"
+                raise ValueError(f"the stored {which} weights do not fit the stored "
+                                 f"architecture ({first[:100]})") from None
+        for key, opt in (("opt_g", n.opt_g), ("opt_d", n.opt_d)):
+            if key in state:
+                _finite({k: v for st in state[key].get("state", {}).values()
+                         for k, v in st.items() if torch.is_tensor(v)}, "optimizer state")
+                try:
+                    opt.load_state_dict(state[key])
+                except (KeyError, ValueError, RuntimeError, TypeError) as e:
+                    raise ValueError(f"the stored optimizer state does not fit ({str(e)[:80]})") \
+                        from None
+        step = state.get("step", 0)
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise ValueError(f"the stored step {step!r} is not a step count (a whole number "
+                             ">= 0)")
+        s.step = step
+        updates = state.get("updates", (0, 0))
+        try:
+            s.d_updates, s.g_updates = (int(u) for u in updates)
+        except (TypeError, ValueError):
+            raise ValueError(f"the stored update counts {updates!r} are not two numbers") from None
+        if min(s.d_updates, s.g_updates) < 0:
+            raise ValueError(f"the stored update counts {updates!r} are negative")
+        if "history" in state:
+            s.history.append(state["history"])
+        if state.get("rng") is not None:
+            try:
+                s._rng.set_state(state["rng"])
+            except (RuntimeError, TypeError, ValueError):  # saved on another device type
+                pass
+        s._after_change(views=True)
+        s._ladder.clear()
+        s._save_point()
+        return s
+
     def save(self, path: str) -> None:
         """A session checkpoint: both networks, optimizers, step, history (resumable)."""
         from .checkpoints import save_session
 
-        self.flush()
         save_session(self, path)
 
     @classmethod
@@ -753,16 +570,11 @@ class Session:
         included), a fresh discriminator and optimizers."""
         from .checkpoints import generator_state
 
-        cfg, state, step = generator_state(path)
-        s = cls(cfg)
+        cfg, weights, step = generator_state(path)
         try:
-            s._nets.generator.load_state_dict(state)
-        except RuntimeError as e:
-            raise ValueError(f"{path}: the stored weights do not fit the stored architecture "
-                             f"({str(e).splitlines()[0][:100]})") from None
-        s.step = step
-        s._save_good()
-        return s
+            return cls.from_state({"config": cfg, "generator": weights, "step": step})
+        except ValueError as e:
+            raise ValueError(f"{path}: {e}") from None
 
     def save_generator(self, path: str) -> None:
         from .checkpoints import save_generator
@@ -775,31 +587,15 @@ class Session:
         arch = "/".join(c[w]["arch"].upper() for w in ("generator", "discriminator"))
         return (f"step {self.step} · {self.device.type} · {c['loss']['name']} · {arch} · "
                 f"G {c['generator']['norm']} / D {c['discriminator']['norm']}"
-                + (" · conditional" if self._n_classes else "")
-                + (" · bf16" if self._autocast else ""))
+                + (" · conditional" if self.classes else "")
+                + (" · bf16" if self._steps.autocast else ""))
 
 
-def _copy_reference(old: Net, new: Net) -> None:
-    new.reference.copy_(old.reference.reshape(new.reference.shape))  # MLP flat, DCGAN (C, H, W)
-    if new.classes and old.classes == new.classes:
-        new.reference_y.copy_(old.reference_y)
-
-
-def _architecture(cfg: dict[str, Any], which: str) -> tuple[Any, ...]:
-    """What a network is built from: settings that do not change the build (a reference
-    size without a reference norm, kernels without minibatch discrimination, MLP widths
-    under DCGAN) leave it alone."""
-    net = cfg[which]
-    ref = net["ref_size"] if NORMS[net["norm"]].needs_reference else None
-    ds = DATASETS[cfg["data"]["name"]]
-    classes = class_count(cfg)
-    size = (net["width"], net["depth"]) if net["arch"] == "dcgan" else tuple(net["hidden"])
-    arch: tuple[Any, ...] = (net["arch"], size, net["activation"], net["norm"], ref,
-                             ds.data_shape(cfg["data"]), classes)
-    if which == "generator":
-        return arch + (cfg["noise"]["dim"],)
-    mb = net["minibatch"]
-    return arch + (mb, (net["mb_kernels"], net["mb_dim"]) if mb == "discrimination" else None)
+def _finite(tensors: dict[str, Any], what: str) -> None:
+    for name, t in tensors.items():
+        if torch.is_tensor(t) and t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise ValueError(f"the stored {what} holds NaN or infinite values ({name}); "
+                             "it cannot train")
 
 
 __all__ = ["Session", "TrainingDiverged", "resolve_device"]

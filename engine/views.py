@@ -13,10 +13,54 @@ import numpy as np
 import torch
 
 from .divergences import kde_density, mixture_density, optimal_discriminator
+from .evaluation import as_numpy, generate_tensor
+from .seeds import seed_of
 from .snapshot import Snapshot, ViewRequest
+from .training import noise
 
 if TYPE_CHECKING:
     from .session import Session
+
+
+class ViewBatches:
+    """Fixed noise and real batches for live views, drawn once per size from their own
+    RNGs, so that views never disturb the training stream and fakes move smoothly between
+    frames. A conditional view asks for the classes in rows (fake i has class
+    i * K // n_fake); real images come sorted by class, as many of each as the data hold."""
+
+    def __init__(self, s: Session) -> None:
+        self._s = s
+        self._seed = seed_of(s._cfg["seed"], "view", s.step)
+        self._z: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
+        self._real: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
+
+    def get(self, n_fake: int, n_real: int) -> tuple[tuple[torch.Tensor, torch.Tensor | None],
+                                                    tuple[torch.Tensor, torch.Tensor | None]]:
+        s = self._s
+        dev = s.device
+        if n_fake not in self._z:
+            gen = torch.Generator(dev).manual_seed(seed_of(self._seed, "z", n_fake))
+            y = None
+            if s.classes:
+                y = torch.arange(n_fake, device=dev) * s.classes // max(n_fake, 1)
+            self._z[n_fake] = (noise(n_fake, s._cfg, gen, dev), y)
+        if n_real not in self._real:
+            gen = torch.Generator(dev).manual_seed(seed_of(self._seed, "x", n_real))
+            draw = s._steps.draw_real
+            k = s.dataset.classes(s._cfg["data"]) if s.dataset.is_image else 0
+            if k:  # as many of each class as the data hold, in class order
+                x, y = draw(max(4 * n_real, 64 * k), gen)
+                per = n_real // k
+                pick = torch.cat([torch.nonzero(y == c)[:per, 0] for c in range(k)])
+                rest = torch.ones(len(y), dtype=torch.bool, device=y.device)
+                rest[pick] = False
+                pick = torch.cat([pick, torch.nonzero(rest)[:n_real - len(pick), 0]])
+                order = torch.argsort(y[pick], stable=True)
+                x, y = x[pick][order], y[pick][order]
+            else:
+                x, y = draw(n_real, gen)
+            self._real[n_real] = (x, y)
+        return self._z[n_fake], self._real[n_real]
 
 
 def _grid(box: tuple[float, ...], r: int, dim: int, device: torch.device) -> torch.Tensor:
@@ -87,7 +131,7 @@ def _manifold(s: Session, m: int) -> np.ndarray:
         z = torch.zeros(m * m, cfg["dim"], device=s.device)
         z[:, 0], z[:, 1] = gx.reshape(-1), gy.reshape(-1)
         rows, cols = m, m
-    out = s._eval(lambda: s.generator(z))
+    out = as_numpy(s, lambda: s.generator(z))
     return out.reshape(rows, cols, -1)
 
 
@@ -105,7 +149,7 @@ def _image_snapshot(s: Session, req: ViewRequest) -> Snapshot:
         if n_images:
             if one_class:  # "show me sevens": the same fixed noise, every label the one asked
                 y_fake = torch.full_like(y_fake, req.only_class)
-            fake_images = s._eval(lambda: s._generate(z, y_fake))
+            fake_images = as_numpy(s, lambda: generate_tensor(s, z, y_fake))
             labels_fake = y_fake.cpu().numpy() if y_fake is not None else None
         if req.real_images:
             real_images = real_t.cpu().numpy().copy()
@@ -115,8 +159,8 @@ def _image_snapshot(s: Session, req: ViewRequest) -> Snapshot:
         (z, y_f), (real_t, y_r) = s.view_batches_labelled(k, k)
         if not s.classes:
             y_f = y_r = None
-        d_fake = s._eval(lambda: _d_out(s, s._generate(z, y_f), y_f))  # fakes stay on the device
-        d_real = s._eval(lambda: _d_out(s, real_t, y_r))
+        d_fake = as_numpy(s, lambda: _d_out(s, generate_tensor(s, z, y_f), y_f))  # fakes stay on the device
+        d_real = as_numpy(s, lambda: _d_out(s, real_t, y_r))
     return Snapshot(
         step=s.step, fake=empty, real=empty, heatmap=None, box=s.box,
         heatmap_is_probability=s.loss.probability, d_updates=s.d_updates, g_updates=s.g_updates,
@@ -135,7 +179,7 @@ def build_snapshot(s: Session, req: ViewRequest) -> Snapshot:
     fake_t = None
     fake = np.empty((0, dim))
     if req.n_fake:
-        fake = s._eval(lambda: _generate_in_batches(s, z))
+        fake = as_numpy(s, lambda: _generate_in_batches(s, z))
         fake_t = torch.as_tensor(fake, device=s.device)
     real = real_t.cpu().numpy().copy()
     heat = dstar = p_data = p_g = None
@@ -144,7 +188,7 @@ def build_snapshot(s: Session, req: ViewRequest) -> Snapshot:
     if req.heatmap or req.dstar:
         grid_t = _grid(box, req.grid, dim, s.device)
         shape = (req.grid,) if dim == 1 else (req.grid, req.grid)
-        heat = s._eval(lambda: _d_out(s, grid_t)).reshape(shape)
+        heat = as_numpy(s, lambda: _d_out(s, grid_t)).reshape(shape)
         if req.dstar or dim == 1:
             grid = grid_t.cpu().numpy()
             p_data, p_g = (d.reshape(shape) for d in _densities(s, grid, real, fake))
@@ -165,7 +209,7 @@ def build_snapshot(s: Session, req: ViewRequest) -> Snapshot:
     manifold = _manifold(s, req.manifold) if req.manifold else None
     d_fake = None
     if req.d_on_fake and fake_t is not None and len(fake):
-        d_fake = s._eval(lambda: _d_out(s, fake_t))
+        d_fake = as_numpy(s, lambda: _d_out(s, fake_t))
     return Snapshot(
         step=s.step, fake=fake, real=real, heatmap=heat, box=box,
         heatmap_is_probability=s.loss.probability, d_updates=s.d_updates, g_updates=s.g_updates,

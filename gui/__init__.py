@@ -2,7 +2,7 @@
 
 The GUI never imports torch. It drives training only through ``engine.runner.Runner``
 (frozen commands in, plain-data events and snapshots out) and reads plain-data specs
-(``engine.config.SCHEMA``, ``engine.datasets.DATASETS``, ``engine.losses.LOSSES`` ...) to
+(``engine.config.SCHEMA``, ``engine.datasets.DATA_SPECS``, ``engine.losses.LOSS_INFO`` ...) to
 build its widgets, so a new loss or data set appears here without GUI changes.
 
 Entry point: ``gui.app.run_app(config, preset_name)``.

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QStandardPaths, QTimer
 
-from engine.checkpoints import atomic_write_text
+from engine.atomic import atomic_write_text
 from engine.runner import Failed, Pause, Saved, SaveSession, Status
 
 from . import dialogs

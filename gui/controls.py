@@ -23,10 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.catalogue import LOSS_INFO, NORM_INFO
 from engine.config import SCHEMA, data_params, flatten
-from engine.datasets import DATASETS
-from engine.losses import LOSSES
-from engine.norms import NORMS
+from engine.dataspecs import DATA_SPECS
 
 from .fields import Field, PathField, make_field
 
@@ -80,11 +79,11 @@ def label_for(key: str) -> str:
 
 
 def _loss_flag(flag: str) -> Callable[[Flat], bool]:
-    return lambda f: bool(getattr(LOSSES.get(f.get("loss.name", "")), flag, True))
+    return lambda f: bool(getattr(LOSS_INFO.get(f.get("loss.name", "")), flag, True))
 
 
 def _needs_reference(net: str) -> Callable[[Flat], bool]:
-    return lambda f: bool(getattr(NORMS.get(f.get(f"{net}.norm", "")), "needs_reference", True))
+    return lambda f: bool(getattr(NORM_INFO.get(f.get(f"{net}.norm", "")), "needs_reference", True))
 
 
 def _optim_is(prefix: str, *names: str) -> Callable[[Flat], bool]:
@@ -92,7 +91,7 @@ def _optim_is(prefix: str, *names: str) -> Callable[[Flat], bool]:
 
 
 def _images(f: Flat) -> bool:
-    ds = DATASETS.get(f.get("data.name", ""))
+    ds = DATA_SPECS.get(f.get("data.name", ""))
     return bool(ds is not None and ds.is_image)
 
 
@@ -294,7 +293,7 @@ class ControlPanel(QWidget):
         self.fields.pop(key).deleteLater()
 
     def _on_committed(self, key: str, value: Any) -> None:
-        if key == "data.name" and "path" in getattr(DATASETS.get(value), "params", {}):
+        if key == "data.name" and "path" in getattr(DATA_SPECS.get(value), "params", {}):
             self.path_needed.emit(value, "data.path")  # a set read from the user's files
             return
         self.changes_requested.emit({key: value})

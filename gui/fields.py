@@ -27,18 +27,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.datasets import DATASETS
-from engine.losses import LOSSES
-from engine.norms import NORMS
+from engine.catalogue import LOSS_INFO, NORM_INFO
+from engine.dataspecs import DATA_SPECS
 from engine.params import Param
 
 INT_LIMIT = 2**31 - 1
 
 # Human titles for choice values, looked up by the key's last part (``*.norm``) or the key.
 _TITLES: dict[str, Callable[[str], str]] = {
-    "loss.name": lambda v: LOSSES[v].title if v in LOSSES else v,
-    "data.name": lambda v: DATASETS[v].title if v in DATASETS else v,
-    "norm": lambda v: NORMS[v].title if v in NORMS else v,
+    "loss.name": lambda v: LOSS_INFO[v].title if v in LOSS_INFO else v,
+    "data.name": lambda v: DATA_SPECS[v].title if v in DATA_SPECS else v,
+    "norm": lambda v: NORM_INFO[v].title if v in NORM_INFO else v,
     "activation": lambda v: v.replace("_", " "),
     "minibatch": lambda v: {"none": "None", "discrimination": "Minibatch discrimination",
                             "stddev": "Minibatch std-dev"}.get(v, v),

@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject
 from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
-from engine.checkpoints import atomic_write_bytes
+from engine.atomic import atomic_write_bytes
 from engine.config import diff, flatten
-from engine.datasets import load_points_csv
 from engine.exports import SAMPLE_FORMATS
+from engine.pointfiles import load_points_csv
 from engine.presets import (
     PRESET_DIR,
     builtin_presets,

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.config import flatten
-from engine.datasets import DATASETS
+from engine.dataspecs import DATA_SPECS
 from engine.metrics import COLUMNS
 from engine.runner import (
     Applied,
@@ -98,7 +98,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("main_window")
         self.resize(*DEFAULT_SIZE)
 
-        ds = DATASETS.get(config["data"]["name"])
+        ds = DATA_SPECS.get(config["data"]["name"])
         first_view = (image_view_request(config) if ds is not None and ds.is_image
                       else plane_view_request(config, True))
         self.link = EngineLink(config, view=first_view,
@@ -246,7 +246,7 @@ class MainWindow(QMainWindow):
     @property
     def showing_images(self) -> bool:
         """Whether the current data set is images (grids and histograms instead of a plane)."""
-        ds = DATASETS.get(self.config["data"]["name"])
+        ds = DATA_SPECS.get(self.config["data"]["name"])
         return bool(ds is not None and ds.is_image)
 
     def _show_data_kind(self) -> None:
@@ -360,7 +360,7 @@ class MainWindow(QMainWindow):
             return
         if captured is not None:
             data = self.config["data"]
-            ds = DATASETS.get(data["name"])
+            ds = DATA_SPECS.get(data["name"])
             modes = ds.modes(data) if ds is not None else None
             total = len(modes.centers) if modes is not None else None
             self.readout.show_modes(captured, total, _last_valid(rows, "high_quality"))
@@ -381,7 +381,7 @@ class MainWindow(QMainWindow):
     def choose_data_path(self, data_name: str, key: str = "data.path") -> bool:
         """Ask for the files a data set reads (MNIST's IDX files or .npz, a folder of
         images), remembered per set, then apply the set with them. False on cancel."""
-        ds = DATASETS[data_name]
+        ds = DATA_SPECS[data_name]
         remembered = str(self.settings.value(f"data_paths/{data_name}", "") or "")
         current = self.config["data"].get("path", "") if self.config["data"]["name"] == data_name else ""
         start = current or remembered

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.losses import LOSSES
+from engine.catalogue import LOSS_INFO
 from engine.presets import builtin_presets, load_preset
 
 
@@ -42,7 +42,7 @@ def _net(cfg: dict[str, Any]) -> str:
 
 def summarize(cfg: dict[str, Any]) -> str:
     loss = cfg["loss"]["name"]
-    title = LOSSES[loss].title if loss in LOSSES else loss
+    title = LOSS_INFO[loss].title if loss in LOSS_INFO else loss
     og, od = cfg["optim"]["g"], cfg["optim"]["d"]
     return (f"data {cfg['data']['name']} · {title} · G {_net(cfg['generator'])} · "
             f"D {_net(cfg['discriminator'])} · {og['name']} {og['lr']:g} / {od['name']} "

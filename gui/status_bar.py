@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
-from engine.losses import LOSSES
+from engine.catalogue import LOSS_INFO
 from engine.runner import Status
 
 
@@ -42,7 +42,7 @@ class StatusReadout:
     def show_setup(self, config: dict[str, Any]) -> None:
         """The active loss and each network's normalization, from the applied config."""
         loss = config["loss"]["name"]
-        title = LOSSES[loss].title if loss in LOSSES else loss
+        title = LOSS_INFO[loss].title if loss in LOSS_INFO else loss
         g_norm, d_norm = config["generator"]["norm"], config["discriminator"]["norm"]
         self.labels["summary"].setText(f"{title} · G norm: {g_norm} · D norm: {d_norm}")
 

@@ -17,7 +17,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from engine.datasets import DATASETS
+from engine.dataspecs import DATA_SPECS
 from engine.metrics import CADENCE_COLUMNS
 
 from .. import theme
@@ -133,7 +133,7 @@ class DivergenceView(QWidget):
         self._metrics_every = int(train.get("metrics_every", 0) or 0)
         self._samples = int(train.get("metrics_samples", 0) or 0)
         data = config.get("data", {})
-        ds = DATASETS.get(data.get("name", ""))
+        ds = DATA_SPECS.get(data.get("name", ""))
         modes = ds.modes(data) if ds is not None else None
         self._total_modes = len(modes.centers) if modes is not None else None
         if self._total_modes:

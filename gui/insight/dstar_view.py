@@ -17,8 +17,8 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from engine.datasets import DATASETS
-from engine.losses import LOSSES
+from engine.catalogue import LOSS_INFO
+from engine.dataspecs import DATA_SPECS
 from engine.snapshot import Snapshot
 
 from .. import theme
@@ -165,7 +165,7 @@ class DStarView(QWidget):
         loss = config.get("loss", {})
         self._labels = (float(loss.get("real_label", 1.0)), float(loss.get("fake_label", 0.0)))
         data = config.get("data", {})
-        ds = DATASETS.get(data.get("name", ""))
+        ds = DATA_SPECS.get(data.get("name", ""))
         modes = ds.modes(data) if ds is not None else None
         self._mode_std = float(modes.std) if modes is not None else None
 
@@ -230,7 +230,7 @@ class DStarView(QWidget):
     def _show_not_bce(self, loss_name: str) -> None:
         if loss_name != self._loss_name or self.stack.currentIndex() != 2:
             self._loss_name = loss_name
-            title = LOSSES[loss_name].title if loss_name in LOSSES else loss_name
+            title = LOSS_INFO[loss_name].title if loss_name in LOSS_INFO else loss_name
             self.explanation.setText(
                 f"{BCE_NOTE}.<br><br>The active loss, <b>{title}</b>, trains D as a critic "
                 "whose raw score has no optimal-discriminator formula "

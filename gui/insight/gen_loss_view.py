@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from engine.losses import LOSSES, generator_loss_curve
+from engine.catalogue import LOSS_INFO, generator_loss_curve
 from engine.snapshot import Snapshot
 
 from .. import theme
@@ -142,16 +142,16 @@ class GenLossView(QWidget):
         x = np.linspace(rng[0], rng[1], CURVE_POINTS)
         self.curve.setData(x, generator_loss_curve(name, x))
         other = CONTRAST.get(name)
-        if other is not None and LOSSES[other].probability == prob:
+        if other is not None and LOSS_INFO[other].probability == prob:
             self.contrast_curve.setData(x, generator_loss_curve(other, x))
         else:
             other = None
             self.contrast_curve.setData([], [])
-        title = LOSSES[name].title if name in LOSSES else name
+        title = LOSS_INFO[name].title if name in LOSS_INFO else name
         self.legend.clear()
         self.legend.addItem(self.curve, title)
         if other is not None:
-            self.legend.addItem(self.contrast_curve, f"{LOSSES[other].title} (for contrast)")
+            self.legend.addItem(self.contrast_curve, f"{LOSS_INFO[other].title} (for contrast)")
         self.legend.addItem(self.dots, "D(G(z)) of this batch")
         self.formula.setText(f"{title}:  {FORMULAS.get(name, 'L_G')}   (G minimises it)")
         item = self.plot.getPlotItem()

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
-from engine.datasets import DATASETS
+from engine.dataspecs import DATA_SPECS
 from engine.runner import Apply
 from engine.snapshot import Snapshot, ViewRequest
 
@@ -167,7 +167,7 @@ class InsightPanel(QWidget):
     @property
     def dim(self) -> int:
         if self.config is not None:
-            ds = DATASETS.get(self.config.get("data", {}).get("name", ""))
+            ds = DATA_SPECS.get(self.config.get("data", {}).get("name", ""))
             if ds is not None:
                 return ds.dim
         return self._dim or 2

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.datasets import DATASETS
+from engine.dataspecs import DATA_SPECS
 from engine.snapshot import Snapshot, ViewRequest
 
 from .. import theme
@@ -43,7 +43,7 @@ def plane_view_request(config: dict[str, Any], heatmap: bool) -> ViewRequest:
     every other one in its batch, so a heatmap grid costs memory ~ grid^4 x B x C: keep the
     grid no larger than a training batch then.
     """
-    ds = DATASETS.get(config["data"]["name"])
+    ds = DATA_SPECS.get(config["data"]["name"])
     two_d = ds is None or ds.dim == 2
     grid = GRID
     if config["discriminator"].get("minibatch") == "discrimination":

@@ -10,7 +10,6 @@ import time
 import numpy as np
 import pytest
 
-import engine.checkpoints as ck
 from engine import Session, load_generator, load_preset, save_preset
 from engine.config import default_config, with_changes
 from engine.exports import write_metrics_csv, write_samples
@@ -59,7 +58,7 @@ def test_an_interrupted_save_leaves_the_previous_file_intact(tmp_path, monkeypat
         f.write = half_write
         return f
 
-    monkeypatch.setattr(ck.os, "fdopen", dying_fdopen)
+    monkeypatch.setattr(os, "fdopen", dying_fdopen)
     with pytest.raises(Boom):
         s.save_generator(str(path))
     monkeypatch.undo()

@@ -24,7 +24,6 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
 
-import engine.checkpoints as ck
 from engine import Session, load_generator
 from engine.config import default_config, with_changes
 from engine.headless import run_headless
@@ -33,6 +32,7 @@ from engine.metrics import COLUMNS
 from engine.networks import MLP
 from engine.norms import BatchNorm, ChannelLayerNorm, ReferenceNorm
 from engine.snapshot import ViewRequest
+from engine.stfile import read_metadata
 
 # --------------------------------------------------------------------------- fixtures, helpers
 
@@ -655,7 +655,7 @@ def _rewrite_as_old(path: Path, old: Path, drop_reference_labels: bool) -> list[
     no inception_score) and, optionally, no reference labels in the networks."""
     data = path.read_bytes()
     tensors = st_load(data)
-    meta = ck._header_metadata(data)
+    meta = read_metadata(str(path))
     columns = [c for c in COLUMNS if c not in ("fid", "inception_score")]
     assert len(columns) == 14
     tensors["history"] = tensors["history"][:, [COLUMNS.index(c) for c in columns]].contiguous()
@@ -692,7 +692,7 @@ def test_an_old_generator_file_without_reference_labels_loads(tmp_path):
     s.save_generator(str(tmp_path / "g.safetensors"))
     data = (tmp_path / "g.safetensors").read_bytes()
     tensors = {k: v for k, v in st_load(data).items() if not k.endswith("reference_y")}
-    (tmp_path / "old.safetensors").write_bytes(st_save(tensors, metadata=ck._header_metadata(data)))
+    (tmp_path / "old.safetensors").write_bytes(st_save(tensors, metadata=read_metadata(str(tmp_path / "g.safetensors"))))
     g = load_generator(str(tmp_path / "old.safetensors"))
     z = np.random.default_rng(0).standard_normal((4, 8)).astype(np.float32)
     np.testing.assert_array_equal(g.generate(z), s.generate(z))

@@ -1,0 +1,135 @@
+"""Looking at a session without changing it: samples, D's output, and the quality metrics.
+
+Every reader here runs after the session's health check (``Session._checked``), so it never
+sees NaN weights; and every metric turns non-finite samples (a generator whose output
+overflows while its weights are still finite) into NaN figures instead of a linear-algebra
+error of its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from .divergences import Divergences, divergences
+from .metrics import ModeStats, mode_stats
+from .models import label_tensor
+from .params import Param
+from .seeds import seed_of
+from .training import noise
+
+if TYPE_CHECKING:
+    from .session import Session
+
+MAX_SAMPLES = 10**7
+
+NAN_DIVERGENCES = Divergences(math.nan, math.nan, math.nan, math.nan)
+
+
+@contextlib.contextmanager
+def looking(s: Session) -> Iterator[None]:
+    """No gradients and eval mode (so spectral norm's power iteration does not advance):
+    looking never changes training."""
+    g, d = s._nets.generator, s._nets.discriminator
+    g.eval()
+    d.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        g.train()
+        d.train()
+
+
+def as_numpy(s: Session, fn: Callable[[], torch.Tensor]) -> np.ndarray:
+    """``fn()`` while looking (see ``looking``), as a numpy copy."""
+    with looking(s):
+        return fn().detach().cpu().numpy().copy()
+
+
+def generate_tensor(s: Session, z: torch.Tensor, y: torch.Tensor | None,
+                    chunk: int = 2048) -> torch.Tensor:
+    """G(z, y) in chunks (many images at once need not fit in memory as one batch)."""
+    g = s._nets.generator
+    if len(z) <= chunk:
+        return g(z, y).float()
+    ys = torch.split(y, chunk) if y is not None else [None] * math.ceil(len(z) / chunk)
+    return torch.cat([g(zc, yc).float() for zc, yc in zip(torch.split(z, chunk), ys)])
+
+
+def sample_tensor(s: Session, n: int, seed: int | None, labels: Any) -> torch.Tensor:
+    """``Session.sample`` on the device (callers are already looking)."""
+    n = Param("int", 1, lo=1, hi=MAX_SAMPLES).coerce("n", n)
+    y = label_tensor(labels, n, s.classes, s.device)
+    seed = seed_of(s._cfg["seed"], s.step, "sample") if seed is None else \
+        Param("int", 0, lo=0, hi=2**63 - 1).coerce("seed", seed)
+    gen = torch.Generator(s.device).manual_seed(seed)
+    return generate_tensor(s, noise(n, s._cfg, gen, s.device), y)
+
+
+def session_mode_stats(s: Session, n: int) -> ModeStats | None:
+    modes = s.dataset.modes(s._cfg["data"])
+    if modes is None:
+        return None
+    samples = s.sample(n, seed=seed_of(s._cfg["seed"], s.step, "modes"))
+    return mode_stats(samples, modes)
+
+
+def session_divergences(s: Session, n: int, w1_points: int) -> Divergences:
+    if s.dataset.is_image:
+        raise ValueError("divergences: for 1-D and 2-D data; images are measured by "
+                         "quality_scores() (FID and IS)")
+    gen = torch.Generator(s.device).manual_seed(seed_of(s._cfg["seed"], s.step, "div"))
+    real = s._steps.draw_real(n, gen)[0].cpu().numpy()
+    fake = s.sample(n, seed=seed_of(s._cfg["seed"], s.step, "divz"))
+    if not (np.isfinite(real).all() and np.isfinite(fake).all()):
+        return NAN_DIVERGENCES
+    return divergences(real, fake, s.box, w1_points=w1_points)
+
+
+def cadence_metrics(s: Session, n: int) -> dict[str, float]:
+    """The slow metrics logged every ``train.metrics_every`` steps: mode metrics for
+    mixture data, divergences for all toy data, FID/IS for labelled images."""
+    out: dict[str, float] = {}
+    if s.dataset.is_image:
+        q = s.quality_scores(n)
+        if q is not None:
+            out.update(fid=q.fid, inception_score=q.inception, modes=q.classes_seen,
+                       high_quality=q.confident, mode_kl=q.class_kl)
+        return out
+    ms = s.mode_stats(n)
+    if ms is not None:
+        out.update(modes=ms.captured, high_quality=ms.high_quality, mode_kl=ms.kl)
+    d = s.divergences(n)
+    out.update(js=d.js, kl=d.kl, w1=d.w1, mmd=d.mmd)
+    return out
+
+
+class QualityMeters:
+    """The classifier behind FID/IS, for whichever data set the session trains on now (a
+    data swap or a new seed must never score with the old set's classifier)."""
+
+    def __init__(self) -> None:
+        self._key: str | None = None
+        self._meter: Any = None
+
+    def meter(self, s: Session) -> Any:
+        ds = s.dataset
+        data = s._cfg["data"]
+        if not ds.is_image or not ds.classes(data):
+            return None
+        from .imagedata import data_key, load_images
+        from .quality import QualityMeter
+
+        key = data_key(ds.name, data)
+        if self._meter is None or self._key != key:
+            loaded = load_images(ds.name, data)
+            self._meter = QualityMeter.for_data(loaded.key, loaded.images, loaded.labels,
+                                                loaded.classes, progress=s.on_progress)
+            self._key = key
+        return self._meter
