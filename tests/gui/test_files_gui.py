@@ -157,7 +157,7 @@ def test_every_bad_checkpoint_gets_one_message_and_changes_nothing(qtbot, make_w
         ("generator", "s.safetensors", "expected a generator checkpoint"),
         ("session", "g.safetensors", "expected a session checkpoint"),
         ("session", "preset.json", "not a GAN Playground checkpoint"),
-        ("generator", "missing.safetensors", "cannot read"),
+        ("generator", "missing.safetensors", "no such file"),
     ]
     for what, name, expected in cases:
         window.message.dismiss()
