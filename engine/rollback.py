@@ -7,9 +7,11 @@ of points of growing age and, on divergence, picks the newest one taken *before*
 weights started to grow.
 
 The ladder (``LIMITS``): slot 0 is the newest check (every ``CHECK_EVERY`` iterations at
-most); slot i is replaced by slot i-1's point once it is ``LIMITS[i]`` iterations old, so the
-slots hold points roughly 0-32, 32-128, 32-512 and 32-2048 iterations old. A rollback
-therefore never goes back more than ``MAX_DEPTH`` iterations, whatever ``log_every`` is.
+most, and at every ``train()`` call's end, however short); slot i takes over slot i-1's point
+once its own is ``LIMITS[i]`` iterations old (above slot 1, once slot i-1's is at least a
+quarter of that). Well into a run the slots hold points about 0-32, 0-128, 128-640 and
+512-2700 iterations old, and a rollback never goes back more than ``MAX_DEPTH`` iterations,
+whatever ``log_every`` is.
 Saving a point is one fused copy into buffers allocated once per layout, so a check costs a
 memcpy, not a deep copy.
 """
@@ -24,7 +26,7 @@ import torch
 
 CHECK_EVERY = 32           # iterations between health checks (and rollback points), at most
 LIMITS = (0, 128, 512, 2048)
-MAX_DEPTH = LIMITS[-1] + 2 * CHECK_EVERY  # the furthest a rollback can go back, in iterations
+MAX_DEPTH = sum(LIMITS) + 2 * CHECK_EVERY  # the furthest a rollback goes back (iterations)
 GROWTH = 10.0              # a point whose weights are this much larger than a calmer, older
                            # one's is taken to be inside the blow-up
 
@@ -96,12 +98,18 @@ class Ladder:
              rng: torch.Tensor, updates: tuple[int, int], rows: int) -> None:
         """Take a point now; older slots move up the ladder as they come of age."""
         for i in range(len(LIMITS) - 1, 0, -1):
-            held = self.slots[i]
-            if held is None or step - held.step >= LIMITS[i]:
-                if held is not None and held is not self.slots[i - 1]:
-                    self._spare.append(held)
-                self.slots[i] = self.slots[i - 1]
-                self.slots[i - 1] = None
+            held, below = self.slots[i], self.slots[i - 1]
+            if below is None or (held is not None and step - held.step < LIMITS[i]):
+                continue
+            # an empty slot takes any point; a stale one waits for a point a quarter of its
+            # age (slot 1 excepted: its source, the last check, is as old as checks are
+            # apart), so the slots above slot 1 always hold points at least that old
+            if held is not None and i > 1 and step - below.step < LIMITS[i] // 4:
+                continue
+            if held is not None:
+                self._spare.append(held)
+            self.slots[i] = below
+            self.slots[i - 1] = None
         old = self.slots[0]
         if old is not None and all(old is not p for p in self.slots[1:]):
             self._spare.append(old)
