@@ -645,6 +645,17 @@ def divergence(name: str, mixture: Mixture2, mu: float, sigma: float, *,
     return _value(entry, _ctx(mixture, bandwidth), mu, sigma)
 
 
+def gradient(name: str, mixture: Mixture2, mu: float, sigma: float, *,
+             bandwidth: float | None = None) -> tuple[float, float]:
+    """(∂/∂μ, ∂/∂σ) of ``divergence(name, ...)``, exact (not finite differences): what the
+    fits descend, and what a view can draw as arrows on a landscape."""
+    entry = _entry(name)
+    mu, sigma = _check_p(mu, sigma)
+    _, d_mu, d_log_sigma = entry.values(_ctx(mixture, bandwidth), np.array([mu]),
+                                        np.array([sigma]), grad=True)
+    return float(d_mu[0]), float(d_log_sigma[0]) / sigma
+
+
 def fit(name: str, mixture: Mixture2, *, bandwidth: float | None = None,
         numeric: bool = False) -> Fit:
     """The Gaussian closest to π in ``name``: the global minimiser over (μ, σ > 0).

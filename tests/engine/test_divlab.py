@@ -24,6 +24,7 @@ from engine.divlab import (
     default_bandwidth,
     divergence,
     fit,
+    gradient,
     landscape,
 )
 
@@ -270,15 +271,26 @@ def test_fit_is_the_global_minimum(name, mix):
         assert divergence(name, mix, f.mu + dm * mix.std, f.sigma * math.exp(ds)) >= f.value - 1e-12
 
 
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("mix, mu, sigma", POINTS[:6])
+def test_gradient_matches_finite_differences(name, mix, mu, sigma):
+    d_mu, d_sigma = gradient(name, mix, mu, sigma)
+    h = 1e-5
+    fd_mu = (divergence(name, mix, mu + h, sigma) - divergence(name, mix, mu - h, sigma)) / (2 * h)
+    fd_sigma = (divergence(name, mix, mu, sigma + h)
+                - divergence(name, mix, mu, sigma - h)) / (2 * h)
+    scale = 1.0 + abs(divergence(name, mix, mu, sigma)) / sigma
+    assert abs(d_mu - fd_mu) < 1e-6 * scale and abs(d_sigma - fd_sigma) < 1e-6 * scale
+
+
 def test_landscape_layout_and_argmin():
     mix = SEPARATED_UNEQUAL
     mus, sigmas = np.linspace(-4, 4, 7), np.linspace(0.3, 3.0, 5)
     for name in NAMES:
         grid = landscape(name, mix, mus, sigmas)
         assert grid.values.shape == (5, 7)
-        for i, j in ((0, 0), (4, 6), (2, 3)):
-            assert grid.values[i, j] == pytest.approx(
-                divergence(name, mix, mus[j], sigmas[i]), rel=1e-12, abs=1e-14)
+        want = [[divergence(name, mix, m, s) for m in mus] for s in sigmas]
+        np.testing.assert_allclose(grid.values, want, rtol=1e-12, atol=1e-14)
         i, j = np.unravel_index(np.argmin(grid.values), grid.values.shape)
         assert grid.best == (i, j)
         assert (grid.mu_best, grid.sigma_best) == (mus[j], sigmas[i])
