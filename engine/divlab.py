@@ -161,29 +161,12 @@ class _Context:
     w1_x: np.ndarray  # ascending nodes that bracket the crossings of F_π and F_p
     w1_b: np.ndarray  # Φ⁻¹(F_π(x)) at w1_x
     mmd_self: float  # E k(X, X') for X, X' ~ π
+    # a cache: (component, node count) -> JS's nodes x, their weights, log π(x)
     frames: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = field(
-        default_factory=dict)  # (component, nodes) -> x, weights, log π(x)
+        default_factory=dict)
 
     def log_pi(self, x: np.ndarray) -> np.ndarray:
-        """log π(x), with few temporaries: it runs on every quadrature node."""
-        q1 = x - self.means[0]
-        q1 *= 1.0 / self.stds[0]
-        q1 *= q1
-        q1 *= -0.5
-        q1 += self.log_weights[0] - math.log(self.stds[0]) - 0.5 * LOG_2PI
-        q2 = x - self.means[1]
-        q2 *= 1.0 / self.stds[1]
-        q2 *= q2
-        q2 *= -0.5
-        q2 += self.log_weights[1] - math.log(self.stds[1]) - 0.5 * LOG_2PI
-        d = np.subtract(q1, q2)
-        np.abs(d, out=d)
-        np.negative(d, out=d)
-        np.exp(d, out=d)
-        np.log1p(d, out=d)
-        np.maximum(q1, q2, out=q1)
-        q1 += d
-        return q1
+        return _log_mixture(x, self.means, self.stds, self.log_weights)
 
     def frame(self, i: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Trapezoid nodes in component i's frame, their weights and log π there."""
@@ -195,6 +178,29 @@ class _Context:
             x = self.means[i] + self.stds[i] * t
             self.frames[key] = (x, w, self.log_pi(x))
         return self.frames[key]
+
+
+def _log_mixture(x: np.ndarray, means: np.ndarray, stds: np.ndarray,
+                 log_weights: np.ndarray) -> np.ndarray:
+    """log π(x) for two components, with few temporaries: it runs on every quadrature node."""
+    q1 = x - means[0]
+    q1 *= 1.0 / stds[0]
+    q1 *= q1
+    q1 *= -0.5
+    q1 += log_weights[0] - math.log(stds[0]) - 0.5 * LOG_2PI
+    q2 = x - means[1]
+    q2 *= 1.0 / stds[1]
+    q2 *= q2
+    q2 *= -0.5
+    q2 += log_weights[1] - math.log(stds[1]) - 0.5 * LOG_2PI
+    d = np.subtract(q1, q2)  # log π = max(q1, q2) + log(1 + e^-|q1 - q2|)
+    np.abs(d, out=d)
+    np.negative(d, out=d)
+    np.exp(d, out=d)
+    np.log1p(d, out=d)
+    np.maximum(q1, q2, out=q1)
+    q1 += d
+    return q1
 
 
 def _valley_breaks(mix: Mixture2) -> np.ndarray:
@@ -231,13 +237,9 @@ def _context(mix: Mixture2, bandwidth: float) -> _Context:
     log_weights = np.array([math.log(mix.w), math.log1p(-mix.w)])
     valley = _valley_breaks(mix)
 
-    def log_pi(x: np.ndarray) -> np.ndarray:
-        return log_add(log_weights[0] + log_normal(x, means[0], stds[0]),
-                       log_weights[1] + log_normal(x, means[1], stds[1]))
-
     t, weight = piecewise_gauss_rule(means, stds, valley)
     x = means[:, None] + stds[:, None] * t
-    neg_entropy = float(weights @ (weight * log_pi(x)).sum(axis=1))
+    neg_entropy = float(weights @ (weight * _log_mixture(x, means, stds, log_weights)).sum(1))
 
     # W1 nodes: each component's frame, finer in a wide component when the other is narrow.
     # They only bracket the crossings of F_π and F_p (roots of x - μ - σ b(x), which is
@@ -280,7 +282,9 @@ Values = tuple[np.ndarray, np.ndarray | None, np.ndarray | None]
 def _kl_forward(c: _Context, mu: np.ndarray, sigma: np.ndarray, grad: bool = False) -> Values:
     mix = c.mixture
     spread = mix.variance + (mix.mean - mu) ** 2
-    value = c.neg_entropy + 0.5 * LOG_2PI + np.log(sigma) + 0.5 * spread / sigma**2
+    # KL >= 0: clip the rounding error left where p = π (it would upset a log colour scale)
+    value = np.maximum(c.neg_entropy + 0.5 * LOG_2PI + np.log(sigma) + 0.5 * spread / sigma**2,
+                       0.0)
     if not grad:
         return value, None, None
     return value, -(mix.mean - mu) / sigma**2, 1.0 - spread / sigma**2
@@ -306,7 +310,8 @@ def _kl_reverse(c: _Context, mu: np.ndarray, sigma: np.ndarray, grad: bool = Fal
         if grad:
             out[1, lo:lo + block] = np.einsum("ij,ij->i", log_ratio, t) / s
             out[2, lo:lo + block] = np.einsum("ij,ij->i", log_ratio, t * t - 1.0)
-    return (out[0], out[1], out[2]) if grad else (out[0], None, None)
+    value = np.maximum(out[0], 0.0)  # KL >= 0; only rounding is clipped
+    return (value, out[1], out[2]) if grad else (value, None, None)
 
 
 def _js(c: _Context, mu: np.ndarray, sigma: np.ndarray, grad: bool = False) -> Values:
