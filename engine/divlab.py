@@ -351,7 +351,7 @@ def _js(c: _Context, mu: np.ndarray, sigma: np.ndarray, grad: bool = False) -> V
                 psi = sp + tail  # softplus(-u) + e^-u softplus(u) = softplus(u) - u + tail
                 psi -= u
                 wi = c.weights[i]
-                out[0, sel] += wi * (psi @ wts)
+                out[0, sel] += wi * np.einsum("ij,j->i", psi, wts)  # no BLAS: no thread stalls
                 if grad:
                     tail *= wts
                     out[1, sel] += wi * np.einsum("ij,ij->i", tail, z) / sigma[sel]
