@@ -1,9 +1,14 @@
-"""GAN Playground: the app by default, ``--headless`` for scripted runs, ``sample`` for checkpoints.
+"""GAN Playground: the app by default, ``--headless`` for scripted runs, ``sample`` for checkpoints,
+``game`` for the games lab's two-parameter trajectories.
 
     python main.py [--preset NAME_OR_PATH]
     python main.py --headless --preset NAME_OR_PATH --steps N --out DIR
             [--seed S] [--device auto|cpu|cuda] [--set key=value ...] [--at STEP:key=value ...]
     python main.py sample CHECKPOINT --n N --out FILE.npy [--seed S]
+    python main.py game --game quadratic|bilinear|dirac [--loss NAME] [--reg NAME] [--gamma G]
+            [--update simultaneous|alternating|extragradient|optimistic|flow]
+            [--optim sgd|momentum|adam] [--lr ETA] [--lr-d ETA] [--d-steps K] [--steps N]
+            [--start X,Y] [--preset NAME_OR_PATH] ... --out FILE.csv    (see game --help)
 
 Bad input of any kind exits non-zero with one clear line on stderr, never a traceback.
 """
@@ -75,6 +80,12 @@ def _sample(argv: list[str]) -> int:
     return 0
 
 
+def _game(argv: list[str]) -> int:
+    from engine.games.cli import main as game_main
+
+    return game_main(argv)
+
+
 def _headless(a: argparse.Namespace) -> int:
     from engine import TrainingDiverged
     from engine.headless import build_config, parse_at, run_headless, summary
@@ -123,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "sample":
         return _sample(argv[1:])
+    if argv and argv[0] == "game":
+        return _game(argv[1:])
     a = _parser().parse_args(argv)
     if a.headless:
         return _headless(a)
