@@ -51,6 +51,10 @@ def test_quadratic_flow_is_e_to_the_minus_t():
     traj = games.run(game="quadratic", update="flow", lr=eta, steps=60, start=(1.0, 2.0))
     t = eta * np.arange(61)
     assert np.max(np.abs(traj - np.stack([np.exp(-t), 2 * np.exp(-t)], axis=1))) < 1e-8
+    # D's own rate: y runs on lr_d, so at row n it has had time n·lr_d
+    traj = games.run(game="quadratic", update="flow", lr=eta, lr_d=0.02, steps=60,
+                     start=(1.0, 2.0))
+    np.testing.assert_allclose(traj[:, 1], 2 * np.exp(-0.02 * np.arange(61)), rtol=1e-8)
 
 
 # --- bilinear V = xy ----------------------------------------------------------------------
@@ -382,8 +386,8 @@ def test_player_settings_change_between_steps():
     p.set(lr=0.2)
     p.step(5)
     assert p.position == pytest.approx((0.9**10 * 0.8**5,) * 2, rel=1e-12)
-    with pytest.raises(ValueError):
-        p.set(lr=-1.0)
+    with pytest.raises(ValueError, match="^d_steps: "):
+        p.set(lr=0.3, d_steps=0)
     assert p.settings.lr == 0.2 and p.steps_done == 15  # nothing half-applied
 
 
