@@ -1,9 +1,14 @@
-"""GAN Playground: the app by default, ``--headless`` for scripted runs, ``sample`` for checkpoints.
+"""GAN Playground: the app by default, ``--headless`` for scripted runs, ``sample`` for checkpoints,
+``game`` for the games lab's two-parameter trajectories.
 
     python main.py [--preset NAME_OR_PATH]
     python main.py --headless --preset NAME_OR_PATH --steps N --out DIR
             [--seed S] [--device auto|cpu|cuda] [--set key=value ...] [--at STEP:key=value ...]
     python main.py sample CHECKPOINT --n N --out FILE.npy [--seed S]
+    python main.py game --game quadratic|bilinear|dirac [--loss NAME] [--reg NAME] [--gamma G]
+            [--update simultaneous|alternating|extragradient|optimistic|flow]
+            [--optim sgd|momentum|adam] [--lr ETA] [--lr-d ETA] [--d-steps K] [--steps N]
+            [--start X,Y] [--preset NAME_OR_PATH] ... --out FILE.csv    (see game --help)
 
 Bad input of any kind exits with status 2 and one clear line on stderr, never a traceback;
 anything unexpected exits with status 1 and one line saying where the traceback was written.
@@ -90,6 +95,12 @@ def _sample(argv: list[str]) -> int:
     return 0
 
 
+def _game(argv: list[str]) -> int:
+    from engine.games.cli import main as game_main
+
+    return game_main(argv)
+
+
 def _headless(a: argparse.Namespace) -> int:
     from engine import TrainingDiverged
     from engine.headless import Interrupted, build_config, parse_at, run_headless, summary
@@ -132,6 +143,8 @@ def _app(a: argparse.Namespace) -> int:
 def _dispatch(argv: list[str]) -> int:
     if argv and argv[0] == "sample":
         return _sample(argv[1:])
+    if argv and argv[0] == "game":
+        return _game(argv[1:])
     a = _parser().parse_args(argv)
     if a.headless:
         return _headless(a)
