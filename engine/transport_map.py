@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy.special import log_ndtr
 
+from .dataspecs import line_centers as _spec_centers
 from .gauss1d import LOG_2PI, log_sum_exp, mixture_quantile
 
 # --- noise distributions -------------------------------------------------------------------
@@ -68,9 +69,8 @@ def _noise(name: str) -> Noise:
 
 
 def line_centers(modes: int, spacing: float, offset: float) -> np.ndarray:
-    """The mixture1d set's centres, (arange(k) - (k - 1)/2) · spacing + offset (the same
-    formula as engine.datasets, which this module cannot import: it loads torch)."""
-    return (np.arange(int(modes)) - (int(modes) - 1) / 2.0) * float(spacing) + float(offset)
+    """The mixture1d set's centres (``engine.dataspecs``), as a flat array."""
+    return _spec_centers({"modes": modes, "spacing": spacing, "offset": offset})[:, 0]
 
 
 @dataclass(frozen=True, eq=False)

@@ -60,11 +60,13 @@ def bisect_quantile(log_u, log_1mu, centers=CENTERS, std=STD):
 
 
 def test_line_centers_match_the_data_set():
-    from engine.datasets import _line_centers  # the torch side: only the test imports it
+    from engine.datasets import DATASETS
 
     for modes, spacing, offset in [(2, 4.0, 1.0), (5, 1.5, -2.0), (1, 3.0, 0.5)]:
-        p = {"modes": modes, "spacing": spacing, "offset": offset}
-        np.testing.assert_allclose(line_centers(modes, spacing, offset), _line_centers(p)[:, 0])
+        p = {"modes": modes, "spacing": spacing, "offset": offset, "std": 0.5}
+        want = (np.arange(modes) - (modes - 1) / 2) * spacing + offset
+        np.testing.assert_allclose(line_centers(modes, spacing, offset), want)
+        np.testing.assert_allclose(DATASETS["mixture1d"].modes(p).centers[:, 0], want)
 
 
 @pytest.mark.parametrize("dist", ["gaussian", "uniform"])
