@@ -1,13 +1,15 @@
 """A session on a worker thread: commands in, snapshots and events out.
 
-Any front end (the Qt app, a notebook widget, a test) drives training through this class
-and plain data only:
+The engine process (``engine.server``) runs one of these behind its socket; a notebook or a
+test can run one in-process. Either way the front end speaks plain data only (the messages
+of ``engine.protocol``):
 
 * ``send(command)`` puts a frozen command on a queue; the worker applies it between steps;
 * ``take_snapshot()`` returns the latest view frame from a one-slot mailbox (stale frames are
-  dropped, so a fast engine never floods a slow screen);
+  dropped, so a fast engine never floods a slow screen); with a ``mirror`` the worker only
+  publishes weight copies and another thread draws the frames (see ``engine.mirror``);
 * ``poll()`` returns the events since the last call (applied config, rejections, divergence,
-  new metric rows, status), none of which are ever dropped.
+  new metric rows, status), none of which are ever dropped, in the order they happened.
 
 Stopping is cooperative: ``stop()`` sets an event the worker checks between steps, then joins.
 """
@@ -23,180 +25,43 @@ from typing import Any
 
 import numpy as np
 
+from .mirror import Mirror
+from .protocol import (  # noqa: F401 (the messages are part of the runner's API)
+    Applied,
+    Apply,
+    Diverged,
+    ExportMetrics,
+    ExportSamples,
+    Failed,
+    LoadConfig,
+    LoadGenerator,
+    LoadSession,
+    MetricsChunk,
+    Pause,
+    Play,
+    Progress,
+    Rejected,
+    Reset,
+    ResetDone,
+    Saved,
+    SaveGenerator,
+    SaveSession,
+    SetSpeed,
+    SetView,
+    Status,
+    Step,
+)
 from .session import Session, TrainingDiverged
 from .snapshot import Snapshot, ViewRequest
 
-# --------------------------------------------------------------------------- commands
-
-
-@dataclass(frozen=True)
-class Apply:
-    """Dotted-key changes, validated by the engine (rejected whole on any bad value)."""
-
-    changes: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Play:
-    pass
-
-
-@dataclass(frozen=True)
-class Pause:
-    pass
-
-
-@dataclass(frozen=True)
-class Step:
-    """One update while paused: ``iteration`` (k D steps + G), ``d`` or ``g`` only."""
-
-    kind: str = "iteration"
-
-
-@dataclass(frozen=True)
-class Reset:
-    """Re-initialise both networks from the seed."""
-
-
-@dataclass(frozen=True)
-class SetSpeed:
-    """Iterations per second; None runs at full speed."""
-
-    steps_per_second: float | None
-
-
-@dataclass(frozen=True)
-class SetView:
-    """What the live views want; None stops computing snapshots."""
-
-    request: ViewRequest | None
-
-
-@dataclass(frozen=True)
-class LoadConfig:
-    """Replace the session by a fresh one built from ``config`` (e.g. a preset)."""
-
-    config: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class SaveGenerator:
-    path: str
-
-
-@dataclass(frozen=True)
-class SaveSession:
-    path: str
-
-
-@dataclass(frozen=True)
-class LoadSession:
-    """Resume a session checkpoint (replaces the current session)."""
-
-    path: str
-
-
-@dataclass(frozen=True)
-class LoadGenerator:
-    """Continue from a generator checkpoint with a fresh discriminator."""
-
-    path: str
-
-
-@dataclass(frozen=True)
-class ExportSamples:
-    """``n`` generated samples to ``path`` (.npy or .csv)."""
-
-    path: str
-    n: int = 2000
-
-
-@dataclass(frozen=True)
-class ExportMetrics:
-    """The logged metrics to a CSV file."""
-
-    path: str
-
-
-# --------------------------------------------------------------------------- events
-
-
-@dataclass(frozen=True)
-class Applied:
-    """The engine's effective config after a change (or at start: ``changes`` empty)."""
-
-    changes: dict[str, Any]
-    config: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Rejected:
-    """A change was refused; ``config`` is the (unchanged) effective config."""
-
-    changes: dict[str, Any]
-    message: str
-    config: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Diverged:
-    """Training diverged at ``step`` and went back to ``rolled_back_to`` (metric rows after
-    it are gone from the history: views drop them too)."""
-
-    step: int
-    message: str
-    rolled_back_to: int = -1
-
-
-@dataclass(frozen=True)
-class Failed:
-    """An unexpected error in the worker; training paused, the session kept."""
-
-    message: str
-    details: str = ""
-
-
-@dataclass(frozen=True)
-class MetricsChunk:
-    """New history rows (columns: ``engine.metrics.COLUMNS``)."""
-
-    rows: np.ndarray
-
-
-@dataclass(frozen=True)
-class ResetDone:
-    """History restarted (reset, new seed or a new config): views clear their curves."""
-
-    config: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Saved:
-    path: str
-    what: str
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Slow one-off work in the engine (reading an image folder, training the quality
-    classifier): ``fraction`` in [0, 1]; 1 means done."""
-
-    fraction: float
-    text: str
-
-
-@dataclass(frozen=True)
-class Status:
-    step: int
-    steps_per_second: float
-    running: bool
-    device: str
-    summary: str
-    d_updates: int = 0
-    g_updates: int = 0
-
-
 # --------------------------------------------------------------------------- the runner
+
+
+@dataclass(frozen=True)
+class Replay:
+    """Emit the whole state so far, in order (a window attached): ResetDone, every history
+    row, Applied and a Status. Internal to the engine process, not a wire message."""
+
 
 
 @dataclass
@@ -214,7 +79,8 @@ class Runner:
 
     def __init__(self, config: dict[str, Any] | None = None, *, autoplay: bool = False,
                  view: ViewRequest | None = None, torch_threads: int | None = None,
-                 chunk_seconds: float | None = None, snapshot_every: float | None = None) -> None:
+                 chunk_seconds: float | None = None, snapshot_every: float | None = None,
+                 mirror: Mirror | None = None) -> None:
         if chunk_seconds is not None:
             self.CHUNK_SECONDS = chunk_seconds
         if snapshot_every is not None:
@@ -231,6 +97,8 @@ class Runner:
         self._thread: threading.Thread | None = None
         self._rate = 0.0
         self._chunk = 1  # iterations per chunk, adapted to take CHUNK_SECONDS
+        self._mirror = mirror
+        self._mirrored: tuple[Any, ...] = ()
         self.ready = threading.Event()
 
     # -- front-end side
@@ -318,13 +186,16 @@ class Runner:
             self._rate = inst if not self._running else 0.5 * self._rate + 0.5 * inst
             self._steps_at, self._time_at = self.session.step, now
         s = self.session
-        state = (s.step, s.d_updates, s.g_updates)
-        stale = state != self._last_state
-        if self._view is not None and (forced or (stale and now - self._last_snap
-                                                  >= self.SNAPSHOT_EVERY)):
-            self._guarded(self._publish_snapshot)
-            self._last_snap = now
-            self._last_state = (s.step, s.d_updates, s.g_updates)
+        if self._mirror is not None:
+            self._refresh_mirror()
+        else:
+            state = (s.step, s.d_updates, s.g_updates)
+            stale = state != self._last_state
+            if self._view is not None and (forced or (stale and now - self._last_snap
+                                                      >= self.SNAPSHOT_EVERY)):
+                self._guarded(self._publish_snapshot)
+                self._last_snap = now
+                self._last_state = (s.step, s.d_updates, s.g_updates)
         if forced or now - self._last_status >= self.STATUS_EVERY:
             self._emit_status()
             self._last_status = now
@@ -353,6 +224,8 @@ class Runner:
             self._emit_status()
 
     def _wait_command(self, timeout: float) -> None:
+        if self._mirror is not None:
+            timeout = min(timeout, 0.01)  # a wanted frame is never kept waiting long
         try:
             cmd = self._commands.get(timeout=max(0.0, timeout))
         except queue.Empty:
@@ -365,7 +238,7 @@ class Runner:
         changed = False
         if block:
             try:
-                cmd = self._commands.get(timeout=0.1)
+                cmd = self._commands.get(timeout=0.01 if self._mirror is not None else 0.1)
             except queue.Empty:
                 return False
             changed |= self._handle(cmd)
@@ -405,6 +278,12 @@ class Runner:
                 return False
             self._running = False
             self._guarded(fn)
+        elif isinstance(cmd, Replay):
+            self._emit(ResetDone(s.config))
+            if len(s.history):
+                self._emit(MetricsChunk(s.history.rows))
+            self._emit(Applied({}, s.config))
+            self._emit_status()
         elif isinstance(cmd, SetSpeed):
             sps = cmd.steps_per_second
             self._speed = None if sps is None or sps <= 0 else float(sps)
@@ -484,6 +363,15 @@ class Runner:
 
     def _on_rows(self, rows: np.ndarray) -> None:
         self._emit(MetricsChunk(rows.copy()))
+
+    def _refresh_mirror(self) -> None:
+        """Publish a weight copy when the frame side wants one and something changed."""
+        s = self.session
+        state = (id(s), s.step, s.d_updates, s.g_updates, id(s._cfg), id(s._nets.generator),
+                 id(s._nets.discriminator))
+        if self._mirror.wanted.is_set() and state != self._mirrored:
+            self._guarded(lambda: self._mirror.refresh(s))
+            self._mirrored = state
 
     def _publish_snapshot(self) -> None:
         snap = self.session.snapshot(self._view)

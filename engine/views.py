@@ -26,30 +26,35 @@ class ViewBatches:
     """Fixed noise and real batches for live views, drawn once per size from their own
     RNGs, so that views never disturb the training stream and fakes move smoothly between
     frames. A conditional view asks for the classes in rows (fake i has class
-    i * K // n_fake); real images come sorted by class, as many of each as the data hold."""
+    i * K // n_fake); real images come sorted by class, as many of each as the data hold.
+
+    It keeps what it draws from (not the session), so a frame thread may extend it while
+    training goes on."""
 
     def __init__(self, s: Session) -> None:
-        self._s = s
         self._seed = seed_of(s._cfg["seed"], "view", s.step)
+        self._cfg = s._cfg
+        self._device = s.device
+        self._classes = s.classes
+        self._draw = s._steps.draw_real
+        self._data_classes = s.dataset.classes(s._cfg["data"]) if s.dataset.is_image else 0
         self._z: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
         self._real: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
 
     def get(self, n_fake: int, n_real: int) -> tuple[tuple[torch.Tensor, torch.Tensor | None],
                                                     tuple[torch.Tensor, torch.Tensor | None]]:
-        s = self._s
-        dev = s.device
+        dev = self._device
         if n_fake not in self._z:
             gen = torch.Generator(dev).manual_seed(seed_of(self._seed, "z", n_fake))
             y = None
-            if s.classes:
-                y = torch.arange(n_fake, device=dev) * s.classes // max(n_fake, 1)
-            self._z[n_fake] = (noise(n_fake, s._cfg, gen, dev), y)
+            if self._classes:
+                y = torch.arange(n_fake, device=dev) * self._classes // max(n_fake, 1)
+            self._z[n_fake] = (noise(n_fake, self._cfg, gen, dev), y)
         if n_real not in self._real:
             gen = torch.Generator(dev).manual_seed(seed_of(self._seed, "x", n_real))
-            draw = s._steps.draw_real
-            k = s.dataset.classes(s._cfg["data"]) if s.dataset.is_image else 0
+            k = self._data_classes
             if k:  # as many of each class as the data hold, in class order
-                x, y = draw(max(4 * n_real, 64 * k), gen)
+                x, y = self._draw(max(4 * n_real, 64 * k), gen)
                 per = n_real // k
                 pick = torch.cat([torch.nonzero(y == c)[:per, 0] for c in range(k)])
                 rest = torch.ones(len(y), dtype=torch.bool, device=y.device)
@@ -58,7 +63,7 @@ class ViewBatches:
                 order = torch.argsort(y[pick], stable=True)
                 x, y = x[pick][order], y[pick][order]
             else:
-                x, y = draw(n_real, gen)
+                x, y = self._draw(n_real, gen)
             self._real[n_real] = (x, y)
         return self._z[n_fake], self._real[n_real]
 

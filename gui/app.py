@@ -73,4 +73,4 @@ def run_app(config: dict[str, Any], preset_name: str | None = None) -> int:
     finally:
         sys.excepthook = previous
         if window.link.alive:
-            window.link.stop(timeout=2.0)
+            window.link.stop(timeout=0.8)

@@ -4,7 +4,7 @@
 
 * **unsaved training**: steps trained since the last session save or load
   (``unsaved_steps``); closing the window with some asks Save session / Discard / Cancel;
-* **autosave**: every few minutes (``autosave/minutes`` in the settings, default 3) the
+* **autosave**: every minute (``autosave/minutes`` in the settings, default 1) the
   session is saved to the user's data folder with ``SaveSession``, only when training has
   moved since the last autosave; an autosave is a safety net and does not count as saved;
 * **crash restore**: ``arm()`` writes a "running" marker; a clean close removes it (the
@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QStandardPaths, QTimer
 
 from engine.atomic import atomic_write_text
-from engine.runner import Failed, Pause, Saved, SaveSession, Status
+from engine.protocol import Failed, Pause, Saved, SaveSession, Status
+from engine.stfile import read_metadata
 
 from . import dialogs
 
@@ -38,8 +39,7 @@ if TYPE_CHECKING:
 DATA_DIR_ENV = "GAN_PLAYGROUND_DATA_DIR"  # overrides the data folder (tests, portable use)
 AUTOSAVE_NAME = "autosave-session.safetensors"
 MARKER_NAME = "running.json"
-DEFAULT_AUTOSAVE_MINUTES = 3.0
-MAX_HEADER = 64 * 1024 * 1024
+DEFAULT_AUTOSAVE_MINUTES = 1.0
 
 
 def data_dir() -> Path:
@@ -52,20 +52,11 @@ def data_dir() -> Path:
 
 
 def checkpoint_header(path: str | os.PathLike[str]) -> dict[str, str]:
-    """The metadata of a safetensors checkpoint (kind, step, date, ...), read from its JSON
-    header only (no tensors, no torch); empty when the file is not a readable checkpoint."""
+    """The metadata of a safetensors checkpoint (kind, step, date, ...), read from its header
+    only (``engine.stfile``: no tensors, no torch); empty when it is not a readable one."""
     try:
-        with open(path, "rb") as f:
-            head = f.read(8)
-            if len(head) < 8:
-                return {}
-            n = int.from_bytes(head, "little")
-            if not 0 < n <= MAX_HEADER:
-                return {}
-            header = json.loads(f.read(n))
-        meta = header.get("__metadata__") or {}
-        return {str(k): str(v) for k, v in meta.items()}
-    except (OSError, ValueError, AttributeError):
+        return read_metadata(str(path))
+    except ValueError:
         return {}
 
 

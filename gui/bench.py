@@ -35,7 +35,7 @@ from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, QTimer  # noq
 from engine import Session  # noqa: E402
 from engine.config import default_config  # noqa: E402
 from engine.presets import load_preset  # noqa: E402
-from engine.runner import Play, Runner  # noqa: E402
+from engine.protocol import Play, Runner  # noqa: E402
 
 from .app import make_application  # noqa: E402
 from .main_window import MainWindow  # noqa: E402

@@ -1,154 +1,280 @@
-"""The one bridge between the Qt event loop and the engine's worker thread.
+"""The one bridge between the Qt event loop and an engine in another process.
 
-A GUI-thread ``QTimer`` drains the runner's event queue and its latest-snapshot mailbox and
-re-emits both as Qt signals. Widgets never poll the runner themselves, so the drawing rate
-never depends on the training rate, and a fast engine never floods the event loop (stale
-snapshots are simply dropped by the mailbox).
+An ``EngineLink`` starts the engine (``gui.engine_client.EngineProcess``) or attaches to one,
+and a GUI-thread ``QTimer`` (every ``POLL_MS``) drains its socket and re-emits what arrived
+as Qt signals, in the order the engine sent it: a ``ResetDone`` is never overtaken by rows
+of the run it ended, and metric rows always come before the ``Applied`` that follows them.
+Adjacent metric rows are merged into one signal; of several statuses or frames that arrive
+together only the newest is handed on.
 
-Pacing. The runner trains in chunks and publishes a snapshot after the first chunk that
-ends ``SNAPSHOT_EVERY`` after the previous one; with its defaults (20 ms chunks, 1/30 s)
-that is every other chunk, ~40 ms apart (25 fps). The link gives its runner 25 ms chunks and
-22 ms between snapshots: one snapshot after each chunk, ~30 ms apart, with fewer chunk-end
-flushes than the default (each flush copies the training state to roll back to), so it
-trains as fast as the defaults (``python -m gui.bench``). The GUI timer checks the mailbox
-every ``POLL_MS`` rather than every 33 ms, because a 33 ms timer beats against a ~30 ms
-source and leaves a 66 ms gap every few frames; checking three times per frame draws each
-snapshot within 10 ms of its arrival. Metric rows and status are batched and handed over
-at most once per frame. An idle check costs a few microseconds.
+Frames are pulled, not pushed: the link grants the engine credit for a frame
+(``FrameWanted``) after the views have drawn the previous one, so a slow screen gets fresh
+frames and never a queue, and the engine draws no frame nobody will see.
 
-At start the link also freezes the objects alive so far out of the garbage collector
-(``gc.freeze``): a full collection walks ~360,000 objects (torch, Qt, pyqtgraph) and held
-the GIL for ~200 ms, a visible freeze of the window and a stall of training.
+Views say what they need with ``set_view_need(owner, request)``; the link merges every
+owner's need (flags or-ed, sizes max-ed) into the one ``ViewRequest`` the engine computes.
+
+If the engine process dies (kill -9, a crash, out of memory), ``engine_died`` says how
+within one poll; ``restart()`` starts a fresh engine.
 """
 
 from __future__ import annotations
 
-import gc
+import dataclasses
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from engine.runner import (
-    Applied,
-    Diverged,
-    Failed,
-    MetricsChunk,
-    Progress,
-    Rejected,
-    ResetDone,
-    Runner,
-    Saved,
-    SetView,
-    Status,
-)
+from engine import protocol as P
 from engine.snapshot import ViewRequest
 
+from .engine_client import EngineConnection, EngineExit, EngineProcess
+
 POLL_MS = 10
-FRAME_S = 1 / 30
-ENGINE_CHUNK_S = 0.025     # Runner.CHUNK_SECONDS for the app (engine default 0.02)
-ENGINE_SNAPSHOT_S = 0.022  # Runner.SNAPSHOT_EVERY for the app (engine default 1/30)
+STATUS_EVERY_S = 1 / 30
+PING_EVERY_S = 2.0
+FRAME_CREDIT = 2     # frames in flight: one being drawn here, one being made there
+EMPTY_VIEW = ViewRequest(n_fake=0, n_real=0, heatmap=False, grid=0)
+
+
+def merge_requests(requests: list[ViewRequest]) -> ViewRequest | None:
+    """One request serving them all: booleans or-ed, sizes max-ed (None for none)."""
+    if not requests:
+        return None
+    out = requests[0]
+    for other in requests[1:]:
+        changes = {}
+        for f in dataclasses.fields(ViewRequest):
+            a, b = getattr(out, f.name), getattr(other, f.name)
+            merged = (a or b) if isinstance(a, bool) else max(a, b)
+            if merged != a:
+                changes[f.name] = merged
+        if changes:
+            out = dataclasses.replace(out, **changes)
+    return out
+
+
+@dataclass
+class EngineState:
+    """What the window knows of the engine, from its events (tests read it too)."""
+
+    ready: bool = False          # the first Applied has arrived
+    step: int = 0
+    d_updates: int = 0
+    g_updates: int = 0
+    running: bool = False
+    steps_per_second: float = 0.0
+    config: dict[str, Any] | None = None
+    rows: int = 0                # history rows received since the last ResetDone
+    pid: int = 0
 
 
 class EngineLink(QObject):
-    """Owns the ``Runner`` and the frame timer; turns engine events into signals."""
+    """Owns the engine process and the frame timer; turns engine messages into signals."""
 
     snapshot_ready = Signal(object)   # engine.snapshot.Snapshot
     applied = Signal(object)          # Applied
     rejected = Signal(object)         # Rejected
     diverged = Signal(object)         # Diverged
     failed = Signal(object)           # Failed
-    metrics_received = Signal(object)  # np.ndarray of rows (engine.metrics.COLUMNS), merged per frame
+    metrics_received = Signal(object)  # np.ndarray of rows (engine.catalogue.COLUMNS)
     reset_done = Signal(object)       # ResetDone
     saved = Signal(object)            # Saved
     progress_reported = Signal(object)  # Progress: slow one-off work (image files, classifier)
-    status_changed = Signal(object)   # Status (the latest of the frame only)
-    frame_done = Signal(float)        # perf_counter() after a frame that drew something
+    status_changed = Signal(object)   # Status (the newest of a poll only)
+    frame_done = Signal(float)        # perf_counter() after the views drew a frame
+    engine_died = Signal(object)      # EngineExit: the process ended without being asked
+    engine_started = Signal()         # a (re)started engine answered
 
     def __init__(self, config: dict[str, Any], *, view: ViewRequest | None = None,
                  torch_threads: int | None = None, autoplay: bool = False,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.view = view or ViewRequest()
-        self.runner = Runner(config, autoplay=autoplay, view=self.view,
-                             torch_threads=torch_threads)
-        # Per-instance pacing (see the module docstring); the runner reads these each loop.
-        self.runner.CHUNK_SECONDS = ENGINE_CHUNK_S
-        self.runner.SNAPSHOT_EVERY = ENGINE_SNAPSHOT_S
+        self.config = config
+        self.torch_threads = torch_threads
+        self.autoplay = autoplay
+        self.state = EngineState()
+        self.process: EngineProcess | None = None
+        self.conn: EngineConnection | None = None
+        self.exit: EngineExit | None = None
+        self._needs: dict[str, ViewRequest] = {}
+        if view is not None:
+            self._needs["window"] = view
+        self.view: ViewRequest | None = merge_requests(list(self._needs.values()))
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_MS)
         self.timer.timeout.connect(self.tick)
-        self._rows: list[np.ndarray] = []
-        self._status: Status | None = None
-        self._last_frame = 0.0
-        # A registry, not an if-chain: one signal per event type (MetricsChunk and Status
-        # are merged per frame below, so they are absent here).
+        self._stopping = False
+        self._last_ping = 0.0
         self._routes: dict[type, Callable[[Any], None]] = {
-            Applied: self.applied.emit,
-            Rejected: self.rejected.emit,
-            Diverged: self.diverged.emit,
-            Failed: self.failed.emit,
-            ResetDone: self.reset_done.emit,
-            Saved: self.saved.emit,
-            Progress: self.progress_reported.emit,
+            P.Applied: self._on_applied,
+            P.Rejected: self._on_rejected,
+            P.Diverged: self.diverged.emit,
+            P.Failed: self.failed.emit,
+            P.ResetDone: self._on_reset_done,
+            P.Saved: self.saved.emit,
+            P.Progress: self.progress_reported.emit,
+            P.Welcome: self._on_welcome,
+            P.Refused: lambda ev: self.failed.emit(P.Failed(ev.message)),
+            P.Bye: lambda ev: None,
         }
 
     # ------------------------------------------------------------------ lifetime
     def start(self) -> None:
-        gc.freeze()  # see the module docstring: no 200 ms full collections mid-training
-        self.runner.start()
+        """Start the engine process and the poll timer (the window paints meanwhile)."""
+        self._stopping = False
+        self.exit = None
+        self.state = EngineState(config=self.state.config)
+        self.process = EngineProcess(self.config, threads=self.torch_threads,
+                                     autoplay=self.autoplay)
+        self.conn = EngineConnection(self.process.address, self.process.key)
+        self.conn.send(P.Hello())
+        if self.view is not None:
+            self.conn.send(P.SetView(self.view))
+        self.conn.send(P.FrameWanted(FRAME_CREDIT))
         self.timer.start()
 
-    def stop(self, timeout: float = 2.0) -> bool:
-        """Stop the frame timer and the worker; True when the worker thread has ended."""
+    def restart(self, config: dict[str, Any] | None = None) -> None:
+        """A fresh engine (after a death): ``config`` or the last one applied."""
+        self._close()
+        self.config = config or self.state.config or self.config
+        self.start()
+
+    def stop(self, timeout: float = 1.0) -> bool:
+        """Ask the engine to end, then end it (within ``timeout`` seconds). True when the
+        process is gone."""
+        self._stopping = True
         self.timer.stop()
-        return self.runner.stop(timeout=timeout)
+        return self._close(timeout)
+
+    def _close(self, timeout: float = 1.0) -> bool:
+        proc, conn = self.process, self.conn
+        if conn is not None:
+            try:
+                conn.send(P.Shutdown())
+            except Exception:  # noqa: BLE001 (a socket already gone)
+                pass
+        ended = True
+        if proc is not None:
+            proc.end(grace=max(0.0, timeout - 0.3))
+            ended = proc.proc.poll() is not None
+        if conn is not None:
+            conn.close()
+        self.conn = None
+        return ended
 
     @property
     def alive(self) -> bool:
-        return self.runner.alive
+        return (self.process is not None and self.process.exited() is None
+                and not self._stopping)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid if self.process is not None else 0
 
     # ------------------------------------------------------------------ commands
     def send(self, command: Any) -> None:
-        self.runner.send(command)
+        if self.conn is not None and self.exit is None:
+            self.conn.send(command)
 
-    def set_view(self, view: ViewRequest) -> None:
-        """Ask for a different snapshot content (e.g. no heatmap while it is hidden)."""
-        if view != self.view:
-            self.view = view
-            self.runner.send(SetView(view))
+    def set_view(self, view: ViewRequest | None) -> None:
+        """The window's own need (the data plane or the image grids)."""
+        self.set_view_need("window", view)
 
-    # ------------------------------------------------------------------ the frame
+    def set_view_need(self, owner: str, request: ViewRequest | None) -> None:
+        """What ``owner`` needs now (None: nothing); the engine computes their union."""
+        if request is None:
+            self._needs.pop(owner, None)
+        else:
+            self._needs[owner] = request
+        merged = merge_requests(list(self._needs.values()))
+        if merged != self.view:
+            self.view = merged
+            self.send(P.SetView(merged))
+
+    # ------------------------------------------------------------------ the poll
     def tick(self) -> None:
-        """Route events (in order); draw a frame when a snapshot has arrived or a frame's
-        time has passed with new rows or status waiting."""
-        for event in self.runner.poll():
-            if isinstance(event, MetricsChunk):
-                self._rows.append(event.rows)
-                continue
-            if isinstance(event, Status):
-                self._status = event
-                continue
-            if isinstance(event, ResetDone):
-                self._rows.clear()  # rows from before the reset mean nothing to the new run
-            route = self._routes.get(type(event))
-            if route is not None:
-                route(event)
-        snap = self.runner.take_snapshot()
-        now = time.perf_counter()
-        if snap is None and not (now - self._last_frame >= FRAME_S
-                                 and (self._rows or self._status is not None)):
+        """Route what arrived, in order; draw the newest frame; notice a dead engine."""
+        conn = self.conn
+        if conn is None:
             return
-        self._last_frame = now
-        if self._rows:
-            rows = np.concatenate(self._rows) if len(self._rows) > 1 else self._rows[0]
-            self._rows = []
-            self.metrics_received.emit(rows)
-        if self._status is not None:
-            status, self._status = self._status, None
+        messages = conn.receive()
+        rows: list[np.ndarray] = []
+        status: P.Status | None = None
+        frame: P.Frame | None = None
+        for msg in messages:
+            if isinstance(msg, P.MetricsChunk):
+                rows.append(msg.rows)
+                continue
+            if rows:
+                self._emit_rows(rows)
+                rows = []
+            if isinstance(msg, P.Status):
+                status = msg
+                self._on_status(msg)
+            elif isinstance(msg, P.Frame):
+                frame = msg
+            else:
+                route = self._routes.get(type(msg))
+                if route is not None:
+                    route(msg)
+        if rows:
+            self._emit_rows(rows)
+        if status is not None:
             self.status_changed.emit(status)
-        if snap is not None:
-            self.snapshot_ready.emit(snap)
+        if frame is not None:
+            self.snapshot_ready.emit(frame.snapshot)
             self.frame_done.emit(time.perf_counter())
+            self.send(P.FrameWanted(1))
+        now = time.monotonic()
+        if now - self._last_ping > PING_EVERY_S:
+            self._last_ping = now
+            self.send(P.Ping())
+        self._check_alive()
+
+    def _check_alive(self) -> None:
+        proc = self.process
+        if proc is None or self._stopping or self.exit is not None:
+            return
+        ended = proc.exited()
+        if ended is not None:
+            self.exit = ended
+            self.state.running = False
+            self.engine_died.emit(ended)
+
+    def _emit_rows(self, rows: list[np.ndarray]) -> None:
+        block = np.concatenate(rows) if len(rows) > 1 else rows[0]
+        self.state.rows += len(block)
+        self.metrics_received.emit(block)
+
+    # ------------------------------------------------------------------ state
+    def _on_status(self, ev: P.Status) -> None:
+        s = self.state
+        s.step, s.d_updates, s.g_updates = ev.step, ev.d_updates, ev.g_updates
+        s.running, s.steps_per_second = ev.running, ev.steps_per_second
+
+    def _on_applied(self, ev: P.Applied) -> None:
+        self.state.config = ev.config
+        if not self.state.ready:
+            self.state.ready = True
+            self.engine_started.emit()
+        self.applied.emit(ev)
+
+    def _on_rejected(self, ev: P.Rejected) -> None:
+        self.state.config = ev.config
+        self.rejected.emit(ev)
+
+    def _on_reset_done(self, ev: P.ResetDone) -> None:
+        self.state.config = ev.config
+        self.state.rows = 0
+        self.reset_done.emit(ev)
+
+    def _on_welcome(self, ev: P.Welcome) -> None:
+        if ev.accepted:
+            self.state.pid = ev.pid
+        else:
+            self.failed.emit(P.Failed(f"the engine refused this window: {ev.message}"))

@@ -39,7 +39,7 @@ from engine.presets import (
     preset_text,
     save_preset,
 )
-from engine.runner import (
+from engine.protocol import (
     Applied,
     Apply,
     ExportMetrics,

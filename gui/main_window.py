@@ -1,14 +1,13 @@
 """The main window: controls on the left, live views on the right, engine behind a link.
 
-Data flow (DESIGN.md): a finished edit becomes ``Apply({key: value})`` on the runner's
-queue; the engine answers ``Applied``/``Rejected`` with its effective config and every
+Data flow (DESIGN.md): a finished edit becomes ``Apply({key: value})`` sent to the engine
+process; the engine answers ``Applied``/``Rejected`` with its effective config and every
 control is redrawn from that (signals blocked), so the window always shows what the engine
-really runs. The frame timer in ``EngineLink`` hands snapshots and metric rows to the views.
+really runs. The poll timer in ``EngineLink`` hands snapshots and metric rows to the views.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -33,7 +32,7 @@ from PySide6.QtWidgets import (
 from engine.config import flatten
 from engine.dataspecs import DATA_SPECS
 from engine.metrics import COLUMNS
-from engine.runner import (
+from engine.protocol import (
     Applied,
     Apply,
     Diverged,
@@ -47,10 +46,9 @@ from engine.runner import (
     Status,
     Step,
 )
-from engine.snapshot import ViewRequest
 
 from . import help as help_text
-from .autosave import SessionKeeper
+from .autosave import SessionKeeper, header_step
 from .controls import ControlPanel
 from .dialogs import text_dialog
 from .engine_link import EngineLink
@@ -81,7 +79,8 @@ def _last_valid(rows: np.ndarray, column: str) -> float | None:
 
 
 class MainWindow(QMainWindow):
-    """GAN Playground's window. ``runner`` is exposed for tests and scripts (read only)."""
+    """GAN Playground's window. ``link.state`` tells tests and scripts what the engine last
+    reported (step, config, running)."""
 
     def __init__(self, config: dict[str, Any], preset_name: str | None = None, *,
                  settings: QSettings | None = None,
@@ -93,7 +92,6 @@ class MainWindow(QMainWindow):
         self.preset_name = preset_name
         self._fresh_points = False
         self._rows_before_swap = False  # the next metric rows may be the old data set's
-        self.view_filters: list[Callable[[ViewRequest], ViewRequest]] = []
         self._pending_running: bool | None = True if autoplay else None
         self.setObjectName("main_window")
         self.resize(*DEFAULT_SIZE)
@@ -109,7 +107,6 @@ class MainWindow(QMainWindow):
         self.images = ImageView()
         self.curves = CurvesView()
         self.insight = InsightPanel(self.link, config=config, torch_threads=torch_threads)
-        self.view_filters.append(self.insight.merged_view)
         self.message = MessageLine()
         self._build_layout()
         self._show_data_kind()
@@ -132,13 +129,10 @@ class MainWindow(QMainWindow):
         if start:
             self.start()
 
-    @property
-    def runner(self) -> Any:
-        """The engine runner (tests read ``runner.session`` after an ``Applied``)."""
-        return self.link.runner
-
     def start(self) -> None:
+        """Start the engine process; the window paints and answers meanwhile."""
         self.link.start()
+        self.statusBar().showMessage("Starting the engine…", 30_000)
 
     # ------------------------------------------------------------------ building
     def _build_layout(self) -> None:
@@ -213,6 +207,8 @@ class MainWindow(QMainWindow):
         link.metrics_received.connect(self._on_metrics)
         link.snapshot_ready.connect(self._on_snapshot)
         link.progress_reported.connect(self._on_progress)
+        link.engine_died.connect(self._on_engine_died)
+        link.engine_started.connect(self._on_engine_started)
         self.panel.path_needed.connect(self.choose_data_path)
         # curves throttle themselves; later frames flush rows a throttled refresh held back
         link.snapshot_ready.connect(lambda _: self.curves.refresh())
@@ -232,16 +228,13 @@ class MainWindow(QMainWindow):
         self.link.send(command)
 
     def _update_view_request(self) -> None:
-        """Tell the engine what the views need now; ``view_filters`` (e.g. extra panels)
-        add their own needs to the plane's, so one request serves every view."""
+        """Tell the engine what the data view needs now (the link adds what other views,
+        such as the insight tabs, asked for themselves)."""
         if self.showing_images:
             self.link.set_view(image_view_request(self.config, self.images.chosen_class
                                                   if self.config["conditional"] else -1))
             return
-        request = plane_view_request(self.config, self.plane.layer_visible("heatmap"))
-        for extend in self.view_filters:
-            request = extend(request)
-        self.link.set_view(request)
+        self.link.set_view(plane_view_request(self.config, self.plane.layer_visible("heatmap")))
 
     @property
     def showing_images(self) -> bool:
@@ -298,6 +291,36 @@ class MainWindow(QMainWindow):
         self.message.show_message(f"Training paused after an error: {ev.message}", "error",
                                   details=ev.details)
         self.statusBar().showMessage("Training paused after an error", 8000)
+
+    def _on_engine_started(self) -> None:
+        if self.statusBar().currentMessage().startswith("Starting the engine"):
+            self.statusBar().showMessage("Engine ready", 3000)
+
+    def _on_engine_died(self, ended: Any) -> None:
+        """The engine process ended on its own: say how, keep what the views show, offer
+        a restart (from the last autosave when there is one)."""
+        self._show_paused()
+        actions = []
+        path = self.keeper.autosave_path
+        if path is not None and path.is_file():
+            step = header_step(path)
+            label = f"Restart from the autosave (step {step:,})" if step is not None \
+                else "Restart from the autosave"
+            actions.append((label, lambda: self.restart_engine(from_autosave=True)))
+        actions.append(("Restart fresh", lambda: self.restart_engine(from_autosave=False)))
+        self.message.show_message(
+            f"The engine stopped: {ended.describe()}. The plots keep what they showed; "
+            "restart it to train again.", "error", details=ended.log_tail, actions=actions)
+        self.statusBar().showMessage("The engine stopped", 8000)
+
+    def restart_engine(self, from_autosave: bool = False) -> None:
+        """A fresh engine process on the current settings, then (``from_autosave``) the
+        last autosaved session loaded into it."""
+        self.link.restart(self.config)
+        self.statusBar().showMessage("Starting the engine…", 30_000)
+        path = self.keeper.autosave_path
+        if from_autosave and path is not None and path.is_file():
+            self.files.open_session(str(path), what="autosaved session")
 
     def _show_paused(self) -> None:
         self._pending_running = None
@@ -464,6 +487,6 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.message.stop()
         self.insight.shutdown()
-        self.link.stop(timeout=2.0)
+        self.link.stop(timeout=0.8)
         self.keeper.disarm()
         super().closeEvent(event)

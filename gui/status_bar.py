@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from engine.catalogue import LOSS_INFO
-from engine.runner import Status
+from engine.protocol import Status
 
 
 class StatusReadout:

@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QSlider, QStyle, QToolBar, QWidget
 
-from engine.runner import Pause, Play, Reset, SetSpeed, Step
+from engine.protocol import Pause, Play, Reset, SetSpeed, Step
 
 # Iterations per second from slow motion to full speed (None: as fast as the engine can).
 SPEEDS: tuple[float | None, ...] = (1, 2, 3, 5, 10, 20, 50, 100, 200, 500, None)

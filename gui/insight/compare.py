@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from engine.config import flatten, with_changes
 from engine.metrics import CADENCE_COLUMNS
-from engine.runner import Apply, Pause, Play, Reset
+from engine.protocol import Apply, Pause, Play, Reset
 from engine.snapshot import ViewRequest
 
 from .. import theme
@@ -85,7 +85,7 @@ class CompareView(QWidget):
         self.setObjectName("insight_compare")
         self.link_a = link
         self.link_b: EngineLink | None = None
-        self.last_runner_b: Any = None
+        self.last_link_b: EngineLink | None = None
         self.torch_threads = torch_threads
         self.config: dict[str, Any] | None = None
         self.change: tuple[str, Any] | None = None
@@ -261,7 +261,7 @@ class CompareView(QWidget):
         b, self.link_b = self.link_b, None
         if b is None:
             return True
-        ended = b.stop(timeout=3.0)
+        ended = b.stop(timeout=1.0)
         for signal in (b.metrics_received, b.status_changed, b.failed, b.diverged, b.rejected):
             try:
                 signal.disconnect()
@@ -269,7 +269,7 @@ class CompareView(QWidget):
                 pass
         b.setParent(None)
         b.deleteLater()
-        self.last_runner_b = b.runner  # kept so callers can check that the thread ended
+        self.last_link_b = b  # kept so callers can check that its process ended
         for button in (self.play_button, self.pause_button, self.stop_button):
             button.setEnabled(False)
         self.steps.setText("B stopped" if ended else "B did not stop in time")

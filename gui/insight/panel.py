@@ -12,11 +12,9 @@ Usage (the main window)::
 ``Applied`` arrives; ``torch_threads`` is what the comparison's second engine uses.
 
 The panel asks the engine for extras (D*, arrows, D's field, the manifold, D on the fakes,
-a finer 1-D grid) only while the tab that draws them is on screen, by merging them into
-the link's current ``ViewRequest`` (``dataclasses.replace`` on ``link.view``). Whoever else
-sets the link's view (the main window, for its data plane) sets the base; the panel notices
-at the next frame and merges its extras into the new base again. ``merged_view(base)`` gives
-the same merge to a caller that wants to set both at once.
+a finer 1-D grid) only while the tab that draws them is on screen: it declares them as its
+own need (``link.set_view_need("insight", ...)``) and the link merges every owner's need
+into the one request the engine computes.
 """
 
 from __future__ import annotations
@@ -27,10 +25,10 @@ import numpy as np
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from engine.dataspecs import DATA_SPECS
-from engine.runner import Apply
+from engine.protocol import Apply
 from engine.snapshot import Snapshot, ViewRequest
 
-from ..engine_link import EngineLink
+from ..engine_link import EMPTY_VIEW, EngineLink
 from .compare import CompareView
 from .divergence_view import DivergenceView
 from .dstar_view import DStarView
@@ -76,7 +74,6 @@ class InsightPanel(QWidget):
         self.config: dict[str, Any] | None = None
         self.latest: Snapshot | None = None
         self._dim: int | None = None
-        self._base: ViewRequest = link.view
         self._sent: ViewRequest | None = None
         self._closed = False
         self._drawn: tuple | None = None
@@ -146,23 +143,21 @@ class InsightPanel(QWidget):
             return self.one_d.extras(self.config)
         return {}
 
-    def merged_view(self, base: ViewRequest) -> ViewRequest:
-        """``base`` plus what the panel needs now (nothing while the panel is hidden)."""
+    def need(self) -> ViewRequest | None:
+        """What the panel needs from the engine now (None while it is hidden or closed)."""
         if self._closed or not self.isVisible():
-            return base
-        return merge_view(base, self.extras())
+            return None
+        extras = self.extras()
+        return merge_view(EMPTY_VIEW, extras) if extras else None
 
     def sync_view(self) -> None:
-        """Keep the link's request = base + extras; the base is whatever someone else set."""
+        """Tell the link what the tab on screen needs (it merges it with the others')."""
         if self._closed:
             return
-        current = self.link.view
-        if self._sent is None or current != self._sent:
-            self._base = current  # set by the main window (or first call)
-        want = self.merged_view(self._base)
-        if want != current:
-            self.link.set_view(want)
-        self._sent = want
+        want = self.need()
+        if want != self._sent:
+            self._sent = want
+            self.link.set_view_need("insight", want)
 
     @property
     def dim(self) -> int:
@@ -184,8 +179,8 @@ class InsightPanel(QWidget):
                 signal.disconnect(slot)
             except (RuntimeError, TypeError):
                 pass
-        if self._sent is not None and self.link.view == self._sent:
-            self.link.set_view(self._base)
+        self.link.set_view_need("insight", None)
+        self._sent = None
         self._closed = True
 
     # ------------------------------------------------------------------ Qt events

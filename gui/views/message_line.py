@@ -6,8 +6,10 @@ save needs to stay on screen until the user has read it (info messages fade on t
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
 
 from ..theme import MESSAGE_STYLES
 
@@ -24,6 +26,8 @@ class MessageLine(QFrame):
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.label, 1)
+        self._buttons: list[QPushButton] = []
+        self._layout = layout
         close = QToolButton()
         close.setText("✕")
         close.setAutoRaise(True)
@@ -36,8 +40,19 @@ class MessageLine(QFrame):
         self._fade.timeout.connect(self.dismiss)
         self.hide()
 
-    def show_message(self, text: str, level: str = "info", details: str = "") -> None:
-        """Show ``text``; errors and warnings stay until dismissed, info fades."""
+    def show_message(self, text: str, level: str = "info", details: str = "",
+                     actions: Sequence[tuple[str, Callable[[], None]]] = ()) -> None:
+        """Show ``text``; errors and warnings stay until dismissed, info fades. ``actions``
+        are buttons (label, callback) beside it; pressing one also dismisses the message."""
+        for b in self._buttons:
+            b.deleteLater()
+        self._buttons = []
+        for i, (label, callback) in enumerate(actions):
+            button = QPushButton(label)
+            button.setObjectName(f"message_action_{i}")
+            button.clicked.connect(lambda _=False, cb=callback: (self.dismiss(), cb()))
+            self._layout.insertWidget(1 + i, button)
+            self._buttons.append(button)
         bg, fg = MESSAGE_STYLES.get(level, MESSAGE_STYLES["info"])
         self.setStyleSheet(f"#message_line {{ background: {bg}; border-radius: 4px; }}"
                            f"#message_line QLabel {{ color: {fg}; }}")
@@ -56,7 +71,13 @@ class MessageLine(QFrame):
     def dismiss(self) -> None:
         self._fade.stop()
         self.label.clear()
+        for b in self._buttons:
+            b.deleteLater()
+        self._buttons = []
         self.hide()
+
+    def action_buttons(self) -> list[QPushButton]:
+        return list(self._buttons)
 
     def stop(self) -> None:
         """Stop the fade timer (window closing)."""

@@ -51,14 +51,16 @@ def make_window(qtbot: Any, no_thread_leak: None, tmp_path: Any
         window = MainWindow(config or small_config(**changes), name, settings=settings)
         qtbot.addWidget(window)
         window.show()
-        qtbot.waitUntil(window.runner.ready.is_set, timeout=10_000)
+        qtbot.waitUntil(lambda: window.link.state.ready, timeout=10_000)
         windows.append(window)
         return window
 
     yield make
     for window in windows:
         window.close()
-        assert not window.runner.alive, "the engine thread outlived its window"
+        assert not window.link.alive, "the engine outlived its window"
+        assert window.link.process is None or window.link.process.proc.poll() is not None, \
+            "the engine process outlived its window"
         assert not window.link.timer.isActive(), "the frame timer outlived its window"
 
 

@@ -28,12 +28,12 @@ SMALL = {"generator.hidden": [16], "discriminator.hidden": [16], "train.batch_si
 
 # ---------------------------------------------------------------------------- helpers
 def session_config(window: Any) -> dict[str, Any]:
-    return window.runner.session.config
+    return window.link.state.config
 
 
 def synced(window: Any) -> bool:
     """The window has seen the engine's current step (status after the last update)."""
-    return window.keeper.step == window.runner.session.step
+    return window.keeper.step == window.link.state.step
 
 
 def pause(qtbot: Any, window: Any) -> int:
@@ -44,20 +44,20 @@ def pause(qtbot: Any, window: Any) -> int:
                           check_params_cb=lambda s: not s.running):
         play.trigger()
     qtbot.waitUntil(lambda: synced(window) and window.keeper.trained, timeout=TIMEOUT)
-    return window.runner.session.step
+    return window.link.state.step
 
 
 def train(qtbot: Any, window: Any, steps: int = 5) -> int:
     """Play for ``steps`` or more, pause, and wait until the window knows the final step."""
-    start = window.runner.session.step
+    start = window.link.state.step
     window.transport.actions["play"].trigger()
-    qtbot.waitUntil(lambda: window.runner.session.step >= start + steps, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.link.state.step >= start + steps, timeout=TIMEOUT)
     return pause(qtbot, window)
 
 
 def state(window: Any) -> tuple[Any, ...]:
     """What a failed open must leave exactly as it was."""
-    return (json.dumps(session_config(window), sort_keys=True), window.runner.session.step,
+    return (json.dumps(session_config(window), sort_keys=True), window.link.state.step,
             json.dumps(window.config, sort_keys=True), window.windowTitle(),
             window.isWindowModified(), window.files.preset_file, window.files.recent.paths(),
             window.settings.value("preset/last"))
@@ -181,15 +181,15 @@ def test_open_session_resumes_exactly_and_generator_continues(qtbot, make_window
                        (window.files.save_generator, generator)):
         with qtbot.waitSignal(window.link.saved, timeout=TIMEOUT):
             save(str(path))
-    history = len(window.runner.session.history)
+    history = window.link.state.rows
     with qtbot.waitSignal(window.link.reset_done, timeout=TIMEOUT):
         window.transport.actions["reset"].trigger()
-    qtbot.waitUntil(lambda: window.runner.session.step == 0 and synced(window), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.link.state.step == 0 and synced(window), timeout=TIMEOUT)
 
     with qtbot.waitSignal(window.link.applied, timeout=TIMEOUT):
         assert window.files.open_session(str(session))
-    assert window.runner.session.step == step
-    assert len(window.runner.session.history) == history
+    assert window.link.state.step == step
+    assert window.link.state.rows == history
     assert "Opened the session" in window.message.text()
     assert window.keeper.saved_step == step and window.keeper.unsaved_steps == 0
     assert window.files.preset_file is None and not window.isWindowModified()
@@ -198,11 +198,11 @@ def test_open_session_resumes_exactly_and_generator_continues(qtbot, make_window
     frames = window.plane.frames
     with qtbot.waitSignal(window.link.applied, timeout=TIMEOUT):
         assert window.files.open_generator(str(generator))
-    assert window.runner.session.step == step
+    assert window.link.state.step == step
     assert "Opened the generator" in window.message.text()
     qtbot.waitUntil(lambda: window.plane.frames > frames, timeout=TIMEOUT)  # its samples show
     train(qtbot, window, 3)  # and training goes on from there
-    assert window.runner.session.step >= step + 3
+    assert window.link.state.step >= step + 3
 
 
 # ---------------------------------------------------------------------------- presets
@@ -285,7 +285,7 @@ def test_keep_networks_or_start_fresh(qtbot, make_window, tmp_path, answers):
                           check_params_cb=lambda ev: "loss.name" in ev.changes):
         assert window.files.open_preset(str(moons))
     cfg = session_config(window)
-    assert window.runner.session.step == step  # the networks and the step are kept
+    assert window.link.state.step == step  # the networks and the step are kept
     assert cfg["loss"]["name"] == "hinge" and cfg["data"]["name"] == "moons"
     assert cfg["data"]["noise"] == 0.1 and cfg["seed"] == 0  # the seed is never swapped
     assert diff(cfg, load_preset(str(moons))) == {"seed": 7}
@@ -296,7 +296,7 @@ def test_keep_networks_or_start_fresh(qtbot, make_window, tmp_path, answers):
     with qtbot.waitSignal(window.link.reset_done, timeout=TIMEOUT):
         assert window.files.open_preset(str(moons))
     qtbot.waitUntil(lambda: session_config(window)["seed"] == 7, timeout=TIMEOUT)
-    assert window.runner.session.step == 0
+    assert window.link.state.step == 0
     qtbot.waitUntil(lambda: not window.isWindowModified(), timeout=TIMEOUT)
     assert [q for q, _ in answers.asked] == ["keep", "keep", "keep"]
 
@@ -423,7 +423,7 @@ def test_crash_restore_is_offered_and_restores_the_step(qtbot, make_window, tmp_
         window.keeper.arm(folder, interval_ms=60_000)
     question, (asked_step, when) = answers.asked[-1]
     assert question == "restore" and asked_step == str(step) and when
-    qtbot.waitUntil(lambda: window.runner.session.step == step, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.link.state.step == step, timeout=TIMEOUT)
     qtbot.waitUntil(lambda: "autosaved session" in window.message.text(), timeout=TIMEOUT)
     from gui.dialogs import restore_text
 
@@ -442,7 +442,7 @@ def test_close_asks_with_unsaved_training(qtbot, make_window, tmp_path, answers,
     step = train(qtbot, window)
     answers.close = "cancel"
     assert not window.close()
-    assert window.isVisible() and window.runner.alive and answers.asked == [("close", (step,))]
+    assert window.isVisible() and window.link.alive and answers.asked == [("close", (step,))]
 
     path = tmp_path / "kept.safetensors"
     monkeypatch.setattr(window.files, "choose_session_path", lambda: str(path))
@@ -451,8 +451,8 @@ def test_close_asks_with_unsaved_training(qtbot, make_window, tmp_path, answers,
     qtbot.waitUntil(lambda: window.keeper.unsaved_steps > step, timeout=TIMEOUT)
     assert not window.close()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT)
-    assert not window.runner.alive
-    assert header_step(path) == window.runner.session.step
+    assert not window.link.alive
+    assert header_step(path) == window.link.state.step
 
 
 def test_shortcuts_for_presets_and_sessions_are_distinct(qtbot, make_window):

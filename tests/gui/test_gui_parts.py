@@ -124,7 +124,7 @@ def test_run_app_opens_the_window_and_returns_when_it_closes(qapp, no_thread_lea
     def close_when_ready():
         windows = [w for w in QApplication.topLevelWidgets()
                    if isinstance(w, MainWindow) and w.isVisible()]
-        if windows and windows[0].runner.ready.is_set():
+        if windows and windows[0].link.state.ready:
             seen.append(windows[0].windowTitle())
             windows[0].close()
         else:

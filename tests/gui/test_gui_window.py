@@ -11,7 +11,7 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
-from engine.runner import Diverged, Failed
+from engine.protocol import Diverged, Failed
 
 TIMEOUT = 10_000
 
@@ -41,13 +41,13 @@ def applied_with(key: str) -> Any:
 
 def session_config(window: Any) -> dict[str, Any]:
     """The engine's effective config (read after an Applied event, as the tests do)."""
-    return window.runner.session.config
+    return window.link.state.config
 
 
 def wait_steps(qtbot, window, more: int = 5) -> int:
-    start = window.runner.session.step
-    qtbot.waitUntil(lambda: window.runner.session.step >= start + more, timeout=TIMEOUT)
-    return window.runner.session.step
+    start = window.link.state.step
+    qtbot.waitUntil(lambda: window.link.state.step >= start + more, timeout=TIMEOUT)
+    return window.link.state.step
 
 
 def play(qtbot, window) -> None:
@@ -70,16 +70,16 @@ def test_play_then_pause_stops_training(qtbot, make_window):
     assert window.transport.actions["play"].text() == "Pause"
     pause(qtbot, window)
     assert not window.transport.actions["play"].isChecked()
-    frozen = window.runner.session.step
+    frozen = window.link.state.step
     with qtbot.waitSignal(window.link.status_changed, timeout=TIMEOUT):
         pass  # one more status round trip: still paused, still the same step
-    assert window.runner.session.step == frozen
+    assert window.link.state.step == frozen
     assert "paused" in window.readout.labels["rate"].text()
 
 
 def test_step_buttons_update_d_and_g_as_asked(qtbot, make_window):
     window = make_window(**{"train.d_steps": 3})
-    s = window.runner.session
+    s = window.link.state
     actions = window.transport.actions
     cases = [("step", 3, 1), ("step_d", 1, 0), ("step_g", 0, 1)]
     for name, d_more, g_more in cases:
@@ -263,7 +263,7 @@ def test_close_while_training_at_full_speed(qtbot, make_window):
     window.close()
     elapsed = time.perf_counter() - t0
     assert elapsed < 2.0
-    assert not window.runner.alive
+    assert not window.link.alive
     assert not window.link.timer.isActive()
 
 
@@ -292,7 +292,7 @@ def test_speed_control_slows_training(qtbot, make_window):
     slider.setValue(1)  # 2 it/s (not dragging: applies at once)
     assert window.transport.speed_label.text() == "2 it/s"
     play(qtbot, window)  # waits for 5 steps
-    s = window.runner.session
+    s = window.link.state
     before, t0 = s.step, time.perf_counter()
     qtbot.waitUntil(lambda: time.perf_counter() - t0 > 1.0, timeout=TIMEOUT)
     assert s.step - before <= 4

@@ -17,7 +17,7 @@ import pytest
 from engine.config import with_changes
 from engine.imagefiles import MNIST_FILES
 from engine.presets import load_preset
-from engine.runner import Progress
+from engine.protocol import Progress
 
 TIMEOUT = 10_000
 TINY: dict[str, Any] = {
@@ -47,7 +47,7 @@ def open_window(make_window: Callable[..., Any], tmp_path: Path,
 
 # ---------------------------------------------------------------------------- helpers
 def session_config(window: Any) -> dict[str, Any]:
-    return window.runner.session.config
+    return window.link.state.config
 
 
 def applied_with(key: str) -> Callable[[Any], bool]:
@@ -72,9 +72,9 @@ def choose(window: Any, key: str, value: Any) -> None:
 
 
 def play_steps(qtbot: Any, window: Any, more: int = 5) -> None:
-    start = window.runner.session.step
+    start = window.link.state.step
     window.transport.actions["play"].trigger()
-    qtbot.waitUntil(lambda: window.runner.session.step >= start + more, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.link.state.step >= start + more, timeout=TIMEOUT)
 
 
 def visible(window: Any, key: str) -> bool:
@@ -307,8 +307,8 @@ def test_training_the_quality_classifier_reports_progress_then_fid(qtbot, open_w
     assert not label.isVisibleTo(window)
     batches: list[int] = []
     window.link.metrics_received.connect(lambda rows: batches.append(len(rows)))
-    start = window.runner.session.step
-    qtbot.waitUntil(lambda: len(batches) >= 3 and window.runner.session.step > start + 10,
+    start = window.link.state.step
+    qtbot.waitUntil(lambda: len(batches) >= 3 and window.link.state.step > start + 10,
                     timeout=TIMEOUT)
     assert not label.isVisibleTo(window), label.text()
     # ring8's own mode metrics come back

@@ -53,17 +53,18 @@ def make_panel(qtbot: Any, no_thread_leak: None) -> Iterator[Callable[..., Any]]
             panel.show_tab(tab)
         panel.show()
         link.start()
-        qtbot.waitUntil(link.runner.ready.is_set, timeout=TIMEOUT)
+        qtbot.waitUntil(lambda: link.state.ready, timeout=TIMEOUT)
         made.append((panel, link))
         return panel, link
 
     yield make
     for panel, link in made:
-        runner_b = panel.compare.link_b.runner if panel.compare.link_b is not None else None
+        link_b = panel.compare.link_b
         panel.shutdown()
-        assert link.stop(timeout=3.0), "the engine thread did not stop"
+        assert link.stop(timeout=1.0), "the engine process did not stop"
         assert not link.timer.isActive(), "the frame timer outlived the test"
         assert not panel.timeline.replay_timer.isActive(), "the replay timer outlived the test"
         assert panel.compare.link_b is None, "the comparison run outlived shutdown()"
-        if runner_b is not None:
-            assert not runner_b.alive, "the comparison run's thread outlived shutdown()"
+        if link_b is not None:
+            assert not link_b.alive, "the comparison run's engine outlived shutdown()"
+            assert link_b.process.proc.poll() is not None, "B's process outlived shutdown()"

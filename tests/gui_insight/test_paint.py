@@ -7,7 +7,7 @@ import os
 import numpy as np
 from PySide6.QtGui import QImage
 
-from engine.runner import Play
+from engine.protocol import Play
 
 from .conftest import TIMEOUT
 
@@ -29,7 +29,7 @@ def test_every_tab_paints(qtbot, make_panel, tmp_path):
     panel, link = make_panel()
     panel.resize(1000, 700)
     link.send(Play())
-    qtbot.waitUntil(lambda: link.runner.session.step >= 5, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: link.state.step >= 5, timeout=TIMEOUT)
     out = os.environ.get("INSIGHT_SHOTS") or str(tmp_path)
     drawn = {  # what each tab shows once it has had a frame with its extras
         "D vs D*": lambda: panel.dstar.gap_value is not None,

@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-from engine.runner import Apply, Play
+from engine.protocol import Apply, Play
 from gui.insight.dstar_view import BCE_NOTE
 
 from .conftest import TIMEOUT, small_config
@@ -15,7 +15,7 @@ from .conftest import TIMEOUT, small_config
 
 def play(qtbot, link, steps: int = 1) -> None:
     link.send(Play())
-    qtbot.waitUntil(lambda: link.runner.session.step >= steps, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: link.state.step >= steps, timeout=TIMEOUT)
 
 
 def curve_len(curve) -> int:
@@ -105,7 +105,7 @@ def test_one_d_view_offers_1d_data_then_draws_the_classic_picture(qtbot, make_pa
     with qtbot.waitSignal(link.applied, timeout=TIMEOUT,
                           check_params_cb=lambda ev: "data.name" in ev.changes):
         view.switch_button.click()
-    config = link.runner.session.config
+    config = link.state.config
     assert config["data"]["name"] == "mixture1d" and config["noise"]["dim"] == 1
     qtbot.waitUntil(lambda: link.view.dstar and link.view.grid >= 160, timeout=TIMEOUT)
     play(qtbot, link, steps=5)
@@ -161,10 +161,10 @@ def test_compare_runs_a_changed_copy_and_shutdown_stops_it(qtbot, make_panel):
     compare.start("loss.name", "minimax")
     b = compare.link_b
     assert b is not None
-    qtbot.waitUntil(b.runner.ready.is_set, timeout=TIMEOUT)
-    assert b.runner.session.config["loss"]["name"] == "minimax"
-    assert b.runner.session.config["seed"] == link.runner.session.config["seed"]
-    assert link.runner.session.config["loss"]["name"] == "non-saturating"
+    qtbot.waitUntil(lambda: b.state.ready, timeout=TIMEOUT)
+    assert b.state.config["loss"]["name"] == "minimax"
+    assert b.state.config["seed"] == link.state.config["seed"]
+    assert link.state.config["loss"]["name"] == "non-saturating"
     qtbot.waitUntil(lambda: compare.point_count("A") >= 5 and compare.point_count("B") >= 5,
                     timeout=TIMEOUT)
     qtbot.waitUntil(lambda: curve_len(compare.curves[("g_loss", "B")]) >= 5, timeout=TIMEOUT)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QSettings
 
-from engine.runner import Apply
+from engine.protocol import Apply
 
 from .conftest import TIMEOUT, small_config
 
@@ -24,7 +24,7 @@ def test_panel_keeps_its_extras_when_the_window_sets_the_view(qtbot, no_thread_l
         window.show()
         panel.show_tab("D vs D*")
         panel.show()
-        qtbot.waitUntil(window.runner.ready.is_set, timeout=TIMEOUT)
+        qtbot.waitUntil(lambda: window.link.state.ready, timeout=TIMEOUT)
         qtbot.waitUntil(lambda: window.link.view.dstar and window.link.view.heatmap,
                         timeout=TIMEOUT)
         with qtbot.waitSignal(window.link.applied, timeout=TIMEOUT,
@@ -38,4 +38,4 @@ def test_panel_keeps_its_extras_when_the_window_sets_the_view(qtbot, no_thread_l
     finally:
         panel.shutdown()
         window.close()
-    assert not window.runner.alive
+    assert not window.link.alive

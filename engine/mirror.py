@@ -1,0 +1,137 @@
+"""Copies of the networks that a frame thread draws from while training goes on.
+
+A live frame (the samples, D over a 64×64 grid) costs as much as a training iteration; at
+30 frames a second, drawing them on the training thread took 15% of its time. In the engine
+process the training thread therefore only *copies* the weights (a fused memcpy, ~0.1 ms)
+into a spare mirror when a frame is wanted, and the frame thread computes the frame from
+that copy on the other core. Three mirrors rotate (triple buffering): the training thread
+fills one that is neither the newest published one nor the one being drawn, so neither
+thread ever waits for the other and no frame ever mixes two weight versions.
+
+A ``FrameSource`` offers what ``engine.views.build_snapshot`` reads from a session.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+if TYPE_CHECKING:
+    from .datasets import DataSet
+    from .losses import Loss
+    from .session import Session
+    from .views import ViewBatches
+
+
+class _Nets:
+    def __init__(self, generator: torch.nn.Module, discriminator: torch.nn.Module) -> None:
+        self.generator = generator
+        self.discriminator = discriminator
+
+
+class FrameSource:
+    """A frozen copy of a session as the views see it (``build_snapshot`` takes it)."""
+
+    def __init__(self) -> None:
+        self._nets: _Nets | None = None
+        self._owners: tuple[int, int] = (0, 0)
+        self._tensors: list[torch.Tensor] = []
+        self.version = -1
+        self.step = 0
+        self.d_updates = 0
+        self.g_updates = 0
+        self._cfg: dict[str, Any] = {}
+        self.loss: Loss | None = None
+        self.dataset: DataSet | None = None
+        self.box: tuple[float, float, float, float] = (0.0, 1.0, 0.0, 1.0)
+        self.classes = 0
+        self.class_names: tuple[str, ...] = ()
+        self.device = torch.device("cpu")
+        self._views: ViewBatches | None = None
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self._cfg
+
+    @property
+    def generator(self) -> torch.nn.Module:
+        return self._nets.generator
+
+    @property
+    def discriminator(self) -> torch.nn.Module:
+        return self._nets.discriminator
+
+    def view_batches(self, n_fake: int, n_real: int) -> tuple[torch.Tensor, torch.Tensor]:
+        (z, _), (x, _) = self._views.get(n_fake, n_real)
+        return z, x
+
+    def view_batches_labelled(self, n_fake: int, n_real: int) -> Any:
+        return self._views.get(n_fake, n_real)
+
+    def fill(self, s: Session, version: int) -> None:
+        """Copy ``s`` (on the training thread): weights by one fused copy, unless a network
+        was rebuilt since (then a deep copy)."""
+        live = (s._nets.generator, s._nets.discriminator)
+        owners = (id(live[0]), id(live[1]))
+        with torch.no_grad():
+            if owners != self._owners or self._nets is None:
+                self._nets = _Nets(copy.deepcopy(live[0]), copy.deepcopy(live[1]))
+                self._owners = owners
+                self._tensors = _tensors(self._nets.generator, self._nets.discriminator)
+            else:
+                torch._foreach_copy_(self._tensors, _tensors(*live))
+        self.version = version
+        self.step, self.d_updates, self.g_updates = s.step, s.d_updates, s.g_updates
+        self._cfg = s._cfg  # replaced, never mutated, by the session: safe to share
+        self.loss, self.dataset, self.box = s.loss, s.dataset, s.box
+        self.classes, self.class_names = s.classes, s.class_names if s.classes else ()
+        self.device = s.device
+        self._views = s._views
+
+
+def _tensors(*nets: torch.nn.Module) -> list[torch.Tensor]:
+    return [t.detach() for net in nets for t in net.state_dict(keep_vars=True).values()]
+
+
+class Mirror:
+    """Three ``FrameSource`` buffers: published, being drawn, spare."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._buffers = [FrameSource() for _ in range(3)]
+        self._published: FrameSource | None = None
+        self._drawing: FrameSource | None = None
+        self._version = 0
+        self.wanted = threading.Event()  # set by the frame side, cleared by ``refresh``
+
+    def refresh(self, s: Session) -> None:
+        """Publish a fresh copy of ``s`` (training thread)."""
+        with self._lock:
+            spare = next(b for b in self._buffers
+                         if b is not self._published and b is not self._drawing)
+        self._version += 1
+        spare.fill(s, self._version)
+        with self._lock:
+            self._published = spare
+        self.wanted.clear()
+
+    def acquire(self, newer_than: int = -1) -> FrameSource | None:
+        """The newest published copy, held until ``release`` (frame thread); None when
+        there is none newer than ``newer_than``."""
+        with self._lock:
+            pub = self._published
+            if pub is None or pub.version <= newer_than:
+                return None
+            self._drawing = pub
+            return pub
+
+    def release(self) -> None:
+        with self._lock:
+            self._drawing = None
+
+    @property
+    def version(self) -> int:
+        return self._version

@@ -1,0 +1,454 @@
+"""The wire between a window and an engine: messages as plain data, and their bytes.
+
+A window and its engine live in different processes (a child of the window, or a remote
+``serve`` process), the way a Jupyter kernel lives apart from its notebook. Everything that
+crosses is one of the frozen dataclasses below, encoded as frames:
+
+    frame 0   b"GANP" + version (1 byte) + flags (1 byte)
+    frame 1   a small UTF-8 JSON header: {"type": ..., "fields": {...}, "arrays": [...]}
+    frame 2…  one raw buffer per numpy array named in "arrays" (dtype, shape, field path)
+    last      HMAC-SHA256 of all the frames above, keyed by the connection's secret
+
+Never pickle: unpickling bytes from a socket runs code. Decoding refuses, with a
+``ProtocolError`` and never a crash, anything unknown, truncated, oversized, unsigned or
+signed with another key: the version, the type name, every field name, every dtype (a short
+list of plain numeric types), every shape against its buffer's length, and the sizes
+(``MAX_HEADER``, ``MAX_MESSAGE``). The module imports numpy only, so the window's process
+can speak it without torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import hmac
+import json
+import math
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import numpy as np
+
+from .snapshot import Snapshot, ViewRequest
+
+VERSION = 1
+MAGIC = b"GANP"
+MAX_HEADER = 16 << 20      # a config with 20,000 drawn points is ~1 MB of JSON
+MAX_MESSAGE = 512 << 20    # a whole history of 200,000 rows is ~25 MB; images are less
+MAX_ARRAYS = 64
+DTYPES = ("float32", "float64", "int64", "int32", "uint8", "bool")
+
+
+class ProtocolError(ValueError):
+    """A message that cannot be trusted or understood; the connection stays usable."""
+
+
+# =========================================================================== commands
+
+
+@dataclass(frozen=True)
+class Apply:
+    """Dotted-key changes, validated by the engine (rejected whole on any bad value)."""
+
+    changes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Play:
+    pass
+
+
+@dataclass(frozen=True)
+class Pause:
+    pass
+
+
+@dataclass(frozen=True)
+class Step:
+    """One update while paused: ``iteration`` (k D steps + G), ``d`` or ``g`` only."""
+
+    kind: str = "iteration"
+
+
+@dataclass(frozen=True)
+class Reset:
+    """Re-initialise both networks from the seed."""
+
+
+@dataclass(frozen=True)
+class SetSpeed:
+    """Iterations per second; None runs at full speed."""
+
+    steps_per_second: float | None
+
+
+@dataclass(frozen=True)
+class SetView:
+    """What the live views want; None stops computing snapshots."""
+
+    request: ViewRequest | None
+
+
+@dataclass(frozen=True)
+class FrameWanted:
+    """The window has drawn a frame and can take ``credit`` more: the engine computes a
+    snapshot only when one is wanted, so a slow screen gets fresh frames, never a queue."""
+
+    credit: int = 1
+
+
+@dataclass(frozen=True)
+class LoadConfig:
+    """Replace the session by a fresh one built from ``config`` (e.g. a preset)."""
+
+    config: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SaveGenerator:
+    path: str
+
+
+@dataclass(frozen=True)
+class SaveSession:
+    path: str
+
+
+@dataclass(frozen=True)
+class LoadSession:
+    """Resume a session checkpoint (replaces the current session)."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class LoadGenerator:
+    """Continue from a generator checkpoint with a fresh discriminator."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class ExportSamples:
+    """``n`` generated samples to ``path`` (.npy or .csv)."""
+
+    path: str
+    n: int = 2000
+
+
+@dataclass(frozen=True)
+class ExportMetrics:
+    """The logged metrics to a CSV file."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class Hello:
+    """A window attaches: the engine answers with its whole state (config, history,
+    status), so a window that attaches late, or again, shows everything so far."""
+
+    client: str = "window"
+
+
+@dataclass(frozen=True)
+class Ping:
+    """A window is still there (remote engines notice a window that went away)."""
+
+
+@dataclass(frozen=True)
+class Shutdown:
+    """End the engine process (the window is closing)."""
+
+
+# =========================================================================== events
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The engine's effective config after a change (or at start: ``changes`` empty)."""
+
+    changes: dict[str, Any]
+    config: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A change was refused; ``config`` is the (unchanged) effective config."""
+
+    changes: dict[str, Any]
+    message: str
+    config: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Diverged:
+    """Training diverged at ``step`` and went back to ``rolled_back_to`` (metric rows after
+    it are gone from the history: views drop them too)."""
+
+    step: int
+    message: str
+    rolled_back_to: int = -1
+
+
+@dataclass(frozen=True)
+class Failed:
+    """An unexpected error in the engine; training paused, the session kept."""
+
+    message: str
+    details: str = ""
+
+
+@dataclass(frozen=True)
+class MetricsChunk:
+    """New history rows (columns: ``engine.catalogue.COLUMNS``)."""
+
+    rows: np.ndarray
+
+
+@dataclass(frozen=True)
+class ResetDone:
+    """History restarted (reset, new seed or a new config): views clear their curves."""
+
+    config: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Saved:
+    path: str
+    what: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Slow one-off work in the engine (reading an image folder, training the quality
+    classifier): ``fraction`` in [0, 1]; 1 means done."""
+
+    fraction: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Status:
+    step: int
+    steps_per_second: float
+    running: bool
+    device: str
+    summary: str
+    d_updates: int = 0
+    g_updates: int = 0
+
+
+@dataclass(frozen=True)
+class Welcome:
+    """The engine's answer to ``Hello``: who it is, and whether this window may steer it."""
+
+    accepted: bool
+    message: str = ""
+    pid: int = 0
+    version: int = VERSION
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A snapshot for the live views (the answer to ``FrameWanted``)."""
+
+    snapshot: Snapshot
+
+
+@dataclass(frozen=True)
+class Bye:
+    """The engine is going away (after ``Shutdown``, or a signal)."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A message the engine could not trust or understand (``ProtocolError``)."""
+
+    message: str
+
+
+COMMANDS: tuple[type, ...] = (
+    Apply, Play, Pause, Step, Reset, SetSpeed, SetView, FrameWanted, LoadConfig,
+    SaveGenerator, SaveSession, LoadSession, LoadGenerator, ExportSamples, ExportMetrics,
+    Hello, Ping, Shutdown)
+EVENTS: tuple[type, ...] = (
+    Applied, Rejected, Diverged, Failed, MetricsChunk, ResetDone, Saved, Progress, Status,
+    Welcome, Frame, Bye, Refused)
+MESSAGES: dict[str, type] = {cls.__name__: cls for cls in COMMANDS + EVENTS}
+_NESTED: dict[str, type] = {"Snapshot": Snapshot, "ViewRequest": ViewRequest}
+
+
+# =========================================================================== encoding
+
+
+@dataclass
+class _Writer:
+    arrays: list[dict[str, Any]] = field(default_factory=list)
+    buffers: list[memoryview] = field(default_factory=list)
+
+    def value(self, v: Any, path: str) -> Any:
+        if isinstance(v, np.ndarray):
+            a = np.ascontiguousarray(v)
+            if a.dtype.name not in DTYPES:
+                a = a.astype(np.float64 if a.dtype.kind == "f" else np.int64)
+            self.arrays.append({"path": path, "dtype": a.dtype.name, "shape": list(a.shape)})
+            self.buffers.append(memoryview(a).cast("B") if a.size else memoryview(b""))
+            return None
+        if dataclasses.is_dataclass(v) and not isinstance(v, type):
+            name = type(v).__name__
+            if name not in _NESTED:
+                raise ProtocolError(f"cannot send a {name} inside a message")
+            return {"__type__": name, **{f.name: self.value(getattr(v, f.name), f"{path}.{f.name}")
+                                         for f in dataclasses.fields(v)}}
+        if isinstance(v, dict):
+            return {str(k): self.value(x, f"{path}.{k}") for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [self.value(x, f"{path}[{i}]") for i, x in enumerate(v)]
+        if isinstance(v, np.generic):
+            return v.item()
+        if v is None or isinstance(v, bool | int | str):
+            return v
+        if isinstance(v, float):
+            return v if math.isfinite(v) else {"__float__": repr(v)}
+        raise ProtocolError(f"cannot send a {type(v).__name__} ({path})")
+
+
+def encode(message: Any, key: bytes = b"") -> list[bytes | memoryview]:
+    """The frames of ``message`` (one of ``MESSAGES``), signed with ``key``."""
+    name = type(message).__name__
+    if MESSAGES.get(name) is not type(message):
+        raise ProtocolError(f"not a protocol message: {name}")
+    w = _Writer()
+    fields = {f.name: w.value(getattr(message, f.name), f.name)
+              for f in dataclasses.fields(message)}
+    header = json.dumps({"type": name, "fields": fields, "arrays": w.arrays},
+                        separators=(",", ":"), allow_nan=False).encode()
+    if len(header) > MAX_HEADER:
+        raise ProtocolError(f"{name}: header of {len(header):,} bytes is over the limit")
+    frames: list[bytes | memoryview] = [MAGIC + bytes([VERSION, 0]), header, *w.buffers]
+    frames.append(_sign(key, frames))
+    return frames
+
+
+def _sign(key: bytes, frames: list[bytes | memoryview]) -> bytes:
+    mac = hmac.new(key, digestmod=hashlib.sha256)
+    for f in frames:
+        mac.update(len(f).to_bytes(8, "little"))
+        mac.update(f)
+    return mac.digest()
+
+
+def decode(frames: list[bytes | memoryview], key: bytes = b"") -> Any:
+    """A message from its frames; ``ProtocolError`` (one line) for anything not right."""
+    if len(frames) < 3:
+        raise ProtocolError(f"truncated message ({len(frames)} frames)")
+    if len(frames) > MAX_ARRAYS + 3:
+        raise ProtocolError(f"too many frames ({len(frames)})")
+    total = sum(len(f) for f in frames)
+    if total > MAX_MESSAGE:
+        raise ProtocolError(f"message of {total:,} bytes is over the {MAX_MESSAGE:,}-byte limit")
+    head, header, *buffers, sig = frames
+    if not hmac.compare_digest(bytes(sig), _sign(key, [head, header, *buffers])):
+        raise ProtocolError("bad signature (a different key, or a damaged message)")
+    head = bytes(head)
+    if len(head) != 6 or head[:4] != MAGIC:
+        raise ProtocolError("not a GAN Playground message")
+    if head[4] != VERSION:
+        raise ProtocolError(f"protocol version {head[4]}, this side speaks {VERSION}: "
+                            "update both the window and the engine")
+    if len(header) > MAX_HEADER:
+        raise ProtocolError("header over the size limit")
+    try:
+        doc = json.loads(bytes(header))
+    except (ValueError, RecursionError) as e:
+        raise ProtocolError(f"unreadable header ({str(e)[:60]})") from None
+    if not isinstance(doc, dict):
+        raise ProtocolError("the header is not an object")
+    cls = MESSAGES.get(doc.get("type"))  # type: ignore[arg-type]
+    if cls is None:
+        raise ProtocolError(f"unknown message type {str(doc.get('type'))[:40]!r}")
+    specs = doc.get("arrays")
+    if not isinstance(specs, list) or len(specs) != len(buffers):
+        raise ProtocolError("the header's arrays do not match the buffers")
+    arrays = {}
+    for spec, buf in zip(specs, buffers):
+        path, arr = _array(spec, buf)
+        arrays[path] = arr
+    fields = doc.get("fields")
+    if not isinstance(fields, dict):
+        raise ProtocolError("the header has no fields")
+    return _build(cls, fields, arrays, cls.__name__)
+
+
+def _array(spec: Any, buf: bytes | memoryview) -> tuple[str, np.ndarray]:
+    if not isinstance(spec, dict) or not isinstance(spec.get("path"), str):
+        raise ProtocolError("a malformed array description")
+    dtype, shape = spec.get("dtype"), spec.get("shape")
+    if dtype not in DTYPES:
+        raise ProtocolError(f"array {spec['path']}: dtype {str(dtype)[:20]!r} is not allowed")
+    if (not isinstance(shape, list) or len(shape) > 8
+            or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d for d in shape)):
+        raise ProtocolError(f"array {spec['path']}: a malformed shape")
+    n = np.dtype(dtype).itemsize * math.prod(shape)
+    if n != len(buf):
+        raise ProtocolError(f"array {spec['path']}: {len(buf)} bytes for a shape that needs {n}")
+    return spec["path"], np.frombuffer(buf, dtype=dtype).reshape(shape).copy()
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _build(cls: type, fields: dict[str, Any], arrays: dict[str, np.ndarray], path: str) -> Any:
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(fields) - names - {"__type__"}
+    if unknown:
+        raise ProtocolError(f"{cls.__name__}: unknown field {sorted(unknown)[0][:40]!r}")
+    hints = _hints(cls)
+    kwargs = {}
+    for name in names:
+        fpath = name if path == cls.__name__ else f"{path}.{name}"
+        if name in fields or fpath in arrays:
+            kwargs[name] = _plain(fields.get(name), hints.get(name), arrays, fpath)
+    try:
+        return cls(**kwargs)
+    except TypeError as e:
+        raise ProtocolError(f"{cls.__name__}: {str(e)[:80]}") from None
+
+
+def _plain(v: Any, hint: Any, arrays: dict[str, np.ndarray], path: str) -> Any:
+    if path in arrays:
+        return arrays[path]
+    if isinstance(v, dict):
+        if "__float__" in v and len(v) == 1:
+            try:
+                return float(v["__float__"])
+            except (TypeError, ValueError):
+                raise ProtocolError(f"{path}: not a number") from None
+        kind = v.get("__type__")
+        if kind is not None:
+            nested = _NESTED.get(kind)
+            if nested is None:
+                raise ProtocolError(f"{path}: unknown nested type {str(kind)[:40]!r}")
+            return _build(nested, v, arrays, path)
+        return {k: _plain(x, None, arrays, f"{path}.{k}") for k, x in v.items()}
+    if isinstance(v, list):
+        items = [_plain(x, None, arrays, f"{path}[{i}]") for i, x in enumerate(v)]
+        return tuple(items) if _is_tuple(hint) else items
+    return v
+
+
+def _is_tuple(hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        return True
+    if origin in (Union, types.UnionType):
+        return any(_is_tuple(a) for a in typing.get_args(hint))
+    return False

@@ -1,0 +1,283 @@
+"""The engine process: a ``Runner`` behind a ZeroMQ socket that a window attaches to.
+
+    python -m engine.server --listen ADDRESS [--config FILE | --preset NAME] [--parent PID]
+                            [--threads N] [--autoplay]
+
+The window's process never imports torch; it starts this program as a child (or attaches
+to a ``serve`` process elsewhere) and speaks ``engine.protocol`` with it. Three threads:
+
+* the **training thread** (the ``Runner``): commands in, events out, and when a frame is
+  wanted a cheap copy of the weights (``engine.mirror``);
+* the **main thread** (this module): the socket. It decodes commands (a message it cannot
+  trust gets a ``Refused`` answer, never a crash), forwards events in order, and draws
+  frames from the mirror on its own core when the window has credit for one
+  (``FrameWanted``), so a slow screen gets fresh frames and never a queue;
+* signals: SIGTERM/SIGINT, and the death of ``--parent`` (polled, and on Linux also
+  delivered by the kernel), end the process at once: no engine outlives its window.
+
+The socket is a ROUTER: one window at a time is attached (``Hello``); another is told so
+(``Welcome(accepted=False)``). Every message is signed with the secret in the environment
+variable ``GAN_PLAYGROUND_KEY`` (hex), as Jupyter signs its messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import zmq
+
+from . import protocol as P
+
+KEY_ENV = "GAN_PLAYGROUND_KEY"
+POLL_MS = 5
+FRAME_EVERY = 1 / 30
+DETACH_AFTER = 10.0  # seconds of silence after which a window counts as gone
+
+
+@dataclass
+class _Client:
+    identity: bytes
+    last_seen: float = field(default_factory=time.monotonic)
+    credit: int = 0
+
+
+class EngineServer:
+    """One engine behind a socket (see the module docstring)."""
+
+    def __init__(self, address: str, key: bytes, config: dict[str, Any] | None, *,
+                 parent: int | None = None, threads: int | None = 1, autoplay: bool = False,
+                 exit_when_detached: bool = False) -> None:
+        from .mirror import Mirror
+        from .runner import Runner
+
+        self.key = key
+        self.parent = parent
+        self.exit_when_detached = exit_when_detached
+        self.ctx = zmq.Context.instance()
+        self.sock = self.ctx.socket(zmq.ROUTER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.setsockopt(zmq.MAXMSGSIZE, P.MAX_MESSAGE)
+        self.sock.setsockopt(zmq.SNDHWM, 0)        # events are never dropped
+        self.sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        self.sock.bind(address)
+        self.address = self.sock.getsockopt_string(zmq.LAST_ENDPOINT)
+        self.mirror = Mirror()
+        self.runner = Runner(config, autoplay=autoplay, torch_threads=threads, mirror=self.mirror)
+        self.client: _Client | None = None
+        self.view: P.ViewRequest | None = None
+        self._drawn = -1
+        self._last_frame = 0.0
+        self._stop = threading.Event()
+        self.exit_reason = ""
+
+    # ------------------------------------------------------------------ lifetime
+    def serve(self) -> int:
+        self.runner.start()
+        try:
+            while not self._stop.is_set():
+                self._once()
+        finally:
+            self._shutdown()
+        return 0
+
+    def stop(self, reason: str = "") -> None:
+        self.exit_reason = self.exit_reason or reason
+        self._stop.set()
+
+    def _shutdown(self) -> None:
+        with contextlib.suppress(Exception):
+            self._send(P.Bye(self.exit_reason))
+        self.runner.stop(timeout=0.5)
+        self.sock.close(0)
+
+    # ------------------------------------------------------------------ the loop
+    def _once(self) -> None:
+        if self.sock.poll(POLL_MS, zmq.POLLIN):
+            while True:
+                try:
+                    frames = self.sock.recv_multipart(zmq.NOBLOCK, copy=False)
+                except zmq.Again:
+                    break
+                self._receive([f.buffer for f in frames])
+        events = self.runner.poll()
+        if events:
+            self._forward(events)
+        self._frame()
+        self._watch()
+
+    def _watch(self) -> None:
+        if self.parent is not None and os.getppid() != self.parent:
+            self.stop("the window's process ended")
+        c = self.client
+        if c is not None and time.monotonic() - c.last_seen > DETACH_AFTER:
+            self.client = None
+            if self.exit_when_detached:
+                self.stop("the window stopped answering")
+        if not self.runner.alive and self.runner.ready.is_set():
+            self.stop("the training thread ended")
+
+    # ------------------------------------------------------------------ in
+    def _receive(self, frames: list[Any]) -> None:
+        identity, body = bytes(frames[0]), frames[1:]
+        try:
+            msg = P.decode(body, self.key)
+        except P.ProtocolError as e:
+            self._reply(identity, P.Refused(str(e)))
+            return
+        if isinstance(msg, P.Hello):
+            self._hello(identity)
+            return
+        c = self.client
+        if c is None or c.identity != identity:
+            self._reply(identity, P.Welcome(False, "another window is attached to this "
+                                                   "engine" if c else "say Hello first"))
+            return
+        c.last_seen = time.monotonic()
+        if isinstance(msg, P.FrameWanted):
+            c.credit = min(c.credit + max(0, int(msg.credit)), 4)
+        elif isinstance(msg, P.SetView):
+            self.view = msg.request
+            self._drawn = -1  # the next frame answers the new request
+        elif isinstance(msg, P.Ping):
+            pass
+        elif isinstance(msg, P.Shutdown):
+            self.stop("the window closed")
+        elif isinstance(msg, P.COMMANDS):
+            self.runner.send(msg)
+        else:
+            self._reply(identity, P.Refused(f"{type(msg).__name__} is not a command"))
+
+    def _hello(self, identity: bytes) -> None:
+        c = self.client
+        if c is not None and c.identity != identity:
+            self._reply(identity, P.Welcome(False, "another window is attached to this engine"))
+            return
+        self.client = _Client(identity)
+        self._reply(identity, P.Welcome(True, "", os.getpid()))
+        from .runner import Replay
+
+        self.runner.send(Replay())  # the whole state so far, in order, from the trainer
+
+    # ------------------------------------------------------------------ out
+    def _reply(self, identity: bytes, msg: Any) -> None:
+        with contextlib.suppress(zmq.ZMQError):
+            self.sock.send_multipart([identity, *P.encode(msg, self.key)], copy=False)
+
+    def _send(self, msg: Any) -> None:
+        c = self.client
+        if c is None:
+            return
+        try:
+            self.sock.send_multipart([c.identity, *P.encode(msg, self.key)], copy=False)
+        except zmq.ZMQError:  # the window went away (ROUTER_MANDATORY): detach
+            self.client = None
+
+    def _forward(self, events: list[Any]) -> None:
+        """Events in order; adjacent metric rows travel as one message."""
+        import numpy as np
+
+        rows: list[Any] = []
+        for ev in events:
+            if isinstance(ev, P.MetricsChunk):
+                rows.append(ev.rows)
+                continue
+            if rows:
+                self._send(P.MetricsChunk(np.concatenate(rows)))
+                rows = []
+            self._send(ev)
+        if rows:
+            self._send(P.MetricsChunk(np.concatenate(rows)))
+
+    def _frame(self) -> None:
+        c = self.client
+        if c is None or self.view is None or c.credit <= 0:
+            return
+        now = time.monotonic()
+        if now - self._last_frame < FRAME_EVERY:
+            return
+        src = self.mirror.acquire(newer_than=self._drawn)
+        if src is None:
+            self.mirror.wanted.set()
+            return
+        try:
+            from .views import build_snapshot
+
+            snap = build_snapshot(src, self.view)  # type: ignore[arg-type]
+        except Exception as e:  # a frame that cannot be drawn must not end the engine
+            self._send(P.Failed(f"could not draw a frame: {type(e).__name__}: {str(e)[:200]}",
+                                traceback.format_exc()))
+            self.view = None
+            return
+        finally:
+            self.mirror.release()
+        self._drawn = src.version
+        self._last_frame = now
+        c.credit -= 1
+        self._send(P.Frame(snap))
+        if c.credit > 0:
+            self.mirror.wanted.set()
+
+
+def _watch_parent_death() -> None:
+    """Linux: the kernel sends SIGTERM when the parent dies (no polling delay)."""
+    if sys.platform != "linux":
+        return
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="engine.server")
+    p.add_argument("--listen", required=True)
+    p.add_argument("--config", default=None, help="a JSON config file (read, then deleted "
+                                                  "when --delete-config)")
+    p.add_argument("--delete-config", action="store_true")
+    p.add_argument("--preset", default=None)
+    p.add_argument("--parent", type=int, default=None)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--autoplay", action="store_true")
+    a = p.parse_args(argv)
+    if a.parent is not None:
+        _watch_parent_death()
+        if os.getppid() != a.parent:
+            return 0  # the window died before we started
+    key = bytes.fromhex(os.environ.get(KEY_ENV, ""))
+    config = None
+    if a.config:
+        with open(a.config, encoding="utf-8") as f:
+            config = json.load(f)
+        if a.delete_config:
+            with contextlib.suppress(OSError):
+                os.unlink(a.config)
+    elif a.preset:
+        from .presets import load_preset
+
+        config = load_preset(a.preset)
+    server = EngineServer(a.listen, key, config, parent=a.parent, threads=a.threads,
+                          autoplay=a.autoplay, exit_when_detached=a.parent is not None)
+
+    def on_signal(signum: int, frame: Any) -> None:
+        server.stop(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    code = server.serve()
+    sys.stdout.flush()
+    os._exit(code)  # daemon threads (a long step) must not keep the process alive
+
+
+if __name__ == "__main__":
+    sys.exit(main())

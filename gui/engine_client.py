@@ -1,0 +1,173 @@
+"""The window's end of the wire: an engine process and the socket to it (no Qt, no torch).
+
+``EngineProcess`` starts ``python -m engine.server`` as a child of the window, the way a
+notebook starts its kernel: a fresh secret in the child's environment (never on its command
+line, which other users can read), a local socket only this user can open, the config in a
+temporary file the child deletes, and ``--parent`` so the child ends when the window's
+process does. ``EngineConnection`` is a ZeroMQ DEALER socket speaking ``engine.protocol``;
+it never blocks: ``receive()`` drains what has arrived.
+
+Why ZeroMQ (pyzmq): it is what Jupyter uses between a notebook and its kernel; it frames
+messages (a JSON header and raw numpy buffers travel as separate frames, without copies),
+queues and sends on its own I/O thread (a send never waits for the other side), and the same
+code runs over a local socket or TCP to another machine (``serve``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import zmq
+
+from engine import protocol as P
+
+KEY_ENV = "GAN_PLAYGROUND_KEY"
+
+
+@dataclass(frozen=True)
+class EngineExit:
+    """How an engine process ended: its exit code, or the signal that killed it."""
+
+    code: int | None
+    signal_name: str = ""
+    log_tail: str = ""
+
+    def describe(self) -> str:
+        if self.signal_name:
+            what = {"SIGKILL": " (killed: out of memory, or kill -9)",
+                    "SIGSEGV": " (a crash)", "SIGABRT": " (a crash)"}.get(self.signal_name, "")
+            return f"the engine process was ended by {self.signal_name}{what}"
+        if self.code == 0:
+            return "the engine process exited"
+        return f"the engine process exited with code {self.code}"
+
+
+def _local_address() -> str:
+    """A socket only this user can reach: a Unix socket in a private temp folder (POSIX),
+    else a loopback TCP port chosen by the system."""
+    if os.name == "posix":
+        folder = tempfile.mkdtemp(prefix="gan-playground-")  # mode 0700
+        return f"ipc://{folder}/engine.sock"
+    return "tcp://127.0.0.1:*"
+
+
+class EngineProcess:
+    """A local engine: ``python -m engine.server`` as a child of this process."""
+
+    def __init__(self, config: dict[str, Any], *, threads: int | None = 1,
+                 autoplay: bool = False) -> None:
+        self.key = secrets.token_bytes(32)
+        self.address = _local_address()
+        fd, self._config_file = tempfile.mkstemp(prefix="gan-config-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(config, f)
+        self._log = tempfile.NamedTemporaryFile(prefix="gan-engine-", suffix=".log",
+                                                delete=False)
+        cmd = [sys.executable, "-m", "engine.server", "--listen", self.address,
+               "--config", self._config_file, "--delete-config", "--parent", str(os.getpid()),
+               "--threads", str(threads or 1)]
+        if autoplay:
+            cmd.append("--autoplay")
+        env = {**os.environ, KEY_ENV: self.key.hex(), "PYTHONUNBUFFERED": "1"}
+        if threads:
+            env.setdefault("OMP_NUM_THREADS", str(threads))
+        root = Path(__file__).resolve().parents[1]
+        env["PYTHONPATH"] = os.pathsep.join([str(root), *filter(None, [env.get("PYTHONPATH")])])
+        self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL,
+                                     stdout=self._log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        self._exit: EngineExit | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def exited(self) -> EngineExit | None:
+        """How the process ended, or None while it runs (cheap: one waitpid)."""
+        if self._exit is None:
+            code = self.proc.poll()
+            if code is None:
+                return None
+            name = ""
+            if code < 0:
+                with contextlib.suppress(ValueError):
+                    name = signal.Signals(-code).name
+            self._exit = EngineExit(code, name, self._tail())
+            self._cleanup()
+        return self._exit
+
+    def _tail(self, lines: int = 12) -> str:
+        try:
+            text = Path(self._log.name).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.strip().splitlines()[-lines:])
+
+    def end(self, grace: float = 0.5) -> EngineExit:
+        """Wait ``grace`` seconds for a cooperative exit, then SIGTERM, then SIGKILL."""
+        for step, wait in ((None, grace), (self.proc.terminate, 0.2), (self.proc.kill, 2.0)):
+            if step is not None and self.proc.poll() is None:
+                with contextlib.suppress(OSError):
+                    step()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(wait)
+            if self.proc.poll() is not None:
+                break
+        return self.exited() or EngineExit(None)
+
+    def _cleanup(self) -> None:
+        with contextlib.suppress(OSError):
+            self._log.close()
+            os.unlink(self._log.name)
+        with contextlib.suppress(OSError):
+            os.unlink(self._config_file)
+        if self.address.startswith("ipc://"):
+            path = Path(self.address[len("ipc://"):])
+            with contextlib.suppress(OSError):
+                path.unlink()
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()
+
+
+class EngineConnection:
+    """A DEALER socket to an engine server (see the module docstring)."""
+
+    def __init__(self, address: str, key: bytes) -> None:
+        self.key = key
+        self.address = address
+        self.sock = zmq.Context.instance().socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.setsockopt(zmq.MAXMSGSIZE, P.MAX_MESSAGE)
+        self.sock.setsockopt(zmq.SNDHWM, 0)
+        self.sock.connect(address)
+
+    def send(self, message: Any) -> None:
+        self.sock.send_multipart(P.encode(message, self.key), copy=False)
+
+    def receive(self, limit: int = 1000) -> list[Any]:
+        """Every message that has arrived (at most ``limit``), decoded; one the window cannot
+        trust becomes a ``Refused`` in its place."""
+        out: list[Any] = []
+        while len(out) < limit:
+            try:
+                frames = self.sock.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                break
+            try:
+                out.append(P.decode([f.buffer for f in frames], self.key))
+            except P.ProtocolError as e:
+                out.append(P.Refused(f"a message from the engine was refused: {e}"))
+        return out
+
+    def close(self) -> None:
+        self.sock.close(0)
