@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 
 from engine import safeio
+from engine.config import default_config, with_changes
+from engine.presets import load_preset, save_preset
 
 MiB, GiB = 1 << 20, 1 << 30
 DEADLINE = 10.0  # seconds: every refusal here takes milliseconds; only a hang comes near it
@@ -124,6 +126,37 @@ def test_a_fifo_swapped_in_after_the_check_cannot_block_the_open(tmp_path, monke
     msg = refused(safeio.open_regular, fifo, "a preset JSON file",
                   unblock=lambda: open_fifo_writer(fifo))
     assert msg == f"{fifo}: not a regular file (a FIFO); expected a preset JSON file"
+
+
+# ---------------------------------------------------------------------------------------------
+# Presets: size-capped before reading, and one line for any JSON
+
+
+def test_a_preset_over_the_cap_is_refused_naming_size_and_cap(tmp_path):
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * (safeio.PRESET_BYTES + 1))
+    assert refused(load_preset, str(big)) == (
+        f"{big}: 4,194,305 bytes (4.0 MiB), over the limit of 4 MiB; expected a preset JSON file")
+
+
+def test_the_largest_drawn_preset_fits_the_cap_twice_over(tmp_path):
+    """20,000 points (the most the app keeps) in the longest float spelling load fine."""
+    points = [[-1.2345678901234567e-05, -9.876543210987654e-05]] * 20_000
+    path = tmp_path / "drawn.json"
+    save_preset(with_changes(default_config(), {"data.name": "points", "data.points": points}),
+                str(path))
+    assert path.stat().st_size < safeio.PRESET_BYTES / 2
+    assert len(load_preset(str(path))["data"]["points"]) == 20_000
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ('{"seed": ' + "7" * 5000 + "}", "Exceeds the limit (4300 digits)"),
+], ids=["deep", "long-int"])
+def test_pathological_json_is_one_line(tmp_path, text, reason):
+    path = tmp_path / "p.json"
+    path.write_text(text)
+    assert refused(load_preset, str(path)).startswith(f"{path}: not valid JSON ({reason}")
 
 
 # ---------------------------------------------------------------------------------------------
