@@ -1,4 +1,4 @@
-"""Hostile files given to the engine's readers: FIFOs, devices, bombs, forged headers.
+"""Hostile files given to the engine's readers: FIFOs, devices, bombs, forged headers, fuzz.
 
 Each reader must refuse quickly with a one-line ValueError naming the file, and never hang
 or allocate what a file merely claims. Calls that could hang run under a deadline (a thread
@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import PIL.Image
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from engine import Session, safeio
 from engine.config import default_config, with_changes
@@ -752,3 +754,163 @@ def test_check_regular_missing_and_unusable_paths(tmp_path):
         safeio.check_regular("a\0b", "a thing")
     (tmp_path / "f").write_bytes(b"1")
     assert safeio.check_regular(tmp_path / "f", "a thing").st_size == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Fuzz: random damage to valid files gives a result or a one-line ValueError, never a hang
+
+FUZZ = settings(max_examples=40, deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def _valid_files() -> dict[str, bytes]:
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (6, 8, 8), dtype=np.uint8)
+    npz = io.BytesIO()
+    np.savez(npz, x_train=x, y_train=np.arange(6, dtype=np.uint8))
+    npz_z = io.BytesIO()
+    np.savez_compressed(npz_z, images=x.astype(np.float32) / 255)
+    png = io.BytesIO()
+    PIL.Image.fromarray(rng.integers(0, 256, (12, 10, 3), dtype=np.uint8)).save(png, "PNG")
+    preset = (ROOT / "presets" / "ring8.json").read_bytes()
+    return {"idx": idx_bytes(x), "idx.gz": zlib.compress(idx_bytes(x), wbits=31),
+            "npz": npz.getvalue(), "npz_z": npz_z.getvalue(), "png": png.getvalue(),
+            "json": preset}
+
+
+VALID = _valid_files()
+_BIG = st.sampled_from([0, 1, 255, 65535, 2**31 - 1, 2**32 - 1]) | st.integers(0, 2**32 - 1)
+_DIM = st.sampled_from([0, 1, 2**20, 2**31, 2**40]) | st.integers(-2, 2**40)
+_SIDE = st.sampled_from([1, 8193, 10_000, 12_000, 65_535, 2**31 - 1]) | _BIG  # Pillow warns
+_PATHOLOGICAL_JSON = st.sampled_from(["[" * 50_000 + "]" * 50_000, '{"seed": ' + "9" * 5000 + "}",
+                                      '{"data": ' * 3000 + "1" + "}" * 3000])
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+                     lambda inner: st.lists(inner, max_size=4)
+                     | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
+
+
+@st.composite
+def forged_fields(draw: st.DrawFn, kind: str) -> bytes:
+    """A valid file of ``kind`` with its size fields (or values) replaced: where bombs and
+    forged headers live, and where random damage rarely lands."""
+    if kind in ("idx", "idx.gz"):
+        dims = draw(st.lists(_BIG, min_size=1, max_size=4))
+        header = bytes([0, 0, draw(st.sampled_from([8, 9, 11, 12, 13, 14])), len(dims)])
+        raw = header + struct.pack(f">{len(dims)}I", *dims) + bytes(draw(st.integers(0, 600)))
+        return zlib.compress(raw, wbits=31) if kind == "idx.gz" else raw
+    if kind in ("npz", "npz_z"):
+        shape = tuple(draw(st.lists(_DIM, max_size=4)))
+        descr = draw(st.sampled_from(["|u1", "<f4", ">i8", "|b1", "<c16", "|O", "<U4", "|V0"]))
+        header = npy_header({"descr": descr, "fortran_order": draw(st.booleans()),
+                             "shape": shape})
+        data = header + bytes(draw(st.integers(0, 600)))
+        return _zip_of(data, deflate=kind == "npz_z")
+    if kind == "png":
+        w, h = draw(_SIDE), draw(_SIDE)
+        data = bytearray(VALID["png"])
+        data[16:33] = struct.pack(">II", w, h) + data[24:29] + b"\0\0\0\0"
+        data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+        return bytes(data)
+    if draw(st.booleans()):
+        return draw(_PATHOLOGICAL_JSON).encode()
+    preset = json.loads(VALID["json"])
+    section = draw(st.sampled_from(sorted(k for k, v in preset.items() if isinstance(v, dict))))
+    if preset[section]:
+        key = draw(st.sampled_from(sorted(preset[section])))
+        preset[section][key] = draw(_JSON)
+    return json.dumps(preset, allow_nan=True).encode()
+
+
+def _zip_of(member: bytes, deflate: bool) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED) as zf:
+        zf.writestr("x_train.npy", member)
+        zf.writestr("y_train.npy", npy_header({"descr": "|u1", "fortran_order": False,
+                                               "shape": (6,)}) + bytes(6))
+    return out.getvalue()
+
+
+@st.composite
+def damaged(draw: st.DrawFn, kind: str) -> bytes:
+    """A valid file of ``kind`` truncated, bit-flipped, overwritten with big numbers, with
+    its size fields forged, or replaced by random bytes."""
+    data = bytearray(VALID[kind])
+    how = draw(st.sampled_from(["truncate", "flip", "overwrite", "fields", "fields", "random"]))
+    if how == "random":
+        return draw(st.binary(max_size=2000))
+    if how == "fields":
+        return draw(forged_fields(kind))
+    if how == "truncate":
+        return bytes(data[:draw(st.integers(0, len(data)))])
+    for _ in range(draw(st.integers(1, 8))):
+        at = draw(st.integers(0, len(data) - 1))
+        if how == "flip":
+            data[at] ^= 1 << draw(st.integers(0, 7))
+        else:  # a field turned into a huge or odd number
+            data[at:at + 4] = struct.pack(">I", draw(_BIG))
+    return bytes(data)
+
+
+@pytest.fixture(scope="module")
+def fuzz_dir(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("fuzz")
+    (d / "pics").mkdir()
+    return d
+
+
+def _outcome(fn: Callable[..., Any], *args: Any) -> None:
+    """fn(*args) gives a result or a one-line ValueError naming the file (args[0]), within
+    the deadline, and no decompression-bomb warning reaches the user on the way."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always", PIL.Image.DecompressionBombWarning)
+        try:
+            within(DEADLINE, fn, *args)
+        except ValueError as e:
+            assert "\n" not in str(e) and str(args[0]) in str(e), repr(str(e))
+    assert not [w for w in seen if w.category is PIL.Image.DecompressionBombWarning]
+
+
+# Known dangers run on every fuzz run, whatever the random draws: a header declaring
+# exabytes, a forged .npy shape of a terabyte, a PNG in Pillow's warning range, deep JSON.
+_HUGE_IDX = zlib.compress(bytes([0, 0, 8, 2]) + struct.pack(">2I", 2**31, 2**31), wbits=31)
+_HUGE_NPY = _zip_of(npy_header({"descr": "|u1", "fortran_order": False, "shape": (2**40,)}),
+                    deflate=False)
+_WARNED_PNG = bytearray(VALID["png"])
+_WARNED_PNG[16:24] = struct.pack(">II", 12_000, 12_000)
+_WARNED_PNG[29:33] = struct.pack(">I", zlib.crc32(bytes(_WARNED_PNG[12:29])))
+
+
+@FUZZ
+@given(data=st.sampled_from(["idx", "idx.gz"]).flatmap(damaged))
+@example(data=_HUGE_IDX)
+def test_fuzz_idx(fuzz_dir, data):
+    path = fuzz_dir / "f.idx"
+    path.write_bytes(data)
+    _outcome(read_idx, str(path))
+
+
+@FUZZ
+@given(data=st.sampled_from(["npz", "npz_z"]).flatmap(damaged))
+@example(data=_HUGE_NPY)
+def test_fuzz_npz(fuzz_dir, data):
+    path = fuzz_dir / "f.npz"
+    path.write_bytes(data)
+    _outcome(load_npz, str(path))
+    _outcome(load_mnist_like, str(path), "mnist")
+
+
+@FUZZ
+@given(data=damaged("png"))
+@example(data=bytes(_WARNED_PNG))
+def test_fuzz_png(fuzz_dir, data):
+    (fuzz_dir / "pics" / "f.png").write_bytes(data)
+    _outcome(load_folder, str(fuzz_dir / "pics"), 8, True)
+
+
+@FUZZ
+@given(data=damaged("json"))
+@example(data=b"[" * 50_000 + b"]" * 50_000)
+def test_fuzz_preset(fuzz_dir, data):
+    path = fuzz_dir / "f.json"
+    path.write_bytes(data)
+    _outcome(load_preset, str(path))
