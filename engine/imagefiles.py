@@ -9,18 +9,35 @@ as an :class:`ImageArray` of uint8 ``(N, H, W, C)`` images, whatever the source 
 
 from __future__ import annotations
 
-import gzip
+import contextlib
+import math
 import os
+import re
+import stat
 import struct
+import warnings
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import PIL.Image
 import PIL.ImageOps
+
+from .safeio import (
+    CHUNK,
+    DATA_BYTES,
+    IMAGE_PIXELS,
+    GunzipReader,
+    check_declared,
+    check_regular,
+    human_size,
+    kind_of,
+    open_regular,
+)
 
 
 @dataclass(frozen=True)
@@ -51,40 +68,50 @@ def _short(exc: BaseException) -> str:
     return text if len(text) <= 100 else text[:97] + "..."
 
 
-def _read_bytes(path: str, limit: int = -1) -> bytes:
-    """The file's bytes (the first ``limit`` only, when given), or a one-line error."""
-    p = os.fspath(path)
-    if not os.path.exists(p):
-        raise ValueError(f"{path}: no such file")
-    if os.path.isdir(p):
-        raise ValueError(f"{path}: is a folder, expected a file")
-    try:
-        with open(p, "rb") as f:
-            return f.read(limit)
-    except OSError as e:
-        raise ValueError(f"{path}: cannot be read ({_short(e)})") from e
+_IDX_WHAT = "an IDX file (MNIST's format, gzipped or not)"
 
 
-def read_idx(path: str) -> np.ndarray:
-    """Read one IDX file (gzipped or not, whatever its name) into a native-endian array.
+def _read_full(src: BinaryIO | GunzipReader, buffer: np.ndarray) -> int:
+    """Fill ``buffer`` from a file or a gunzip stream as far as the data goes; the count."""
+    view = memoryview(buffer).cast("B")
+    pos = 0
+    while pos < len(view):
+        got = src.readinto(view[pos:pos + CHUNK])
+        if not got:
+            break
+        pos += got
+    return pos
 
-    IDX is the format MNIST and Fashion-MNIST are distributed in; a wrong or damaged file is
-    caught here with a message naming it rather than surfacing later as a shape error.
+
+def _shape_text(shape: tuple[int, ...], sep: str = ", ") -> str:
+    """A shape for a message, shortened when a forged header gives it hundreds of entries."""
+    text = sep.join(str(d) for d in shape)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _check_empty_shape(path: str, shape: tuple[int, ...], itemsize: int, what: str) -> None:
+    """Refuse an empty shape whose other dimensions are absurd, e.g. (0, 2**31, 2**31).
+
+    It declares no data, so the size checks pass it, but numpy refuses to give an array that
+    shape ("array is too big"), in words that do not name the file.
     """
-    raw = _read_bytes(path)
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (EOFError, OSError, zlib.error) as e:
-            raise ValueError(
-                f"{path}: truncated or corrupt gzip data ({_short(e)}); download it again"
-            ) from e
+    if math.prod(d for d in shape if d) * itemsize > DATA_BYTES:
+        raise ValueError(
+            f"{path}: declares an empty array of shape ({_shape_text(shape)}), whose other "
+            "dimensions are "
+            f"over the limit of {human_size(DATA_BYTES)}; expected {what}"
+        )
+
+
+def _idx_header(src: BinaryIO | GunzipReader, path: str) -> tuple[tuple[int, ...], int]:
+    """(dims, type code) from an IDX header, reading exactly its 4 + 4 * ndim bytes."""
+    raw = src.read(4)
     if len(raw) < 4:
         raise ValueError(
             f"{path}: not an IDX file (only {len(raw)} bytes; expected a 4-byte magic number "
             "0x0000 followed by a type code and a dimension count)"
         )
-    magic = struct.unpack(">I", raw[:4])[0]
+    magic = struct.unpack(">I", raw)[0]
     if raw[0] != 0 or raw[1] != 0 or raw[3] == 0:
         raise ValueError(
             f"{path}: not an IDX file (magic number 0x{magic:08x}; expected 0x0000 followed by "
@@ -94,24 +121,63 @@ def read_idx(path: str) -> np.ndarray:
     if code not in _IDX_TYPES:
         known = ", ".join(f"0x{c:02x} ({name})" for c, (_, name) in _IDX_TYPES.items())
         raise ValueError(f"{path}: unknown IDX type code 0x{code:02x} (expected one of {known})")
-    header = 4 + 4 * ndim
-    if len(raw) < header:
+    raw_dims = src.read(4 * ndim)
+    if len(raw_dims) < 4 * ndim:
         raise ValueError(
             f"{path}: IDX header promises {ndim} dimensions but the file ends after "
-            f"{len(raw)} bytes"
+            f"{4 + len(raw_dims)} bytes"
         )
-    dims = struct.unpack(f">{ndim}I", raw[4:header])
-    dtype = np.dtype(_IDX_TYPES[code][0])
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
-    have = len(raw) - header
-    if have != expected:
-        shape = " x ".join(str(d) for d in dims)
-        raise ValueError(
-            f"{path} holds {have} bytes of data but its header promises {expected} "
-            f"({shape} of {_IDX_TYPES[code][1]})"
-        )
-    data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
-    return data.astype(dtype.newbyteorder("="))  # a writable, native-endian copy
+    return struct.unpack(f">{ndim}I", raw_dims), code
+
+
+def read_idx(path: str) -> np.ndarray:
+    """Read one IDX file (gzipped or not, whatever its name) into a native-endian array.
+
+    IDX is the format MNIST and Fashion-MNIST are distributed in; a wrong or damaged file is
+    caught here with a message naming it rather than surfacing later as a shape error. The
+    header's dimensions are checked before anything is allocated: against the file's size
+    for a plain file, and against :data:`~engine.safeio.DATA_BYTES` and the compressed size
+    for a gzipped one, which is then inflated step by step into an array of the declared
+    size, so a gzip bomb is refused as soon as it inflates past what its header declares.
+    """
+    with open_regular(path, _IDX_WHAT) as f:
+        size = os.fstat(f.fileno()).st_size
+        gz = f.read(2) == b"\x1f\x8b"
+        f.seek(0)
+        src: BinaryIO | GunzipReader = f
+        if gz:
+            src = GunzipReader(f, 4 + 4 * 255 + DATA_BYTES, _IDX_WHAT, path)
+        dims, code = _idx_header(src, path)
+        header = 4 + 4 * len(dims)
+        dtype = np.dtype(_IDX_TYPES[code][0])
+        declared = math.prod(dims) * dtype.itemsize
+        shape = _shape_text(dims, " x ")
+        promised = str(declared) if declared < 1 << 64 else human_size(declared)
+
+        def mismatch(have: int | str) -> ValueError:
+            return ValueError(
+                f"{path} holds {have} bytes of data but its header promises {promised} "
+                f"({shape} of {_IDX_TYPES[code][1]})"
+            )
+
+        if not gz and size - header != declared:
+            raise mismatch(size - header)
+        check_declared(path, declared, _IDX_WHAT, stored=size if gz else None)
+        _check_empty_shape(path, dims, dtype.itemsize, _IDX_WHAT)
+        data = np.empty(declared, np.uint8)
+        try:
+            have = _read_full(src, data)
+            extra = not src.at_end() if gz else bool(f.read(1))
+        except OSError as e:
+            raise ValueError(f"{path}: cannot be read ({_short(e)})") from e
+    if have < declared:
+        raise mismatch(have)
+    if extra:
+        raise mismatch(f"more than {declared}")
+    arr = data.view(dtype).reshape(dims)
+    if not dtype.isnative:
+        arr = arr.byteswap(inplace=True).view(dtype.newbyteorder("="))
+    return arr  # writable and native-endian, in the one buffer that was read into
 
 
 def _labels_to_int64(labels: np.ndarray, where: str) -> np.ndarray:
@@ -219,6 +285,88 @@ def _to_uint8_images(arr: np.ndarray, where: str) -> np.ndarray:
     raise ValueError(f"{where}: images must be numbers; found {arr.dtype}")
 
 
+_NPZ_WHAT = "an .npz archive of .npy arrays (as np.savez writes)"
+_NPY_VERSIONS = {(1, 0): np.lib.format.read_array_header_1_0,
+                 (2, 0): np.lib.format.read_array_header_2_0}
+
+
+def _npz_members(zf: zipfile.ZipFile, path: str, size: int) -> dict[str, zipfile.ZipInfo]:
+    """The archive's members by array name, once their declared sizes are checked.
+
+    The zip's central directory says how big each member inflates to; that is checked against
+    :data:`~engine.safeio.DATA_BYTES` (all members together), against the compressed size
+    (a zip bomb inflates 1000x) and against the file's size, before any member is read.
+    Only stored and deflated members are read: that is what np.savez and np.savez_compressed
+    write, and zipfile inflates bzip2 and lzma members without a bound on one step's output.
+    """
+    members: dict[str, zipfile.ZipInfo] = {}
+    total = stored = 0
+    for zi in zf.infolist():
+        where = f"{path} ({zi.filename})"
+        if zi.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise ValueError(
+                f"{where}: compressed with zip method {zi.compress_type}; expected stored or "
+                "deflated members, as np.savez and np.savez_compressed write"
+            )
+        if zi.compress_size > size or (zi.compress_type == zipfile.ZIP_STORED
+                                        and zi.compress_size != zi.file_size):
+            raise ValueError(
+                f"{where}: the zip directory gives it {zi.compress_size} stored bytes for "
+                f"{zi.file_size} bytes of data in a file of {size} bytes; expected sizes that "
+                "fit (the archive is damaged)"
+            )
+        check_declared(where, zi.file_size, _NPZ_WHAT, stored=zi.compress_size)
+        total += zi.file_size
+        stored += zi.compress_size
+        name = zi.filename
+        members[name[:-4] if name.endswith(".npy") else name] = zi
+    check_declared(path, total, _NPZ_WHAT, stored=stored)
+    return members
+
+
+def _npz_array(zf: zipfile.ZipFile, zi: zipfile.ZipInfo, path: str, key: str) -> np.ndarray:
+    """One member's array, read only after its .npy header is checked against its size.
+
+    np.load would allocate whatever shape the header declares (a forged header of a few bytes
+    can ask for terabytes) and would unpickle object arrays; here the header must describe
+    numbers that fill the member exactly, and the data is read into one buffer of that size.
+    """
+    def bad(reason: str) -> ValueError:
+        return ValueError(f"{path}: array {key!r} cannot be read ({reason})")
+
+    try:
+        member = zf.open(zi)
+    except Exception as e:  # zipfile's checks of the member's own header, in many kinds
+        raise bad(f"its zip entry is damaged: {_short(e)}") from e
+    with member:
+        try:
+            version = np.lib.format.read_magic(member)
+            read_header = _NPY_VERSIONS.get(version)
+            header = read_header(member) if read_header is not None else None
+            offset = member.tell()
+        except Exception as e:  # numpy's parser raises ValueError, SyntaxError, TokenError...
+            raise bad(f"not a .npy array: {_short(e)}") from e
+        if header is None:
+            raise bad(f".npy format version {version[0]}.{version[1]}; expected 1.0 or 2.0")
+        shape, fortran, dtype = header
+        if dtype.hasobject:
+            raise bad("it holds Python objects, which are never unpickled; expected numbers")
+        text = f"({_shape_text(shape)}{',' if len(shape) == 1 else ''})"
+        if dtype.kind not in "biuf" or dtype.itemsize == 0 or any(d < 0 for d in shape):
+            raise bad(f"its header declares {text} of {dtype}; expected an array of numbers")
+        declared = math.prod(shape) * dtype.itemsize
+        check_declared(f"{path} ({key})", declared, _NPZ_WHAT)
+        _check_empty_shape(f"{path} ({key})", shape, dtype.itemsize, _NPZ_WHAT)
+        if offset + declared != zi.file_size:
+            raise bad(f"its header declares {text} of {dtype}, {declared} bytes, but the "
+                      f"member holds {zi.file_size - offset}")
+        data = np.empty(declared, np.uint8)
+        have = _read_full(member, data)
+    if have != declared:
+        raise bad(f"its data ends after {have} of {declared} bytes")
+    return data.view(dtype).reshape(shape, order="F" if fortran else "C")
+
+
 def load_npz(path: str) -> ImageArray:
     """Images (and labels, when present) from a NumPy .npz archive, never unpickling.
 
@@ -227,68 +375,77 @@ def load_npz(path: str) -> ImageArray:
     no use for a held-out split), ``images``/``labels``, or ``x``/``y``; the labels are
     optional for the last two. Float images in [0, 1] or [0, 255] are scaled to uint8 (an
     all-dark float image in [0, 255] with nothing above 1 is indistinguishable from [0, 1]).
+    Every size the archive declares is checked before it is allocated (see ``_npz_members``).
     """
-    p = os.fspath(path)
-    if _read_bytes(p, 8).startswith(b"\x93NUMPY"):
-        raise ValueError(
-            f"{path}: is a single .npy array; expected an .npz archive with arrays named "
-            f"{_NPZ_LAYOUTS} (save with np.savez)"
-        )
-    if not zipfile.is_zipfile(p):
-        raise ValueError(
-            f"{path}: not a readable .npz file (expected a zip archive of .npy arrays, as "
-            "np.savez writes; this one is damaged or of another kind)"
-        )
-    try:
-        with np.load(p, allow_pickle=False) as npz:
-            keys = list(npz.files)
+    with open_regular(path, _NPZ_WHAT) as f:
+        size = os.fstat(f.fileno()).st_size
+        if f.read(8).startswith(b"\x93NUMPY"):
+            raise ValueError(
+                f"{path}: is a single .npy array; expected an .npz archive with arrays named "
+                f"{_NPZ_LAYOUTS} (save with np.savez)"
+            )
+        f.seek(0)
+        if not zipfile.is_zipfile(f):
+            raise ValueError(
+                f"{path}: not a readable .npz file (expected a zip archive of .npy arrays, as "
+                "np.savez writes; this one is damaged or of another kind)"
+            )
+        f.seek(0)
+        try:
+            zf = zipfile.ZipFile(f)
+        except Exception as e:  # zipfile raises many kinds for a damaged directory
+            raise ValueError(f"{path}: corrupt .npz file ({_short(e)})") from e
+        with zf:
+            return _npz_images(zf, path, _npz_members(zf, path, size))
 
-            def get(key: str) -> np.ndarray:
-                try:
-                    return npz[key]
-                except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
-                    raise ValueError(
-                        f"{path}: array {key!r} cannot be read ({_short(e)})"
-                    ) from e
 
-            if "x_train" in keys:
-                if "y_train" not in keys:
-                    raise ValueError(f"{path}: has x_train but no y_train; expected both")
-                if ("x_test" in keys) != ("y_test" in keys):
-                    have, lack = ("x_test", "y_test") if "x_test" in keys else ("y_test", "x_test")
-                    raise ValueError(f"{path}: has {have} but no {lack}; expected both or neither")
-                parts = [("x_train", "y_train")]
-                if "x_test" in keys:
-                    parts.append(("x_test", "y_test"))
-            elif "images" in keys:
-                parts = [("images", "labels" if "labels" in keys else None)]
-            elif "x" in keys:
-                parts = [("x", "y" if "y" in keys else None)]
-            else:
-                found = ", ".join(keys) if keys else "nothing (the archive is empty)"
-                raise ValueError(f"{path}: expected arrays named {_NPZ_LAYOUTS}; found: {found}")
+def _npz_images(zf: zipfile.ZipFile, path: str,
+                members: dict[str, zipfile.ZipInfo]) -> ImageArray:
+    """The recognised layout's arrays, read, checked and converted."""
+    keys = list(members)
 
-            images_parts: list[np.ndarray] = []
-            labels_parts: list[np.ndarray] = []
-            for xk, yk in parts:
-                imgs = _to_uint8_images(get(xk), f"{path} ({xk})")
-                if images_parts and imgs.shape[1:] != images_parts[0].shape[1:]:
-                    raise ValueError(
-                        f"{path}: {xk} images have shape {imgs.shape[1:]} but "
-                        f"{parts[0][0]} images have {images_parts[0].shape[1:]}; "
-                        "they must match"
-                    )
-                images_parts.append(imgs)
-                if yk is not None:
-                    labs = _labels_to_int64(get(yk), f"{path} ({yk})")
-                    if len(labs) != len(imgs):
-                        raise ValueError(
-                            f"{path}: {xk} holds {len(imgs)} images but {yk} holds {len(labs)} "
-                            "labels; they must be the same count"
-                        )
-                    labels_parts.append(labs)
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
-        raise ValueError(f"{path}: corrupt .npz file ({_short(e)})") from e
+    def get(key: str) -> np.ndarray:
+        try:
+            return _npz_array(zf, members[key], path, key)
+        except (OSError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError) as e:
+            raise ValueError(f"{path}: array {key!r} cannot be read ({_short(e)})") from e
+
+    if "x_train" in keys:
+        if "y_train" not in keys:
+            raise ValueError(f"{path}: has x_train but no y_train; expected both")
+        if ("x_test" in keys) != ("y_test" in keys):
+            have, lack = ("x_test", "y_test") if "x_test" in keys else ("y_test", "x_test")
+            raise ValueError(f"{path}: has {have} but no {lack}; expected both or neither")
+        parts = [("x_train", "y_train")]
+        if "x_test" in keys:
+            parts.append(("x_test", "y_test"))
+    elif "images" in keys:
+        parts = [("images", "labels" if "labels" in keys else None)]
+    elif "x" in keys:
+        parts = [("x", "y" if "y" in keys else None)]
+    else:
+        found = ", ".join(keys) if keys else "nothing (the archive is empty)"
+        raise ValueError(f"{path}: expected arrays named {_NPZ_LAYOUTS}; found: {found}")
+
+    images_parts: list[np.ndarray] = []
+    labels_parts: list[np.ndarray] = []
+    for xk, yk in parts:
+        imgs = _to_uint8_images(get(xk), f"{path} ({xk})")
+        if images_parts and imgs.shape[1:] != images_parts[0].shape[1:]:
+            raise ValueError(
+                f"{path}: {xk} images have shape {imgs.shape[1:]} but "
+                f"{parts[0][0]} images have {images_parts[0].shape[1:]}; "
+                "they must match"
+            )
+        images_parts.append(imgs)
+        if yk is not None:
+            labs = _labels_to_int64(get(yk), f"{path} ({yk})")
+            if len(labs) != len(imgs):
+                raise ValueError(
+                    f"{path}: {xk} holds {len(imgs)} images but {yk} holds {len(labs)} "
+                    "labels; they must be the same count"
+                )
+            labels_parts.append(labs)
 
     images = images_parts[0] if len(images_parts) == 1 else np.concatenate(images_parts)
     labels = None
@@ -326,9 +483,19 @@ def _find_idx(folder: str, name: str) -> str | None:
     dotted = base.replace("-idx", ".idx")
     for cand in (name, base, dotted + ".gz", dotted):
         full = os.path.join(folder, cand)
-        if os.path.isfile(full):
-            return full
+        try:
+            mode = os.stat(full).st_mode
+        except OSError:
+            continue
+        if not stat.S_ISDIR(mode):  # Kaggle's copy has folders named like the files
+            return full  # read_idx refuses it if it is not a regular file (a FIFO, a device)
     return None
+
+
+def _is_zip(path: str, what: str) -> bool:
+    """Whether a regular file is a zip archive (an .npz), opened without blocking."""
+    with open_regular(path, what) as f:
+        return zipfile.is_zipfile(f)
 
 
 def load_mnist_like(path: str, kind: str) -> ImageArray:
@@ -355,11 +522,12 @@ def load_mnist_like(path: str, kind: str) -> ImageArray:
     p = os.path.expanduser(os.fspath(path))
     if not os.path.exists(p):
         raise need(p, f"{path} does not exist")
-    if os.path.isfile(p):
+    if not os.path.isdir(p):
+        check_regular(p, f"a folder of {title} IDX files or a .npz")  # a FIFO, a device...
         idx_names = {n.removesuffix(".gz") for n in MNIST_FILES[kind]}
         if os.path.basename(p).removesuffix(".gz") in idx_names:
             p = os.path.dirname(p) or "."  # pointed at one of the IDX files: use its folder
-        elif zipfile.is_zipfile(p) or p.lower().endswith(".npz"):
+        elif p.lower().endswith(".npz") or _is_zip(p, _NPZ_WHAT):
             data = load_npz(p)
             if data.images.shape[-1] != 1:
                 raise ValueError(
@@ -436,6 +604,55 @@ def _image_files(root: str) -> list[tuple[str, ...]]:
     return found
 
 
+_PICTURE_WHAT = "a picture file (.png, .jpg, ...)"
+
+
+def _too_many_pixels(path: str, pixels: int | None) -> ValueError:
+    found = f"{pixels:,} pixels" if pixels is not None else "more pixels than Pillow allows"
+    return ValueError(
+        f"{path}: a picture of {found}, over the limit of {IMAGE_PIXELS:,} "
+        f"({IMAGE_PIXELS / 1e6:.0f} megapixels); expected a smaller picture (resize it first)"
+    )
+
+
+@contextlib.contextmanager
+def _pillow_errors(path: str) -> Iterator[None]:
+    """Pillow's complaints about ``path`` as one-line ValueErrors, bombs as our own refusal.
+
+    Pillow's bomb check warns past its limit and raises past twice that; the warning is made
+    an error here so that it stops the read instead of reaching the user on stderr.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
+            yield
+    except (PIL.Image.DecompressionBombWarning, PIL.Image.DecompressionBombError) as e:
+        found = re.search(r"\((\d+) pixels\)", str(e))
+        raise _too_many_pixels(path, int(found.group(1)) if found else None) from None
+    except Exception as e:  # Pillow raises many kinds for damaged files
+        reason = _short(e).replace(f" '{path}'", "").replace(path, "the file")
+        raise ValueError(f"{path}: not a readable image ({reason})") from e
+
+
+def _read_picture(path: str, mode: str, size: int) -> np.ndarray:
+    """One picture as a size x size array in ``mode``, its pixel count checked before decoding.
+
+    Pillow reads only the header on open, so the size it reports is checked against
+    :data:`~engine.safeio.IMAGE_PIXELS` before the pixels are decoded.
+    """
+    with open_regular(path, _PICTURE_WHAT) as f:
+        with _pillow_errors(path):
+            im = PIL.Image.open(f)
+        with im:
+            pixels = im.width * im.height
+            if pixels > IMAGE_PIXELS:
+                raise _too_many_pixels(path, pixels)
+            with _pillow_errors(path):
+                im.load()
+                im = PIL.ImageOps.exif_transpose(im)  # phone photos: stored sideways
+                return np.asarray(_square(_to_mode(im, mode), size))
+
+
 def load_folder(path: str, size: int, colour: bool,
                 progress: Callable[[int, int], None] | None = None,
                 max_images: int = 100_000) -> ImageArray:
@@ -454,7 +671,8 @@ def load_folder(path: str, size: int, colour: bool,
     if not os.path.exists(root):
         raise ValueError(f"{path}: no such folder")
     if not os.path.isdir(root):
-        raise ValueError(f"{path}: is a file; expected a folder of images")
+        raise ValueError(f"{path}: is {kind_of(os.stat(root).st_mode)}; expected a folder of "
+                         "images")
     files = _image_files(root)
     if not files:
         raise ValueError(
@@ -480,16 +698,7 @@ def load_folder(path: str, size: int, colour: bool,
     if progress is not None:
         progress(0, total)
     for i, parts in enumerate(files):
-        full = os.path.join(root, *parts)
-        try:
-            with PIL.Image.open(full) as im:
-                im.load()
-                im = PIL.ImageOps.exif_transpose(im)  # phone photos: stored sideways
-                im = _square(_to_mode(im, mode), size)
-        except Exception as e:  # Pillow raises many kinds for damaged files
-            reason = _short(e).replace(f" '{full}'", "").replace(full, "the file")
-            raise ValueError(f"{full}: not a readable image ({reason})") from e
-        out[i] = np.asarray(im).reshape(size, size, -1)
+        out[i] = _read_picture(os.path.join(root, *parts), mode, size).reshape(size, size, -1)
         if progress is not None and (i + 1) % 64 == 0 and i + 1 < total:
             progress(i + 1, total)
     if progress is not None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from . import config as C
 from .atomic import atomic_write_text
+from .safeio import PRESET_BYTES, read_capped
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
 DEFAULT_PRESET = "ring8"
@@ -36,25 +37,34 @@ def preset_path(name_or_path: str) -> Path:
                      f"built-in: {', '.join(builtin_presets())}")
 
 
+PRESET_WHAT = "a preset JSON file"
+
+
 def load_preset(name_or_path: str) -> dict[str, Any]:
-    """The validated config of a preset (missing keys take their defaults)."""
+    """The validated config of a preset (missing keys take their defaults).
+
+    Only a regular file of at most :data:`~engine.safeio.PRESET_BYTES` is read (a FIFO would
+    hang the app, ``/dev/zero`` would never end), and every problem with it is a one-line
+    ValueError naming the file.
+    """
     path = preset_path(name_or_path)
-    if path.is_dir():
-        raise ValueError(f"{path}: is a folder, not a preset file")
+    if not os.path.lexists(path):
+        raise ValueError(f"{path}: no such preset file")
+    data = read_capped(path, PRESET_BYTES, PRESET_WHAT)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ValueError(f"{path}: no such preset file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: cannot read ({e.reason} at byte {e.start}); expected "
+                         f"{PRESET_WHAT} in UTF-8") from None
     if not text.strip():
         raise ValueError(f"{path}: the file is empty, not a preset")
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as e:
         raise ValueError(f"{path}: not valid JSON (line {e.lineno}: {e.msg})") from None
-    except RecursionError:
-        raise ValueError(f"{path}: nested too deeply to be a preset") from None
+    except (ValueError, RecursionError) as e:  # a 5000-digit number; nesting 100,000 deep
+        reason = "nested too deeply" if isinstance(e, RecursionError) else str(e).split(";")[0]
+        raise ValueError(f"{path}: not valid JSON ({reason})") from None
     try:
         cfg = C.validate(raw)
     except ValueError as e:

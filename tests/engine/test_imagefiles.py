@@ -126,7 +126,8 @@ def test_idx_truncated_gzip_and_missing_file(tmp_path):
         read_idx(str(path))
     with pytest.raises(ValueError) as e:
         read_idx(str(tmp_path / "nope.idx"))
-    assert str(e.value) == f"{tmp_path / 'nope.idx'}: no such file"
+    assert str(e.value) == (f"{tmp_path / 'nope.idx'}: no such file; expected an IDX file "
+                            "(MNIST's format, gzipped or not)")
 
 
 def test_idx_pair(tmp_path):
