@@ -77,6 +77,7 @@ class EngineServer:
         self.view: P.ViewRequest | None = None
         self._drawn = -1
         self._last_frame = 0.0
+        self._frame_error = ""
         self._stop = threading.Event()
         self.exit_reason = ""
 
@@ -214,12 +215,15 @@ class EngineServer:
 
             snap = build_snapshot(src, self.view)  # type: ignore[arg-type]
         except Exception as e:  # a frame that cannot be drawn must not end the engine
-            self._send(P.Failed(f"could not draw a frame: {type(e).__name__}: {str(e)[:200]}",
-                                traceback.format_exc()))
-            self.view = None
+            message = f"could not draw a frame: {type(e).__name__}: {str(e)[:200]}"
+            if message != self._frame_error:  # said once, not 30 times a second
+                self._frame_error = message
+                self._send(P.Failed(message, traceback.format_exc()))
+            self._drawn = src.version  # retried with the next state, not this one
             return
         finally:
             self.mirror.release()
+        self._frame_error = ""
         self._drawn = src.version
         self._last_frame = now
         c.credit -= 1

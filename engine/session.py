@@ -169,7 +169,8 @@ class Session:
         n = self._nets
         self._steps: StepSettings = step_settings(self._cfg, n.generator, n.discriminator,
                                                   self.device)
-        if views:
+        stale = getattr(self, "_views", None)
+        if views or stale is None or stale.classes != self.classes:
             from .views import ViewBatches
 
             self._views = ViewBatches(self)

@@ -41,6 +41,11 @@ class ViewBatches:
         self._z: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
         self._real: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
 
+    @property
+    def classes(self) -> int:
+        """The class count the fake labels were drawn for (0: unconditional)."""
+        return self._classes
+
     def get(self, n_fake: int, n_real: int) -> tuple[tuple[torch.Tensor, torch.Tensor | None],
                                                     tuple[torch.Tensor, torch.Tensor | None]]:
         dev = self._device

@@ -101,9 +101,8 @@ class EngineLink(QObject):
         self.process: EngineProcess | None = None
         self.conn: EngineConnection | None = None
         self.exit: EngineExit | None = None
-        self._needs: dict[str, ViewRequest] = {}
-        if view is not None:
-            self._needs["window"] = view
+        # the window's own need; a bare link (a script, a test) draws the default frame
+        self._needs: dict[str, ViewRequest] = {"window": view or ViewRequest()}
         self.view: ViewRequest | None = merge_requests(list(self._needs.values()))
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_MS)
@@ -178,8 +177,13 @@ class EngineLink(QObject):
 
     # ------------------------------------------------------------------ commands
     def send(self, command: Any) -> None:
+        """A command for the engine (dropped while no engine runs: it died, or stopped)."""
+        self._post(command)
+
+    def _post(self, message: Any) -> None:
+        """Any message, the link's own bookkeeping (frame credit, pings) included."""
         if self.conn is not None and self.exit is None:
-            self.conn.send(command)
+            self.conn.send(message)
 
     def set_view(self, view: ViewRequest | None) -> None:
         """The window's own need (the data plane or the image grids)."""
@@ -194,7 +198,7 @@ class EngineLink(QObject):
         merged = merge_requests(list(self._needs.values()))
         if merged != self.view:
             self.view = merged
-            self.send(P.SetView(merged))
+            self._post(P.SetView(merged))
 
     # ------------------------------------------------------------------ the poll
     def tick(self) -> None:
@@ -229,11 +233,11 @@ class EngineLink(QObject):
         if frame is not None:
             self.snapshot_ready.emit(frame.snapshot)
             self.frame_done.emit(time.perf_counter())
-            self.send(P.FrameWanted(1))
+            self._post(P.FrameWanted(1))
         now = time.monotonic()
         if now - self._last_ping > PING_EVERY_S:
             self._last_ping = now
-            self.send(P.Ping())
+            self._post(P.Ping())
         self._check_alive()
 
     def _check_alive(self) -> None:

@@ -287,6 +287,10 @@ class MainWindow(QMainWindow):
     def _on_failed(self, ev: Failed) -> None:
         if self.files.handle_failed_save(ev):
             return  # a failed save or export: shown, and training was not paused
+        if ev.message.startswith("could not draw a frame"):
+            self.message.show_message(f"The views could not be updated: {ev.message}",
+                                      "warning", details=ev.details)
+            return  # training goes on
         self._show_paused()
         self.message.show_message(f"Training paused after an error: {ev.message}", "error",
                                   details=ev.details)
