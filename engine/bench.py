@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import statistics
 import time
 from collections.abc import Callable
@@ -117,6 +118,17 @@ def compare(contenders: dict[str, Callable[[int], None]], rounds: int,
     return rates
 
 
+def session_rate(cfg: dict[str, Any], seconds: float) -> float:
+    """Steps/s of ``Session.train`` over ``seconds`` after a short warm-up."""
+    s = Session(cfg)
+    s.train(20)
+    t0 = time.perf_counter()
+    start = s.step
+    while time.perf_counter() - t0 < seconds:
+        s.train(16)
+    return (s.step - start) / (time.perf_counter() - t0)
+
+
 def _ratio(a: list[float], b: list[float]) -> str:
     r = [x / y for x, y in zip(a, b)]
     return (f"{statistics.median(r):.3f} (median of per-round ratios; "
@@ -167,9 +179,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     p.add_argument("--precision", default=None, choices=("fp32", "bf16"),
                    help="override the presets' train.precision (bf16: mixed precision)")
+    p.add_argument("--rate", type=float, default=None, metavar="SECONDS",
+                   help="only print the steps/s of Session.train on the first preset over "
+                        "SECONDS, as JSON (what gui.bench compares the window with)")
     a = p.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
+    if a.rate is not None:
+        print(json.dumps({"steps_per_second": session_rate(load_preset(a.preset[0]), a.rate)}))
+        return
     for preset in a.preset:
         bench_preset(preset, a)
 

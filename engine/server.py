@@ -133,7 +133,10 @@ class EngineServer:
         try:
             msg = P.decode(body, self.key)
         except P.ProtocolError as e:
-            self._reply(identity, P.Refused(str(e)))
+            # the attached window is told (a version mismatch, a damaged message); a peer
+            # that could not sign gets nothing at all: no answer to probe the server with
+            if self.client is not None and self.client.identity == identity:
+                self._reply(identity, P.Refused(str(e)))
             return
         if isinstance(msg, P.Hello):
             self._hello(identity)
@@ -272,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         config = load_preset(a.preset)
     server = EngineServer(a.listen, key, config, parent=a.parent, threads=a.threads,
                           autoplay=a.autoplay, exit_when_detached=a.parent is not None)
+    print(json.dumps({"address": server.address, "pid": os.getpid()}), flush=True)
 
     def on_signal(signum: int, frame: Any) -> None:
         server.stop(f"signal {signum}")

@@ -91,7 +91,6 @@ class MainWindow(QMainWindow):
         self.config: dict[str, Any] = config
         self.preset_name = preset_name
         self._fresh_points = False
-        self._rows_before_swap = False  # the next metric rows may be the old data set's
         self._pending_running: bool | None = True if autoplay else None
         self.setObjectName("main_window")
         self.resize(*DEFAULT_SIZE)
@@ -265,7 +264,6 @@ class MainWindow(QMainWindow):
         self._update_title()
         if any(k.startswith("data.") for k in ev.changes):
             self.readout.show_modes(None, None, None)  # the old data's modes or FID
-            self._rows_before_swap = True
         if ev.changes:
             self.statusBar().showMessage(f"Applied {describe_changes(ev.changes)}", 4000)
             if self.message.level == "warning":
@@ -372,13 +370,8 @@ class MainWindow(QMainWindow):
     def _on_metrics(self, rows: Any) -> None:
         self.curves.add_rows(rows)
         self.curves.refresh()
-        # the read-out shows what these rows measured: the history kept across a data swap
-        # holds the old set's values (digits' classes seen in "modes"), not this set's; and
-        # the first rows after a swap hold the old set's last ones (the link hands a frame's
-        # rows over after its events)
-        if self._rows_before_swap:
-            self._rows_before_swap = False
-            return
+        # the read-out shows what these rows measured (the link delivers rows in order with
+        # the events, so rows after a data swap's Applied are the new set's)
         captured = _last_valid(rows, "modes")
         if self.showing_images:
             fid = _last_valid(rows, "fid")

@@ -1,0 +1,210 @@
+"""The engine process behind its socket: it answers only signed messages from the window
+attached to it, survives garbage, oversized messages, a peer that hangs up mid-message and
+a second window, and ends when asked, on a signal, or when its parent process dies."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import zmq
+
+from engine import protocol as P
+from engine.config import default_config, with_changes
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = {"device": "cpu", "generator.hidden": [8], "discriminator.hidden": [8],
+        "train.batch_size": 16, "train.metrics_every": 0}
+
+
+class Server:
+    def __init__(self, tmp_path: Path, *extra: str) -> None:
+        self.key = secrets.token_bytes(32)
+        cfg = tmp_path / "config.json"
+        cfg.write_text(json.dumps(with_changes(default_config(), TINY)))
+        env = {**os.environ, "GAN_PLAYGROUND_KEY": self.key.hex(), "OMP_NUM_THREADS": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "engine.server", "--listen", "tcp://127.0.0.1:*",
+             "--config", str(cfg), *extra], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True)
+        line = self.proc.stdout.readline()
+        info = json.loads(line)
+        self.address = info["address"]
+
+    def client(self, key: bytes | None = None) -> Client:
+        return Client(self.address, self.key if key is None else key)
+
+    def end(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+
+
+class Client:
+    def __init__(self, address: str, key: bytes) -> None:
+        self.key = key
+        self.sock = zmq.Context.instance().socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.connect(address)
+
+    def send(self, msg) -> None:
+        self.sock.send_multipart(P.encode(msg, self.key))
+
+    def raw(self, frames) -> None:
+        self.sock.send_multipart(frames)
+
+    def wait_for(self, kind, timeout: float = 30.0, pred=lambda m: True):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.sock.poll(50):
+                frames = self.sock.recv_multipart()
+                msg = P.decode(frames, self.key)
+                if isinstance(msg, kind) and pred(msg):
+                    return msg
+        raise AssertionError(f"no {kind.__name__} within {timeout} s")
+
+    def silent(self, seconds: float) -> bool:
+        """True when nothing at all arrives for ``seconds``."""
+        return not self.sock.poll(int(seconds * 1000))
+
+    def close(self) -> None:
+        self.sock.close(0)
+
+
+@pytest.fixture
+def server(tmp_path):
+    s = Server(tmp_path)
+    yield s
+    s.end()
+
+
+def attach(server: Server) -> Client:
+    c = server.client()
+    c.send(P.Hello())
+    welcome = c.wait_for(P.Welcome)
+    assert welcome.accepted
+    c.wait_for(P.Applied)
+    return c
+
+
+def still_serves(c: Client) -> None:
+    c.send(P.Step())
+    c.wait_for(P.Status, pred=lambda s: s.step >= 1)
+
+
+def test_a_window_attaches_and_steers_the_engine(server):
+    c = attach(server)
+    c.send(P.Apply({"loss.name": "hinge"}))
+    applied = c.wait_for(P.Applied, pred=lambda m: m.changes)
+    assert applied.config["loss"]["name"] == "hinge"
+    c.send(P.SetView(P.ViewRequest(n_fake=16, n_real=16, grid=8)))
+    c.send(P.FrameWanted(1))
+    frame = c.wait_for(P.Frame)
+    assert frame.snapshot.fake.shape == (16, 2) and frame.snapshot.heatmap.shape == (8, 8)
+    still_serves(c)
+
+
+def test_a_client_without_the_key_gets_nothing_and_changes_nothing(server):
+    good = attach(server)
+    bad = server.client(key=b"wrong" * 7)
+    bad.send(P.Hello())
+    bad.send(P.Apply({"loss.name": "hinge"}))
+    bad.send(P.Shutdown())
+    assert bad.silent(1.0)
+    good.send(P.Apply({"optim.d.lr": 3e-4}))
+    applied = good.wait_for(P.Applied, pred=lambda m: m.changes)
+    assert applied.config["loss"]["name"] == "non-saturating"  # the bad Apply never ran
+    assert server.proc.poll() is None                             # nor did its Shutdown
+
+
+def test_garbage_and_oversized_messages_leave_the_server_serving(server):
+    c = attach(server)
+    junk = server.client()
+    junk.raw([b"garbage"])
+    junk.raw([os.urandom(1000) for _ in range(5)])
+    junk.raw([b"x" * (P.MAX_MESSAGE + 1)])  # over the socket's limit: the peer is dropped
+    time.sleep(0.5)
+    c.raw([b"\x00"])                          # the attached window's own damaged message
+    refused = c.wait_for(P.Refused)
+    assert "truncated" in refused.message
+    still_serves(c)
+
+
+def test_a_peer_that_hangs_up_mid_message_does_no_harm(server):
+    c = attach(server)
+    host, port = server.address.removeprefix("tcp://").rsplit(":", 1)
+    for payload in (b"\xff\x00\x00\x00\x00\x00\x00\x00\x01\x7f", b"GET / HTTP/1.1\r\n", b"\x00" * 3):
+        with socket.create_connection((host, int(port)), timeout=5) as raw:
+            raw.sendall(payload)
+    still_serves(c)
+
+
+def test_a_second_window_is_refused_and_the_first_keeps_steering(server):
+    first = attach(server)
+    second = server.client()
+    second.send(P.Hello())
+    welcome = second.wait_for(P.Welcome)
+    assert not welcome.accepted and "another window" in welcome.message
+    second.send(P.Apply({"loss.name": "hinge"}))
+    second.wait_for(P.Welcome, pred=lambda w: not w.accepted)
+    still_serves(first)
+
+
+def test_shutdown_ends_the_process_at_once(server):
+    c = attach(server)
+    c.send(P.Play())
+    c.wait_for(P.Status, pred=lambda s: s.step > 5)
+    t0 = time.monotonic()
+    c.send(P.Shutdown())
+    server.proc.wait(5)
+    assert time.monotonic() - t0 < 1.0
+
+
+def test_sigterm_ends_the_process_at_once(server):
+    attach(server).send(P.Play())
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    server.proc.send_signal(signal.SIGTERM)
+    server.proc.wait(5)
+    assert time.monotonic() - t0 < 1.0
+
+
+def test_the_engine_ends_when_its_parent_process_is_killed(tmp_path):
+    """A stand-in window process starts the engine with --parent and is then killed -9."""
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps(with_changes(default_config(), TINY)))
+    script = (
+        "import os, subprocess, sys, time\n"
+        f"p = subprocess.Popen([sys.executable, '-m', 'engine.server', '--listen', "
+        f"'tcp://127.0.0.1:*', '--config', {str(cfg)!r}, '--parent', str(os.getpid()), "
+        "'--autoplay'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        "print(p.pid, flush=True)\n"
+        "time.sleep(600)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE,
+                              text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    child = int(parent.stdout.readline())
+    time.sleep(3.0)  # the engine is up and training
+    assert _alive(child)
+    parent.kill()
+    parent.wait(5)
+    t0 = time.monotonic()
+    while _alive(child) and time.monotonic() - t0 < 5:
+        time.sleep(0.02)
+    assert not _alive(child), "the engine outlived its window's process"
+    assert time.monotonic() - t0 < 2.0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except OSError:
+        return False

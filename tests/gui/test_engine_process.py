@@ -1,0 +1,226 @@
+"""The engine in its own process, seen from the window: no torch in the window's process,
+messages in order, a dead engine reported within a second with a restart from the
+autosave, a close within a second whatever the engine does, and no engine left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine import protocol as P
+from gui.engine_link import EMPTY_VIEW, EngineLink, merge_requests
+
+from .conftest import small_config
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 20_000
+
+
+def test_the_windows_process_never_imports_torch(tmp_path):
+    """Every gui module imported, a window built, shown and training for a few frames."""
+    script = textwrap.dedent("""
+        import os, pkgutil, importlib, sys, time
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        import gui
+        for m in pkgutil.walk_packages(gui.__path__, "gui."):
+            if not m.name.endswith("bench"):
+                importlib.import_module(m.name)
+        from PySide6.QtCore import QSettings
+        from gui.app import make_application
+        from gui.main_window import MainWindow
+        from engine.config import default_config, with_changes
+        from engine.protocol import Play
+        app = make_application()
+        cfg = with_changes(default_config(), {"generator.hidden": [8],
+                           "discriminator.hidden": [8], "train.batch_size": 32})
+        w = MainWindow(cfg, "t", settings=QSettings(sys.argv[1], QSettings.Format.IniFormat))
+        w.show()
+        frames = []
+        w.link.snapshot_ready.connect(lambda s: frames.append(s.step))
+        end = time.monotonic() + 60
+        while not w.link.state.ready and time.monotonic() < end:
+            app.processEvents(); time.sleep(0.005)
+        w.link.send(Play())
+        while (len(frames) < 5 or max(frames) < 3) and time.monotonic() < end:
+            app.processEvents(); time.sleep(0.005)
+        w.close()
+        print(len(frames), max(frames), "torch" in sys.modules)
+    """)
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "s.ini")], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    n, last, torch_loaded = out.stdout.split()
+    assert int(n) >= 5 and int(last) >= 3  # it really trained and drew
+    assert torch_loaded == "False"
+
+
+class FakeConnection:
+    def __init__(self, messages: list[Any]) -> None:
+        self.messages = messages
+        self.sent: list[Any] = []
+
+    def receive(self) -> list[Any]:
+        out, self.messages = self.messages, []
+        return out
+
+    def send(self, msg: Any) -> None:
+        self.sent.append(msg)
+
+    def close(self) -> None:
+        pass
+
+
+def test_rows_and_events_reach_the_views_in_the_engines_order(qtbot):
+    link = EngineLink(small_config())
+    seen: list[Any] = []
+    link.metrics_received.connect(lambda rows: seen.append(("rows", rows[:, 0].tolist())))
+    link.applied.connect(lambda ev: seen.append(("applied", list(ev.changes))))
+    link.reset_done.connect(lambda ev: seen.append(("reset", None)))
+    row = lambda step: np.full((1, 16), float(step))  # noqa: E731
+    link.conn = FakeConnection([
+        P.MetricsChunk(row(1)), P.MetricsChunk(row(2)), P.Applied({"data.name": "moons"}, {}),
+        P.MetricsChunk(row(3)), P.ResetDone({}), P.MetricsChunk(row(1)), P.Status(1, 0, 0, "", ""),
+        P.Frame(P.Snapshot(1, np.zeros((0, 2)), np.zeros((0, 2)), None, (0, 1, 0, 1), True)),
+    ])
+    link.tick()
+    assert seen == [("rows", [1.0, 2.0]), ("applied", ["data.name"]), ("rows", [3.0]),
+                    ("reset", None), ("rows", [1.0])]
+    assert any(isinstance(m, P.FrameWanted) for m in link.conn.sent)  # credit for the next
+
+
+def test_view_needs_merge_and_leave_nothing_behind():
+    plane = P.ViewRequest(grid=64)
+    link = EngineLink(small_config(), view=plane)
+    link.set_view_need("insight", merge_requests([EMPTY_VIEW, P.ViewRequest(
+        n_fake=0, n_real=0, heatmap=False, grid=0, dstar=True, arrows=True)]))
+    assert link.view.dstar and link.view.arrows and link.view.grid == 64 and link.view.n_fake == 512
+    link.set_view_need("insight", None)
+    assert link.view == plane
+
+
+def _window_with_autosave(make_window: Any, tmp_path: Path, qtbot: Any) -> Any:
+    window = make_window()
+    assert window.keeper.arm(tmp_path / "data", interval_ms=10_000_000, offer_restore=False)
+    window.link.send(P.Play())
+    qtbot.waitUntil(lambda: window.link.state.step >= 30, timeout=TIMEOUT)
+    window.link.send(P.Pause())
+    qtbot.waitUntil(lambda: not window.link.state.running, timeout=TIMEOUT)
+    assert window.keeper.autosave()
+    qtbot.waitUntil(lambda: window.keeper.autosaved_step is not None, timeout=TIMEOUT)
+    return window
+
+
+def test_a_killed_engine_is_reported_within_a_second_and_restarts_from_the_autosave(
+        qtbot, make_window, tmp_path, answers):
+    window = _window_with_autosave(make_window, tmp_path, qtbot)
+    saved = window.keeper.autosaved_step
+    window.link.send(P.Play())
+    qtbot.waitUntil(lambda: window.link.state.step > saved + 20, timeout=TIMEOUT)
+    t0 = time.monotonic()
+    with qtbot.waitSignal(window.link.engine_died, timeout=5000) as died:
+        os.kill(window.link.pid, signal.SIGKILL)
+    assert time.monotonic() - t0 < 1.0
+    assert died.args[0].signal_name == "SIGKILL"
+    text = window.message.text()
+    assert "engine stopped" in text and "SIGKILL" in text
+    assert not window.transport.actions["play"].isChecked()
+    buttons = window.message.action_buttons()
+    assert [b.text() for b in buttons] == [f"Restart from the autosave (step {saved:,})",
+                                           "Restart fresh"]
+    qtbot.mouseClick(buttons[0], qtbot_button())
+    qtbot.waitUntil(lambda: window.link.alive and window.link.state.ready, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.link.state.step == saved
+                    and "Opened the autosaved session" in window.message.text(), timeout=TIMEOUT)
+    window.link.send(P.Play())
+    qtbot.waitUntil(lambda: window.link.state.step > saved + 5, timeout=TIMEOUT)
+
+
+def qtbot_button() -> Any:
+    from PySide6.QtCore import Qt
+
+    return Qt.MouseButton.LeftButton
+
+
+def test_closing_during_a_long_step_takes_under_a_second(qtbot, make_window, tmp_path,
+                                                         monkeypatch):
+    """The first FID step trains the quality classifier (seconds): close meanwhile."""
+    monkeypatch.setenv("GAN_PLAYGROUND_CACHE_DIR", str(tmp_path / "fresh-cache"))
+    window = make_window(config=small_config(**{
+        "data.name": "digits", "data.size": 8, "generator.arch": "dcgan",
+        "discriminator.arch": "dcgan", "generator.width": 4, "discriminator.width": 4,
+        "train.batch_size": 16, "train.metrics_every": 1, "train.metrics_samples": 100}))
+    progress: list[Any] = []
+    window.link.progress_reported.connect(progress.append)
+    window.link.send(P.Step())
+    qtbot.waitUntil(lambda: bool(progress) and progress[-1].fraction < 1.0, timeout=TIMEOUT)
+    pid = window.link.pid
+    t0 = time.monotonic()
+    window.close()
+    assert time.monotonic() - t0 < 1.0
+    assert not _alive(pid)
+
+
+def test_killing_the_windows_process_ends_its_engine_within_two_seconds(tmp_path):
+    script = textwrap.dedent("""
+        import os, sys, time
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        from PySide6.QtCore import QSettings
+        from gui.app import make_application
+        from gui.main_window import MainWindow
+        from engine.config import default_config, with_changes
+        from engine.protocol import Play
+        app = make_application()
+        cfg = with_changes(default_config(), {"generator.hidden": [8],
+                           "discriminator.hidden": [8], "train.batch_size": 32})
+        w = MainWindow(cfg, "t", settings=QSettings(sys.argv[1], QSettings.Format.IniFormat))
+        w.show()
+        while not w.link.state.ready:
+            app.processEvents(); time.sleep(0.005)
+        w.link.send(Play())
+        print(w.link.pid, flush=True)
+        while True:
+            app.processEvents(); time.sleep(0.005)
+    """)
+    gui_proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "s.ini")],
+                                cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                                env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        engine_pid = int(gui_proc.stdout.readline())
+        time.sleep(1.0)
+        assert _alive(engine_pid)
+        gui_proc.kill()
+        gui_proc.wait(5)
+        t0 = time.monotonic()
+        while _alive(engine_pid) and time.monotonic() - t0 < 5:
+            time.sleep(0.02)
+        assert not _alive(engine_pid), "the engine outlived its window"
+        assert time.monotonic() - t0 < 2.0
+    finally:
+        if gui_proc.poll() is None:
+            gui_proc.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def test_an_engine_that_ends_on_its_own_is_reported(qtbot, make_window):
+    window = make_window()
+    with qtbot.waitSignal(window.link.engine_died, timeout=5000) as died:
+        os.kill(window.link.pid, signal.SIGTERM)  # ends cleanly, but nobody asked it to
+    assert died.args[0].describe() == "the engine process exited"
+    assert "engine stopped" in window.message.text()
+    assert [b.text() for b in window.message.action_buttons()] == ["Restart fresh"]
