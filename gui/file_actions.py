@@ -56,6 +56,7 @@ from engine.protocol import (
 
 from . import dialogs
 from .autosave import header_step
+from .document import plain
 from .preset_library import PresetLibrary
 from .recent import RecentPresets
 
@@ -71,17 +72,12 @@ MAX_POINTS = 5000  # real points kept from a drawing or an import (the newest)
 EXPORT_SAMPLES = 2000
 
 
-def _plain(config: dict[str, Any]) -> dict[str, Any]:
-    """The config as JSON would give it back (tuples become lists), for comparisons."""
-    return json.loads(json.dumps(config))
-
-
 def preset_changes(config: dict[str, Any], preset: dict[str, Any]) -> dict[str, Any]:
     """Dotted changes that turn the live ``config`` into ``preset`` as a swap: every key that
     differs except the seed (which would re-initialise); with a new data set, all of its
     parameters (the engine starts a new set from its defaults)."""
-    new = flatten(_plain(preset))
-    changes = {k: new[k] for k in diff(_plain(config), _plain(preset)) if k in new and k != "seed"}
+    new = flatten(plain(preset))
+    changes = {k: new[k] for k in diff(plain(config), plain(preset)) if k in new and k != "seed"}
     if config["data"]["name"] != preset["data"]["name"]:
         changes.update({k: v for k, v in new.items() if k.startswith("data.")})
     return changes
@@ -130,8 +126,7 @@ class FileActions(QObject):
         super().__init__(window)
         self.window = window
         self.recent = RecentPresets(window.settings)
-        self.preset_file: str | None = user_preset_file(window.preset_name)
-        self.preset_saved: dict[str, Any] | None = _plain(window.config)
+        self.doc = window.document
         self.library: PresetLibrary | None = None
         self.recent_menu: QMenu | None = None
         self.builtin_menu: QMenu | None = None
@@ -154,7 +149,7 @@ class FileActions(QObject):
     def _preset_folder(self) -> str:
         """Where preset dialogs start: the current preset's folder, else the last used."""
         recent = self.recent.paths()
-        last = self.preset_file or (recent[0] if recent else "")
+        last = self.doc.preset_file or (recent[0] if recent else "")
         return os.path.dirname(last) if last else ""
 
     def _error(self, text: str) -> None:
@@ -165,12 +160,6 @@ class FileActions(QObject):
         self.window.message.show_message(text, "info")
 
     # ------------------------------------------------------------------ presets
-    def preset_modified(self) -> bool:
-        """Whether the live settings differ from the preset as last loaded or saved."""
-        if self.preset_saved is None:
-            return False
-        return bool(diff(_plain(self.window.config), self.preset_saved))
-
     def open_preset(self, name_or_path: str | None = None, *, keep: bool | None = None) -> bool:
         """Load a preset (a built-in name or a JSON path). After training, ask whether to
         keep the trained networks (``keep`` answers for tests and scripts). True when sent."""
@@ -209,21 +198,18 @@ class FileActions(QObject):
         return True
 
     def _commit_preset(self, preset: _Preset) -> None:
-        self.preset_file = preset.file
-        self.preset_saved = _plain(preset.config)
         if preset.file:
             self.recent.add(preset.file)
             self.populate_recent()
-        self.window.remember_preset(preset.name_or_path)
-        self.window._update_title()
+        self.doc.commit_preset(preset.name_or_path, preset.file, preset.config)
 
     def save_preset(self, path: str | None = None) -> bool:
         """Save the live settings: to ``path``, else to the current preset file; with no
         file of its own (a built-in or none) this is Save preset as…"""
         if path:
             return self._write_preset(path)
-        if self.preset_file:
-            return self._write_preset(self.preset_file)
+        if self.doc.preset_file:
+            return self._write_preset(self.doc.preset_file)
         return self.save_preset_as()
 
     def save_preset_as(self, path: str | None = None) -> bool:
@@ -239,7 +225,7 @@ class FileActions(QObject):
         if not p.suffix:
             p = p.with_suffix(".json")
         config = copy.deepcopy(self.window.config)
-        rename = self.preset_file is None or Path(self.preset_file) != p.resolve()
+        rename = self.doc.preset_file is None or Path(self.doc.preset_file) != p.resolve()
         rename = rename and config.get("name") != p.stem
         if rename:
             config["name"] = p.stem
@@ -357,8 +343,7 @@ class FileActions(QObject):
             self.window.statusBar().showMessage(f"Loaded the preset {name}", 5000)
             return
         # a checkpoint carries its own config: no preset file to save to or compare with
-        self.preset_file = None
-        self.preset_saved = None
+        self.doc.forget_preset()
         self._info(f"Opened the {load.what} {load.path} (step {load.step:,})")
 
     def _on_applied(self, ev: Applied) -> None:

@@ -51,8 +51,9 @@ from . import help as help_text
 from .autosave import SessionKeeper, header_step
 from .controls import ControlPanel
 from .dialogs import text_dialog
+from .document import Document
 from .engine_link import EngineLink
-from .file_actions import MAX_POINTS, FileActions
+from .file_actions import MAX_POINTS, FileActions, user_preset_file
 from .insight import InsightPanel
 from .menus import build_menus
 from .settings import app_settings
@@ -88,8 +89,8 @@ class MainWindow(QMainWindow):
                  autoplay: bool = False, start: bool = True) -> None:
         super().__init__()
         self.settings = settings if settings is not None else app_settings()
-        self.config: dict[str, Any] = config
-        self.preset_name = preset_name
+        self.document = Document(config, preset_name, self.settings,
+                                 preset_file=user_preset_file(preset_name))
         self._fresh_points = False
         self._pending_running: bool | None = True if autoplay else None
         self.setObjectName("main_window")
@@ -119,6 +120,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.progress)
         self.readout.show_setup(config)
         self.files = FileActions(self)
+        self.document.changed.connect(self._update_title)
         self.keeper = SessionKeeper(self)  # unsaved training, autosave, crash restore
         build_menus(self)
         self._connect()
@@ -127,6 +129,15 @@ class MainWindow(QMainWindow):
         self.restore_settings()
         if start:
             self.start()
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The engine's effective settings (the document's)."""
+        return self.document.config
+
+    @property
+    def preset_name(self) -> str | None:
+        return self.document.preset_name
 
     def start(self) -> None:
         """Start the engine process; the window paints and answers meanwhile."""
@@ -256,12 +267,11 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ events in
     def _on_applied(self, ev: Applied) -> None:
-        self.config = ev.config
+        self.document.set_config(ev.config)
         self._show_data_kind()
         self.panel.show_config(ev.config)
         self.readout.show_setup(ev.config)
         self._update_view_request()
-        self._update_title()
         if any(k.startswith("data.") for k in ev.changes):
             self.readout.show_modes(None, None, None)  # the old data's modes or FID
         if ev.changes:
@@ -270,7 +280,7 @@ class MainWindow(QMainWindow):
                 self.message.dismiss()
 
     def _on_rejected(self, ev: Rejected) -> None:
-        self.config = ev.config
+        self.document.set_config(ev.config)
         self.panel.show_config(ev.config, force_keys=flatten(ev.changes).keys())
         text, level = self.files.explain_rejection(ev)  # a failed file load says so
         self.message.show_message(text, level)
@@ -434,15 +444,9 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About GAN Playground", help_text.ABOUT)
 
     # ------------------------------------------------------------------ window state
-    def remember_preset(self, name_or_path: str) -> None:
-        """The preset to reopen next launch (``run_app`` with no preset named)."""
-        self.preset_name = name_or_path
-        self.settings.setValue("preset/last", name_or_path)
-
     def _update_title(self) -> None:
-        name = self.config.get("name") or self.preset_name or "untitled"
-        self.setWindowTitle(f"GAN Playground — {name}[*]")
-        self.setWindowModified(self.files.preset_modified())
+        self.setWindowTitle(f"GAN Playground — {self.document.name}[*]")
+        self.setWindowModified(self.document.modified)
 
     def restore_settings(self) -> None:
         s = self.settings

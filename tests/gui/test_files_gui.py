@@ -59,7 +59,7 @@ def state(window: Any) -> tuple[Any, ...]:
     """What a failed open must leave exactly as it was."""
     return (json.dumps(session_config(window), sort_keys=True), window.link.state.step,
             json.dumps(window.config, sort_keys=True), window.windowTitle(),
-            window.isWindowModified(), window.files.preset_file, window.files.recent.paths(),
+            window.isWindowModified(), window.document.preset_file, window.files.recent.paths(),
             window.settings.value("preset/last"))
 
 
@@ -192,7 +192,7 @@ def test_open_session_resumes_exactly_and_generator_continues(qtbot, make_window
     assert window.link.state.rows == history
     assert "Opened the session" in window.message.text()
     assert window.keeper.saved_step == step and window.keeper.unsaved_steps == 0
-    assert window.files.preset_file is None and not window.isWindowModified()
+    assert window.document.preset_file is None and not window.isWindowModified()
     qtbot.waitUntil(lambda: len(window.curves.series) > 0, timeout=TIMEOUT)  # curves came back
 
     frames = window.plane.frames
@@ -289,7 +289,7 @@ def test_keep_networks_or_start_fresh(qtbot, make_window, tmp_path, answers):
     assert cfg["loss"]["name"] == "hinge" and cfg["data"]["name"] == "moons"
     assert cfg["data"]["noise"] == 0.1 and cfg["seed"] == 0  # the seed is never swapped
     assert diff(cfg, load_preset(str(moons))) == {"seed": 7}
-    assert window.files.preset_file == str(moons)
+    assert window.document.preset_file == str(moons)
     assert window.isWindowModified()  # honest: the live seed differs from the file's
 
     answers.keep = "fresh"
