@@ -92,6 +92,11 @@ class FrameSource:
         self._views = s._views
 
 
+    def finite(self) -> bool:
+        params = [t for t in self._tensors if t.is_floating_point()]
+        return not params or bool(torch.isfinite(torch.stack(torch._foreach_norm(params)).sum()))
+
+
 def _tensors(*nets: torch.nn.Module) -> list[torch.Tensor]:
     return [t.detach() for net in nets for t in net.state_dict(keep_vars=True).values()]
 
@@ -107,16 +112,20 @@ class Mirror:
         self._version = 0
         self.wanted = threading.Event()  # set by the frame side, cleared by ``refresh``
 
-    def refresh(self, s: Session) -> None:
-        """Publish a fresh copy of ``s`` (training thread)."""
+    def refresh(self, s: Session) -> bool:
+        """Publish a fresh copy of ``s`` (training thread); False (nothing published) when
+        the copy holds NaN or inf."""
         with self._lock:
             spare = next(b for b in self._buffers
                          if b is not self._published and b is not self._drawing)
         self._version += 1
         spare.fill(s, self._version)
+        if not spare.finite():
+            return False
         with self._lock:
             self._published = spare
         self.wanted.clear()
+        return True
 
     def acquire(self, newer_than: int = -1) -> FrameSource | None:
         """The newest published copy, held until ``release`` (frame thread); None when

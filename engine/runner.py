@@ -205,10 +205,12 @@ class Runner:
         t0 = time.perf_counter()
         n = self._chunk
         before = self.session.step
-        self._guarded(lambda: self.session.train(n, deadline=t0 + 2 * seconds))
+        until = self._mirror.wanted.is_set if self._mirror is not None else None
+        self._guarded(lambda: self.session.train(n, deadline=t0 + 2 * seconds,
+                                                 check=self._mirror is None, until=until))
         dt = time.perf_counter() - t0
         done = self.session.step - before
-        if dt > 0 and done > 0:
+        if dt > 0 and done > 0 and (until is None or not until()):  # a full chunk: adapt
             self._chunk = max(1, min(4096, int(done * seconds / dt)))
 
     def _guarded(self, fn: Any) -> None:
@@ -270,7 +272,7 @@ class Runner:
             self._running = True
         elif isinstance(cmd, Pause):
             self._running = False
-            self._guarded(s.flush)
+            self._guarded(s._checked)
         elif isinstance(cmd, Step):
             fn = {"iteration": s.iteration, "d": s.d_step, "g": s.g_step}.get(cmd.kind)
             if fn is None:
@@ -365,12 +367,17 @@ class Runner:
         self._emit(MetricsChunk(rows.copy()))
 
     def _refresh_mirror(self) -> None:
-        """Publish a weight copy when the frame side wants one and something changed."""
+        """Publish a weight copy when the frame side wants one and something changed. The
+        copy of iterations no health check has seen yet is checked itself (cheap): a NaN
+        there runs the session's check at once, so no frame ever shows NaN weights."""
         s = self.session
         state = (id(s), s.step, s.d_updates, s.g_updates, id(s._cfg), id(s._nets.generator),
                  id(s._nets.discriminator))
         if self._mirror.wanted.is_set() and state != self._mirrored:
-            self._guarded(lambda: self._mirror.refresh(s))
+            def publish() -> None:
+                if not self._mirror.refresh(s):
+                    s._checked()  # raises TrainingDiverged (then rolled back)
+            self._guarded(publish)
             self._mirrored = state
 
     def _publish_snapshot(self) -> None:

@@ -40,6 +40,7 @@ from . import protocol as P
 
 KEY_ENV = "GAN_PLAYGROUND_KEY"
 POLL_MS = 5
+IDLE_POLL_MS = 25
 FRAME_EVERY = 1 / 30
 DETACH_AFTER = 10.0  # seconds of silence after which a window counts as gone
 
@@ -103,7 +104,11 @@ class EngineServer:
 
     # ------------------------------------------------------------------ the loop
     def _once(self) -> None:
-        if self.sock.poll(POLL_MS, zmq.POLLIN):
+        # wake often only while a frame is wanted: every wake-up takes the interpreter lock
+        # from the training thread for a moment
+        c = self.client
+        wanted = c is not None and c.credit > 0 and self.view is not None
+        if self.sock.poll(POLL_MS if wanted else IDLE_POLL_MS, zmq.POLLIN):
             while True:
                 try:
                     frames = self.sock.recv_multipart(zmq.NOBLOCK, copy=False)

@@ -263,21 +263,29 @@ class Session:
             raise
 
     def train(self, steps: int, callback: Callable[[int], None] | None = None,
-              deadline: float | None = None) -> dict[str, float]:
+              deadline: float | None = None, check: bool = True,
+              until: Callable[[], bool] | None = None) -> dict[str, float]:
         """Run ``steps`` generator iterations; return the last logged metrics.
 
         Raises TrainingDiverged (after rolling back to a point before the blow-up) on
         NaN/inf. ``callback(step)`` runs after each health check, e.g. for a progress bar.
         With ``deadline`` (a ``time.perf_counter()`` value) it stops early once that time
         has passed, so a front end stays responsive when a swap makes each step slower.
+        ``check=False`` leaves the last iterations to the next health check (at most
+        ``CHECK_EVERY`` iterations away, and before anything reads the state): a caller
+        that trains in many short chunks (the engine process) need not pay one per chunk.
+        ``until()`` is asked after every iteration; True ends the call early (the engine
+        process stops for a wanted frame within an iteration, not a chunk).
         """
         steps = C.Param("int", 0, lo=0, hi=10**9).coerce("steps", steps)
 
         def run() -> None:
             for i in range(steps):
                 self._iteration()
-                last = i == steps - 1 or (deadline is not None and time.perf_counter() > deadline)
-                if last or len(self._pending) >= CHECK_EVERY or self._since_check >= CHECK_EVERY:
+                last = (i == steps - 1 or (deadline is not None and time.perf_counter() > deadline)
+                        or (until is not None and until()))
+                due = len(self._pending) >= CHECK_EVERY or self._since_check >= CHECK_EVERY
+                if due or (last and check):
                     self.flush()
                     if callback is not None:
                         callback(self.step)

@@ -151,6 +151,10 @@ class EngineConnection:
         self.sock.setsockopt(zmq.SNDHWM, 0)
         self.sock.connect(address)
 
+    def fileno(self) -> int:
+        """The socket's notification descriptor (edge-triggered: drain on every wake-up)."""
+        return self.sock.getsockopt(zmq.FD)
+
     def send(self, message: Any) -> None:
         self.sock.send_multipart(P.encode(message, self.key), copy=False)
 

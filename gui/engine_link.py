@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal
 
 from engine import protocol as P
 from engine.snapshot import ViewRequest
@@ -108,6 +108,8 @@ class EngineLink(QObject):
         self.timer.setInterval(POLL_MS)
         self.timer.timeout.connect(self.tick)
         self._stopping = False
+        self._ticking = False  # a slot may run a nested event loop (a dialog): no re-entry
+        self._notifier: QSocketNotifier | None = None
         self._last_ping = 0.0
         self._routes: dict[type, Callable[[Any], None]] = {
             P.Applied: self._on_applied,
@@ -131,6 +133,10 @@ class EngineLink(QObject):
         self.process = EngineProcess(self.config, threads=self.torch_threads,
                                      autoplay=self.autoplay)
         self.conn = EngineConnection(self.process.address, self.process.key)
+        # wake as soon as something arrives (the timer stays, for what an edge-triggered
+        # notifier can miss and for noticing a dead engine)
+        self._notifier = QSocketNotifier(self.conn.fileno(), QSocketNotifier.Type.Read, self)
+        self._notifier.activated.connect(self.tick)
         self.conn.send(P.Hello())
         if self.view is not None:
             self.conn.send(P.SetView(self.view))
@@ -161,6 +167,11 @@ class EngineLink(QObject):
         if proc is not None:
             proc.end(grace=max(0.0, timeout - 0.3))
             ended = proc.proc.poll() is not None
+        notifier = getattr(self, "_notifier", None)
+        if notifier is not None:
+            notifier.setEnabled(False)
+            notifier.deleteLater()
+            self._notifier = None
         if conn is not None:
             conn.close()
         self.conn = None
@@ -201,11 +212,18 @@ class EngineLink(QObject):
             self._post(P.SetView(merged))
 
     # ------------------------------------------------------------------ the poll
-    def tick(self) -> None:
+    def tick(self, *_: Any) -> None:
         """Route what arrived, in order; draw the newest frame; notice a dead engine."""
         conn = self.conn
-        if conn is None:
+        if conn is None or self._ticking:
             return
+        self._ticking = True
+        try:
+            self._tick(conn)
+        finally:
+            self._ticking = False
+
+    def _tick(self, conn: EngineConnection) -> None:
         messages = conn.receive()
         rows: list[np.ndarray] = []
         status: P.Status | None = None
