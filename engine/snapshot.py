@@ -26,14 +26,17 @@ class ViewRequest:
     only_class: int = -1     # conditional: ``images`` fakes all of this class (-1: every class)
     real_images: int = 0     # real images, a fixed batch sorted by class
     d_histogram: int = 0     # D's output on this many fixed real and generated images
+    # the region of the plane the heatmap (and D*) covers, e.g. what the window shows;
+    # None: the data's box
+    heat_box: tuple[float, float, float, float] | None = None
 
 
 @dataclass(frozen=True)
 class Snapshot:
     """One frame for the live views: numpy copies, safe to keep on another thread.
 
-    ``heatmap[i, j]`` is D at x = linspace(box[0], box[1])[i], y = linspace(box[2], box[3])[j]
-    (pyqtgraph's default column-major image order). It is a probability for the BCE losses,
+    ``heatmap[i, j]`` is D at x = linspace(hb[0], hb[1])[i], y = linspace(hb[2], hb[3])[j]
+    with ``hb = heat_box or box`` (pyqtgraph's default column-major image order). It is a probability for the BCE losses,
     a raw score otherwise. For 1-D data (``dim == 1``) the heatmap, D*, p_data and p_g are
     curves over x = linspace(box[0], box[1], grid).
     """
@@ -64,3 +67,4 @@ class Snapshot:
     labels_real: np.ndarray | None = None
     class_names: tuple[str, ...] = ()
     d_real: np.ndarray | None = None      # D's output on real images (the histogram's other half)
+    heat_box: tuple[float, float, float, float] | None = None  # what ``heatmap`` covers (None: box)

@@ -73,6 +73,23 @@ class ViewBatches:
         return self._z[n_fake], self._real[n_real]
 
 
+def _heat_box(req: ViewRequest, box: tuple[float, ...]) -> tuple[float, ...]:
+    """The region the window asked the heatmap to cover, if it is a sane one (it comes
+    off a socket): finite, not inverted, and not absurdly far from the data."""
+    hb = req.heat_box
+    if hb is None or len(hb) != 4:
+        return box
+    try:
+        x0, x1, y0, y1 = (float(v) for v in hb)
+    except (TypeError, ValueError):
+        return box
+    span = max(box[1] - box[0], box[3] - box[2], 1e-6)
+    ok = all(np.isfinite(v) and abs(v) < 1e6 for v in (x0, x1, y0, y1))
+    if not ok or not (x0 < x1 and y0 < y1) or max(x1 - x0, y1 - y0) > 1000 * span:
+        return box
+    return (x0, x1, y0, y1)
+
+
 def _grid(box: tuple[float, ...], r: int, dim: int, device: torch.device) -> torch.Tensor:
     xs = torch.linspace(box[0], box[1], r, device=device)
     if dim == 1:
@@ -195,8 +212,9 @@ def build_snapshot(s: Session, req: ViewRequest) -> Snapshot:
     heat = dstar = p_data = p_g = None
     gap = None
     grid_t = None
+    heat_box = _heat_box(req, box) if dim == 2 else box
     if req.heatmap or req.dstar:
-        grid_t = _grid(box, req.grid, dim, s.device)
+        grid_t = _grid(heat_box, req.grid, dim, s.device)
         shape = (req.grid,) if dim == 1 else (req.grid, req.grid)
         heat = as_numpy(s, lambda: _d_out(s, grid_t)).reshape(shape)
         if req.dstar or dim == 1:
@@ -222,6 +240,7 @@ def build_snapshot(s: Session, req: ViewRequest) -> Snapshot:
         d_fake = as_numpy(s, lambda: _d_out(s, fake_t))
     return Snapshot(
         step=s.step, fake=fake, real=real, heatmap=heat, box=box,
+        heat_box=heat_box if heat_box != box else None,
         heatmap_is_probability=s.loss.probability, d_updates=s.d_updates, g_updates=s.g_updates,
         loss_name=s.loss.name, dim=dim, view_z=z.cpu().numpy().copy() if req.n_fake else None,
         dstar=dstar, dstar_gap=gap, p_data=p_data, p_g=p_g, arrows=arrows, d_field=field,

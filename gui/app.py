@@ -14,6 +14,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QApplication
 
+from .appearance import appearance
 from .main_window import MainWindow
 from .settings import APPLICATION, ORGANIZATION, app_settings
 from .theme import apply_theme
@@ -28,6 +29,7 @@ def make_application(argv: list[str] | None = None) -> QApplication:
         app.setApplicationName(APPLICATION)
         app.setApplicationDisplayName("GAN Playground")
     apply_theme(app)  # type: ignore[arg-type]
+    appearance().apply()  # the remembered theme and zoom
     return app  # type: ignore[return-value]
 
 

@@ -42,7 +42,8 @@ EMPTY_VIEW = ViewRequest(n_fake=0, n_real=0, heatmap=False, grid=0)
 
 
 def merge_requests(requests: list[ViewRequest]) -> ViewRequest | None:
-    """One request serving them all: booleans or-ed, sizes max-ed (None for none)."""
+    """One request serving them all: booleans or-ed, sizes max-ed, anything else (the
+    heatmap's region) from the first owner that sets it; None for none."""
     if not requests:
         return None
     out = requests[0]
@@ -50,7 +51,12 @@ def merge_requests(requests: list[ViewRequest]) -> ViewRequest | None:
         changes = {}
         for f in dataclasses.fields(ViewRequest):
             a, b = getattr(out, f.name), getattr(other, f.name)
-            merged = (a or b) if isinstance(a, bool) else max(a, b)
+            if isinstance(a, bool):
+                merged = a or b
+            elif isinstance(a, int) and isinstance(b, int):
+                merged = max(a, b)
+            else:
+                merged = a if a is not None else b
             if merged != a:
                 changes[f.name] = merged
         if changes:

@@ -48,6 +48,7 @@ from engine.protocol import (
 )
 
 from . import help as help_text
+from .appearance import appearance
 from .autosave import SessionKeeper, header_step
 from .controls import ControlPanel
 from .dialogs import text_dialog
@@ -55,6 +56,7 @@ from .document import Document
 from .engine_link import EngineLink
 from .file_actions import MAX_POINTS, FileActions, user_preset_file
 from .insight import InsightPanel
+from .lecture import LectureLayout
 from .menus import build_menus
 from .settings import app_settings
 from .status_bar import StatusReadout, describe_changes
@@ -119,6 +121,8 @@ class MainWindow(QMainWindow):
         self.progress.hide()
         self.statusBar().addWidget(self.progress)
         self.readout.show_setup(config)
+        self.appearance = appearance()
+        self.lecture = LectureLayout(self, self.toolbar)
         self.files = FileActions(self)
         self.document.changed.connect(self._update_title)
         self.keeper = SessionKeeper(self)  # unsaved training, autosave, crash restore
@@ -127,6 +131,7 @@ class MainWindow(QMainWindow):
         self.transport.show_running(autoplay)
         self._update_title()
         self.restore_settings()
+        self.appearance.apply()  # the theme and zoom for the views just built
         if start:
             self.start()
 
@@ -147,6 +152,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ building
     def _build_layout(self) -> None:
         toolbar = QToolBar("Training")
+        self.toolbar = toolbar
         toolbar.setObjectName("transport_toolbar")
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -159,8 +165,10 @@ class MainWindow(QMainWindow):
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # as narrow as the controls can go (not their comfortable width): at 1280x720 the
+        # plane and the plots need the room
         bar = self.scroll.verticalScrollBar().sizeHint().width()
-        self.scroll.setMinimumWidth(self.panel.sizeHint().width() + bar + 4)
+        self.scroll.setMinimumWidth(self.panel.minimumSizeHint().width() + bar + 4)
 
         self.views_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.views_splitter.setObjectName("views_splitter")
@@ -244,7 +252,8 @@ class MainWindow(QMainWindow):
             self.link.set_view(image_view_request(self.config, self.images.chosen_class
                                                   if self.config["conditional"] else -1))
             return
-        self.link.set_view(plane_view_request(self.config, self.plane.layer_visible("heatmap")))
+        self.link.set_view(plane_view_request(self.config, self.plane.layer_visible("heatmap"),
+                                              self.plane.heat_box()))
 
     @property
     def showing_images(self) -> bool:
@@ -333,6 +342,16 @@ class MainWindow(QMainWindow):
         path = self.keeper.autosave_path
         if from_autosave and path is not None and path.is_file():
             self.files.open_session(str(path), what="autosaved session")
+
+    def toggle_full_screen(self) -> None:
+        """F11: the whole screen for the window, and back."""
+        if self.isFullScreen():
+            self.showNormal()
+        else:
+            self.showFullScreen()
+        action = getattr(self, "full_screen_action", None)
+        if action is not None:
+            action.setChecked(self.isFullScreen())
 
     def _show_paused(self) -> None:
         self._pending_running = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QWidget
 
 from .file_actions import EXPORT_SAMPLES
@@ -91,6 +91,36 @@ def build_menus(w: MainWindow) -> None:
                                "Fit the plane view to the data box"))
     view.addAction(make_action(w, "Dismiss message", w.message.dismiss, "Esc",
                                "Hide the message line"))
+    view.addSeparator()
+    look = w.appearance
+    zoom_in = make_action(w, "Zoom in", look.zoom_in, "Ctrl+=",
+                          "Larger text, lines and markers in every view (for a projector)")
+    zoom_in.setShortcuts([QKeySequence("Ctrl+="), QKeySequence("Ctrl++")])
+    view.addAction(zoom_in)
+    view.addAction(make_action(w, "Zoom out", look.zoom_out, "Ctrl+-",
+                               "Smaller text, lines and markers in every view"))
+    view.addAction(make_action(w, "Actual size", lambda: look.set_zoom(1.0), "Ctrl+0",
+                               "Text, lines and markers at their normal size"))
+    themes = view.addMenu("Theme")
+    group = QActionGroup(w)
+    for name, title in (("system", "Follow the system"), ("dark", "Dark"), ("light", "Light")):
+        action = make_action(w, title, lambda n=name: look.set_theme(n),
+                             tip=f"{title} colours (remembered)")
+        action.setCheckable(True)
+        action.setChecked(look.theme == name)
+        action.setObjectName(f"theme_{name}")
+        group.addAction(action)
+        themes.addAction(action)
+    full = make_action(w, "Full screen", w.toggle_full_screen, "F11",
+                       "Fill the screen with the window (F11 again to leave)")
+    full.setCheckable(True)
+    w.full_screen_action = full
+    view.addAction(full)
+    lecture = make_action(w, "Lecture layout", w.lecture.toggle, "Ctrl+Shift+L",
+                          "Hide the controls: the plane beside one chosen plot")
+    lecture.setCheckable(True)
+    w.lecture_action = lecture
+    view.addAction(lecture)
     view.addSeparator()
     view.addAction(make_action(w, "Curves", lambda: w.right_tabs.setCurrentIndex(0), "Ctrl+1",
                                "Show the loss, D output and gradient-norm curves"))

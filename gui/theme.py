@@ -30,15 +30,33 @@ MESSAGE_STYLES = {
 }
 
 
-def heatmap_colormap() -> pg.ColorMap:
-    """D's output: violet where D says "fake" (0), dark at 0.5, green where it says "real" (1).
+TITLE = "#cfd3da"
+PLOT_TEXT = "#d8dbe0"
+MUTED = "#8a8f98"
+_HEAT_MIDDLE: tuple[int, int, int] = (26, 27, 32)
+_HEAT_INNER: tuple[tuple[int, int, int], tuple[int, int, int]] = ((52, 34, 74), (26, 70, 48))
 
-    The dark middle keeps the samples readable on top, and the two ends match the sample
+
+def set_colours(plot_background: str, axis: str, title: str, plot_text: str, muted: str,
+                heat_middle: tuple[int, int, int],
+                heat_inner: tuple[tuple[int, int, int], tuple[int, int, int]]) -> None:
+    """The current theme's plot colours (``gui.appearance`` sets them); views built after
+    this read them, views already built are restyled by ``gui.appearance``."""
+    global PLOT_BACKGROUND, AXIS, TITLE, PLOT_TEXT, MUTED, _HEAT_MIDDLE, _HEAT_INNER
+    PLOT_BACKGROUND, AXIS, TITLE, PLOT_TEXT, MUTED = plot_background, axis, title, plot_text, muted
+    _HEAT_MIDDLE, _HEAT_INNER = heat_middle, heat_inner
+
+
+def heatmap_colormap() -> pg.ColorMap:
+    """D's output: violet where D says "fake" (0), neutral at 0.5 (dark, or light in the
+    light theme), green where it says "real" (1).
+
+    The neutral middle keeps the samples readable on top, and the two ends match the sample
     colours, so "D thinks this region is real" reads at a glance.
     """
     return pg.ColorMap(
         [0.0, 0.25, 0.5, 0.75, 1.0],
-        [(92, 52, 132), (52, 34, 74), (26, 27, 32), (26, 70, 48), (38, 140, 84)],
+        [(92, 52, 132), _HEAT_INNER[0], _HEAT_MIDDLE, _HEAT_INNER[1], (38, 140, 84)],
     )
 
 

@@ -12,13 +12,14 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -36,7 +37,8 @@ N_SAMPLES = 512  # real and generated samples per frame
 GRID = 32  # D evaluated on 32x32 points ~30 times a second, drawn with bilinear smoothing
 
 
-def plane_view_request(config: dict[str, Any], heatmap: bool) -> ViewRequest:
+def plane_view_request(config: dict[str, Any], heatmap: bool,
+                       heat_box: tuple[float, float, float, float] | None = None) -> ViewRequest:
     """What the engine should compute for this view under ``config``.
 
     Only 2-D data has a plane. With minibatch discrimination D compares every input with
@@ -48,7 +50,8 @@ def plane_view_request(config: dict[str, Any], heatmap: bool) -> ViewRequest:
     grid = GRID
     if config["discriminator"].get("minibatch") == "discrimination":
         grid = min(GRID, max(8, int(config["train"]["batch_size"] ** 0.5)))
-    return ViewRequest(n_fake=N_SAMPLES, n_real=N_SAMPLES, heatmap=heatmap and two_d, grid=grid)
+    return ViewRequest(n_fake=N_SAMPLES, n_real=N_SAMPLES, heatmap=heatmap and two_d, grid=grid,
+                       heat_box=heat_box if two_d else None)
 
 
 class PlaneView(QWidget):
@@ -56,7 +59,8 @@ class PlaneView(QWidget):
 
     points_drawn = Signal(list)      # [[x, y], ...] of one finished stroke
     drawing_cleared = Signal()
-    view_changed = Signal()          # a layer was toggled: what the engine computes may change
+    view_changed = Signal()          # a layer was toggled or the view moved: what the engine
+                                     # computes may change
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -109,6 +113,14 @@ class PlaneView(QWidget):
         self.note = pg.TextItem("", color="#d8dbe0", anchor=(0.5, 0.5))
         item.addItem(self.note)
 
+        # the heatmap covers what is on screen (fakes off the data's box too): a moved view
+        # asks for a new region, once it has settled
+        self._range_timer = QTimer(self)
+        self._range_timer.setSingleShot(True)
+        self._range_timer.setInterval(120)
+        self._range_timer.timeout.connect(self._on_range_settled)
+        self.viewbox.sigRangeChanged.connect(lambda *_: self._range_timer.start())
+        self._heat_box: tuple[float, float, float, float] | None = None
         self.viewbox.stroke_moved.connect(self.add_stroke_point)
         self.viewbox.stroke_finished.connect(self.finish_stroke)
         layout.addWidget(self.plot, 1)
@@ -124,6 +136,8 @@ class PlaneView(QWidget):
         row.setSpacing(8)
         hint = QLabel("Click and drag to paint real points; each stroke is sent on release.")
         hint.setStyleSheet("color: #facc15;")
+        hint.setWordWrap(True)  # never widen the window (it did, to 1,470 px at 1280x720)
+        hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         row.addWidget(hint, 1)
         brush_label = QLabel("Brush")
         row.addWidget(brush_label)
@@ -150,7 +164,7 @@ class PlaneView(QWidget):
         row.setSpacing(8)
         self.layer_boxes: dict[str, QCheckBox] = {}
         for key, text, tip in (
-            ("heatmap", "D heatmap", "Show D's output over the plane (1)"),
+            ("heatmap", "D(x)", "Show D's output over the plane as a heatmap (1)"),
             ("real", "Real", "Show real samples (2)"),
             ("fake", "Generated", "Show generated samples (3)"),
         ):
@@ -166,6 +180,10 @@ class PlaneView(QWidget):
         self.draw_button.setObjectName("draw_mode")
         self.draw_button.setText("✎ Draw points")
         self.draw_button.setCheckable(True)
+        # "on" must show from across a lecture hall, in either theme
+        self.draw_button.setStyleSheet(
+            "QToolButton:checked { background: #d97706; color: #ffffff; border-radius: 4px;"
+            " padding: 2px 6px; font-weight: 600; }")
         self.draw_button.setToolTip("Draw mode (B): click and drag on the plane to paint real "
                                     "points; each stroke is sent when you release the mouse. "
                                     "Right-drag and the wheel still zoom.")
@@ -177,6 +195,26 @@ class PlaneView(QWidget):
         self.fit_button.clicked.connect(self.fit)
         row.addWidget(self.fit_button)
         return row
+
+    # ------------------------------------------------------------------ the heatmap's region
+    def heat_box(self) -> tuple[float, float, float, float] | None:
+        """The region the heatmap should cover: the visible range, a little wider, snapped
+        to a coarse grid so that small pans do not ask the engine for a new one."""
+        return self._heat_box
+
+    def _on_range_settled(self) -> None:
+        if self._box is None:
+            return
+        (x0, x1), (y0, y1) = self.viewbox.viewRange()
+        unit = max(self._box[1] - self._box[0], self._box[3] - self._box[2]) / 16
+        if not (np.isfinite([x0, x1, y0, y1]).all() and unit > 0):
+            return
+        snap = (np.floor(x0 / unit) * unit, np.ceil(x1 / unit) * unit,
+                np.floor(y0 / unit) * unit, np.ceil(y1 / unit) * unit)
+        box = tuple(float(v) for v in snap)
+        if box != self._heat_box:
+            self._heat_box = box  # type: ignore[assignment]
+            self.view_changed.emit()
 
     # ------------------------------------------------------------------ layers
     def layer_visible(self, key: str) -> bool:
@@ -219,16 +257,18 @@ class PlaneView(QWidget):
         if box_changed:
             first = self._box is None
             self._box = box  # type: ignore[assignment]
+            self._heat_box = None  # another data set: its own region, once the view settles
             self.note.setPos((box[0] + box[1]) / 2, (box[2] + box[3]) / 2)
             if first or not self.viewbox.draw_mode:
                 self.fit()
         if snap.heatmap is not None and self.layer_visible("heatmap"):
             self._show_heatmap(snap.heatmap, snap.heatmap_is_probability)
-            rect_key = (box, snap.heatmap.shape)
+            hb = tuple(float(v) for v in (snap.heat_box or box))
+            rect_key = (hb, snap.heatmap.shape)
             if rect_key != self._rect_key:
                 # after setImage: setRect scales by the image's size in pixels
                 self._rect_key = rect_key
-                self.image.setRect(QRectF(box[0], box[2], box[1] - box[0], box[3] - box[2]))
+                self.image.setRect(QRectF(hb[0], hb[2], hb[1] - hb[0], hb[3] - hb[2]))
         if self.layer_visible("real") and (self._real_shown is None
                                            or not np.array_equal(self._real_shown, snap.real)):
             self.real.setData(snap.real)
@@ -268,6 +308,7 @@ class PlaneView(QWidget):
     # ------------------------------------------------------------------ drawing
     def set_draw_mode(self, on: bool) -> None:
         self.viewbox.draw_mode = on
+        self.draw_button.setText("✎ Drawing" if on else "✎ Draw points")
         with_cursor = Qt.CursorShape.CrossCursor if on else Qt.CursorShape.ArrowCursor
         self.plot.viewport().setCursor(with_cursor)
         self.draw_tools.setVisible(on)

@@ -45,6 +45,7 @@ class PointCloudItem(pg.GraphicsObject):
         super().__init__()
         self._pos = np.empty((0, 2))
         self._bounds = QRectF()
+        self._color, self._size = color, size
         self._dot = round_dot(color, size)
         self._frags = (PrimitiveArray(QPainter.PixmapFragment, 10)
                        if PrimitiveArray is not None else None)
@@ -54,6 +55,12 @@ class PointCloudItem(pg.GraphicsObject):
         self._pen.setCapStyle(Qt.PenCapStyle.SquareCap)
         # a stand-in the legend can draw its sample from (it reads ScatterPlotItem opts)
         self.legend_sample = pg.ScatterPlotItem(size=size, pen=None, brush=pg.mkBrush(color))
+
+    def set_zoom(self, zoom: float) -> None:
+        """Dots ``zoom`` times their base size (``gui.appearance``)."""
+        self._dot = round_dot(self._color, self._size * zoom)
+        self._pen.setWidthF(self._size * zoom)
+        self.update()
 
     @property
     def count(self) -> int:

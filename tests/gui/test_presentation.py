@@ -1,0 +1,147 @@
+"""A window made to be projected: zoom, themes, full screen, the lecture layout, a heatmap
+that covers what is on screen, and nothing that needs more than 1280 pixels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QApplication
+
+from engine.protocol import Step
+from gui import appearance as A
+
+TIMEOUT = 20_000
+
+
+@pytest.fixture
+def look(tmp_path, monkeypatch):
+    """A fresh Appearance with its own settings (the app's one is replaced for the test)."""
+    settings = QSettings(str(tmp_path / "look.ini"), QSettings.Format.IniFormat)
+    fresh = A.Appearance(settings)
+    monkeypatch.setattr(A, "_INSTANCE", fresh)
+    app = QApplication.instance()
+    font, palette = app.font(), app.palette()
+    yield fresh
+    fresh.theme, fresh.zoom = "dark", 1.0
+    app.setFont(font)
+    app.setPalette(palette)
+
+
+def _tick_pt(view: pg.PlotWidget) -> float:
+    return view.getPlotItem().getAxis("bottom").style["tickFont"].pointSizeF()
+
+
+def test_zoom_scales_text_lines_and_markers_together_and_is_remembered(qtbot, make_window, look):
+    window = make_window()
+    base_font = QApplication.instance().font().pointSizeF()
+    base_tick = _tick_pt(window.curves.plots["loss"])
+    dot = window.plane.fake._dot.width()
+    qtbot.keyClick(window, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
+    assert look.zoom > 1.0
+    assert QApplication.instance().font().pointSizeF() == pytest.approx(base_font * look.zoom)
+    assert _tick_pt(window.curves.plots["loss"]) == pytest.approx(base_tick * look.zoom, rel=0.05)
+    assert window.plane.fake._dot.width() > dot
+    pen = window.curves.curves["d_loss"].opts["pen"]
+    assert pg.mkPen(pen).widthF() == pytest.approx(look.zoom, rel=0.05)
+    assert float(look.settings.value("appearance/zoom")) == look.zoom
+    qtbot.keyClick(window, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
+    assert look.zoom == 1.0
+    assert _tick_pt(window.curves.plots["loss"]) == pytest.approx(base_tick, rel=0.05)
+    assert window.plane.fake._dot.width() == dot
+
+
+def test_the_light_theme_restyles_every_view_and_back(qtbot, make_window, look):
+    window = make_window()
+    plane_bg = lambda: window.plane.plot.backgroundBrush().color().name()  # noqa: E731
+    assert plane_bg() == A.DARK.plot_background
+    look.set_theme("light")
+    assert plane_bg() == A.LIGHT.plot_background
+    assert window.curves.plots["loss"].backgroundBrush().color().name() == A.LIGHT.plot_background
+    axis = window.curves.plots["loss"].getPlotItem().getAxis("left")
+    assert axis.pen().color().name() == A.LIGHT.axis
+    assert QApplication.instance().palette().window().color() == QColor(A.LIGHT.window)
+    # an explanatory line written in the dark theme's light grey is readable on white now
+    assert "#d8dbe0" not in window.plane.note.color.name()
+    assert look.settings.value("appearance/theme") == "light"
+    look.set_theme("dark")
+    assert plane_bg() == A.DARK.plot_background
+    assert axis.pen().color().name() == A.DARK.axis
+
+
+def test_following_the_system_uses_its_scheme(look, monkeypatch):
+    class Hints:
+        def colorScheme(self):  # noqa: N802
+            return Qt.ColorScheme.Light
+
+    monkeypatch.setattr(A.QGuiApplication, "styleHints", staticmethod(lambda: Hints()))
+    look.theme = "system"
+    assert look.effective == "light"
+    look.theme = "dark"
+    assert look.effective == "dark"
+
+
+def test_f11_toggles_full_screen(qtbot, make_window):
+    window = make_window()
+    window.toggle_full_screen()
+    assert window.windowState() & Qt.WindowState.WindowFullScreen
+    assert window.full_screen_action.isChecked()
+    window.toggle_full_screen()
+    assert not window.windowState() & Qt.WindowState.WindowFullScreen
+
+
+def test_the_lecture_layout_shows_the_plane_beside_one_plot_and_restores(qtbot, make_window):
+    window = make_window()
+    window.resize(1280, 720)
+    assert window.scroll.isVisible()
+    qtbot.keyClick(window, Qt.Key.Key_L,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.lecture.active and not window.scroll.isVisible()
+    shown = [k for k, p in window.curves.plots.items() if p.isVisibleTo(window.curves)]
+    assert shown == ["loss"]
+    window.lecture.chooser.setCurrentIndex(window.lecture.chooser.findText("Gradient norms"))
+    shown = [k for k, p in window.curves.plots.items() if p.isVisibleTo(window.curves)]
+    assert shown == ["grads"]
+    window.lecture.chooser.setCurrentIndex(window.lecture.chooser.findText("Insight: D vs D*"))
+    assert window.right_tabs.currentWidget() is window.insight
+    assert window.insight.current_name() == "D vs D*"
+    window.lecture.toggle()
+    assert window.scroll.isVisible() and window.right_tabs.tabBar().isVisible()
+    shown = [k for k, p in window.curves.plots.items() if p.isVisibleTo(window.curves)]
+    assert shown == ["loss", "outputs", "grads"]
+
+
+def test_the_heatmap_covers_what_the_plane_shows(qtbot, make_window):
+    window = make_window()
+    with qtbot.waitSignal(window.link.snapshot_ready, timeout=TIMEOUT):
+        window.link.send(Step())
+    box = window.plane._box
+    window.plane.viewbox.setRange(xRange=(box[0] - 6, box[1] + 6),
+                                  yRange=(box[2] - 6, box[3] + 6), padding=0)
+    qtbot.waitUntil(lambda: window.link.view is not None and window.link.view.heat_box is not None
+                    and window.link.view.heat_box[0] <= box[0] - 6, timeout=TIMEOUT)
+
+    def covers(snap: Any) -> bool:
+        return snap.heat_box is not None and snap.heat_box[0] <= box[0] - 6
+
+    with qtbot.waitSignal(window.link.snapshot_ready, timeout=TIMEOUT, check_params_cb=covers):
+        window.link.send(Step())
+    rect = window.plane.image.mapRectToParent(window.plane.image.boundingRect())
+    assert rect.left() <= box[0] - 6 + 1e-6 and rect.right() >= box[1] + 6 - 1e-6
+
+
+def test_draw_mode_shows_it_is_on_and_never_widens_the_window(qtbot, make_window):
+    window = make_window()
+    before = window.minimumSizeHint().width()
+    qtbot.keyClick(window, Qt.Key.Key_B)
+    assert window.plane.draw_button.isChecked() and "Drawing" in window.plane.draw_button.text()
+    assert window.minimumSizeHint().width() <= max(before, 1280)
+
+
+def test_the_window_fits_a_1280_by_720_screen(qtbot, make_window):
+    window = make_window()
+    hint = window.minimumSizeHint()
+    assert hint.width() <= 1280 and hint.height() <= 720
