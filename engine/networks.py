@@ -53,6 +53,17 @@ class MinibatchDiscrimination(nn.Module):
         return torch.cat([f, o], 1)
 
 
+    def in_context(self, f: torch.Tensor, context: torch.Tensor, batch: int) -> torch.Tensor:
+        """Features of each row of ``f`` as one more member of the minibatch ``context``:
+        its kernels compare it with the context rows only (not with the other rows of
+        ``f``), scaled to a batch of ``batch`` as in training."""
+        m = (f @ self.T).view(-1, self.kernels, self.kernel_dim).transpose(0, 1)
+        mc = (context @ self.T).view(-1, self.kernels, self.kernel_dim).transpose(0, 1)
+        o = torch.exp(-torch.cdist(m, mc, p=1)).sum(2).t()    # (n, B) over the context
+        o = o * ((batch - 1) / max(len(context), 1))
+        return torch.cat([f, o], 1)
+
+
 class MinibatchStd(nn.Module):
     """One extra feature: the mean over features of the std over the minibatch."""
 
@@ -63,6 +74,14 @@ class MinibatchStd(nn.Module):
     def forward(self, f: torch.Tensor) -> torch.Tensor:
         std = f.std(0, unbiased=False).mean() if f.shape[0] > 1 else f.new_zeros(())
         return torch.cat([f, std.expand(f.shape[0], 1)], 1)
+
+    def in_context(self, f: torch.Tensor, context: torch.Tensor, batch: int) -> torch.Tensor:
+        """The feature each row of ``f`` would get as one more member of ``context``."""
+        n = len(context)
+        mean, meansq = context.mean(0), (context * context).mean(0)
+        m = (n * mean + f) / (n + 1)
+        var = ((n * meansq + f * f) / (n + 1) - m * m).clamp_min(0)
+        return torch.cat([f, var.sqrt().mean(1, keepdim=True)], 1)
 
 
 @contextlib.contextmanager
@@ -182,6 +201,39 @@ class MLP(Conditioned):
         if self.out_shape is not None:
             out = torch.tanh(out).view(-1, *self.out_shape)
         return out
+
+
+    def forward_in_context(self, x: torch.Tensor, context: torch.Tensor, batch: int,
+                           y: torch.Tensor | None = None,
+                           y_context: torch.Tensor | None = None) -> torch.Tensor:
+        """D's output on each row of ``x`` as if it were one more member of the minibatch
+        ``context`` (e.g. the current fakes). With minibatch features, D's verdict on a point
+        depends on its batch-mates: scoring a grid of points together (each compared with
+        the others, all spread over the plane) gives one flat colour, which is not what D
+        says about a point among fakes. Norm layers see ``x`` with the context when they use
+        batch statistics."""
+        if self.minibatch is None:
+            return self(x, y)
+
+        def body(rows: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+            h, labels = self._with_reference(rows, labels)
+            if self.classes:
+                h = torch.cat([h, self._one_hot(labels, h)], 1)
+            for lin, norm, act in zip(self.linears, self.norms, self.acts):
+                h = act(norm(lin(h)))
+            return h[self.ref_count:] if self.ref_count else h
+
+        fc = body(context, y_context)
+        if self.norm_name == "batch":  # statistics of the context, as in a batch of fakes
+            chunk = max(1, len(context) // 8)
+            fx = torch.cat([body(torch.cat([context, xc]), None if y is None else
+                                 torch.cat([y_context, yc]))[len(context):]
+                            for xc, yc in zip(torch.split(x, chunk),
+                                              torch.split(y, chunk) if y is not None
+                                              else [None] * -(-len(x) // chunk))])
+        else:
+            fx = body(x, y)
+        return self.out(self.minibatch.in_context(fx, fc, batch))
 
 
 def build_mlp(in_dim: int, out_dim: int, net_cfg: dict[str, Any], minibatch: bool = False,

@@ -29,6 +29,7 @@ class ViewRequest:
     # the region of the plane the heatmap (and D*) covers, e.g. what the window shows;
     # None: the data's box
     heat_box: tuple[float, float, float, float] | None = None
+    batch_mates: int = 0     # this many fixed z, each drawn by G in two different batches
 
 
 @dataclass(frozen=True)
@@ -68,3 +69,4 @@ class Snapshot:
     class_names: tuple[str, ...] = ()
     d_real: np.ndarray | None = None      # D's output on real images (the histogram's other half)
     heat_box: tuple[float, float, float, float] | None = None  # what ``heatmap`` covers (None: box)
+    batch_mates: np.ndarray | None = None  # (k, 2, dim): G(z_i) among two sets of batch-mates

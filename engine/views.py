@@ -18,6 +18,8 @@ from .seeds import seed_of
 from .snapshot import Snapshot, ViewRequest
 from .training import noise
 
+MB_CONTEXT = 64  # fakes each grid point is compared with when D has minibatch features
+
 if TYPE_CHECKING:
     from .session import Session
 
@@ -99,6 +101,16 @@ def _grid(box: tuple[float, ...], r: int, dim: int, device: torch.device) -> tor
     return torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)
 
 
+def _d_in_context(s: Session, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+    """D (probability for BCE losses) at each point of ``x`` as one more member of a batch
+    of the current fakes (see ``MLP.forward_in_context``), in chunks."""
+    d = s.discriminator
+    size = max(2, s.config["train"]["batch_size"])
+    out = torch.cat([d.forward_in_context(xc, context, size)[:, 0]
+                     for xc in torch.split(x, 1024)]).float()
+    return torch.sigmoid(out) if s.loss.probability else out
+
+
 def _d_out(s: Session, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
     """D (probability for BCE losses) at x (with labels y for a conditional D). With
     minibatch features D's output depends on its batch, and their cost grows with its
@@ -144,6 +156,19 @@ def _densities(s: Session, grid: np.ndarray, real: np.ndarray, fake: np.ndarray)
     modes = s.dataset.modes(s.config["data"])
     p_data = mixture_density(grid, modes) if modes is not None else kde_density(grid, real)
     return p_data, kde_density(grid, fake)
+
+
+def _batch_mates(s: Session, z: torch.Tensor, k: int) -> np.ndarray:
+    """Each of the first ``k`` view noise vectors drawn by G twice, among two different
+    sets of batch-mates (fixed, so the picture is steady): with batch norm in G a fake
+    depends on the rest of its batch and its two positions differ; with reference or
+    virtual norm (or none) they coincide. (k, 2, dim)."""
+    size = max(2, s.config["train"]["batch_size"])
+    k = max(1, min(k, len(z), size // 2))
+    gen = torch.Generator(s.device).manual_seed(seed_of(s.config["seed"], "batch-mates"))
+    others = [noise(size - k, s.config, gen, s.device) for _ in range(2)]
+    return as_numpy(s, lambda: torch.stack(
+        [s.generator(torch.cat([z[:k], o]))[:k] for o in others], 1))
 
 
 def _manifold(s: Session, m: int) -> np.ndarray:
@@ -216,7 +241,13 @@ def build_snapshot(s: Session, req: ViewRequest) -> Snapshot:
     if req.heatmap or req.dstar:
         grid_t = _grid(heat_box, req.grid, dim, s.device)
         shape = (req.grid,) if dim == 1 else (req.grid, req.grid)
-        heat = as_numpy(s, lambda: _d_out(s, grid_t)).reshape(shape)
+        mb = getattr(s.discriminator, "minibatch", None) is not None
+        if mb and fake_t is not None and len(fake_t) > 1 and hasattr(s.discriminator,
+                                                                     "forward_in_context"):
+            context = fake_t[:MB_CONTEXT]
+            heat = as_numpy(s, lambda: _d_in_context(s, grid_t, context)).reshape(shape)
+        else:
+            heat = as_numpy(s, lambda: _d_out(s, grid_t)).reshape(shape)
         if req.dstar or dim == 1:
             grid = grid_t.cpu().numpy()
             p_data, p_g = (d.reshape(shape) for d in _densities(s, grid, real, fake))
@@ -235,12 +266,13 @@ def build_snapshot(s: Session, req: ViewRequest) -> Snapshot:
         pts = _grid(box, k, 2, s.device)
         field = _with_grad(s, pts, lambda x: _d_out(s, x)).reshape(k, k, 2)
     manifold = _manifold(s, req.manifold) if req.manifold else None
+    mates = _batch_mates(s, z, req.batch_mates) if req.batch_mates and req.n_fake else None
     d_fake = None
     if req.d_on_fake and fake_t is not None and len(fake):
         d_fake = as_numpy(s, lambda: _d_out(s, fake_t))
     return Snapshot(
         step=s.step, fake=fake, real=real, heatmap=heat, box=box,
-        heat_box=heat_box if heat_box != box else None,
+        heat_box=heat_box if heat_box != box else None, batch_mates=mates,
         heatmap_is_probability=s.loss.probability, d_updates=s.d_updates, g_updates=s.g_updates,
         loss_name=s.loss.name, dim=dim, view_z=z.cpu().numpy().copy() if req.n_fake else None,
         dstar=dstar, dstar_gap=gap, p_data=p_data, p_g=p_g, arrows=arrows, d_field=field,

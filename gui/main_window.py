@@ -70,6 +70,7 @@ from .views.plane import PlaneView, plane_view_request
 # leaves a core to the GUI thread (see the bench's report); None keeps torch's default.
 DEFAULT_TORCH_THREADS: int | None = 1
 DEFAULT_SIZE = (1400, 900)
+BATCH_NORMS = ("batch", "reference", "virtual")  # norms whose batch (in)dependence to show
 INSIGHT_TIP = ("Divergences, D vs the optimal D*, gradient arrows, the generator loss, the 1-D "
                "picture, a timeline and side-by-side runs")
 
@@ -253,7 +254,8 @@ class MainWindow(QMainWindow):
                                                   if self.config["conditional"] else -1))
             return
         self.link.set_view(plane_view_request(self.config, self.plane.layer_visible("heatmap"),
-                                              self.plane.heat_box()))
+                                              self.plane.heat_box(),
+                                              self.plane.layer_visible("mates")))
 
     @property
     def showing_images(self) -> bool:
@@ -277,7 +279,16 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ events in
     def _on_applied(self, ev: Applied) -> None:
         self.document.set_config(ev.config)
+        if ev.config["generator"]["norm"] in BATCH_NORMS and (
+                not ev.changes or "generator.norm" in ev.changes):
+            # the batch-norm lesson needs the overlay: on when such a G arrives
+            self.plane.layer_boxes["mates"].setChecked(True)
         self._show_data_kind()
+        mb = ev.config["discriminator"].get("minibatch", "none")
+        self.plane.set_title_note(
+            "" if mb == "none" else
+            f"D has minibatch features ({mb}): the heatmap scores each point as one more "
+            "member of a batch of the current fakes")
         self.panel.show_config(ev.config)
         self.readout.show_setup(ev.config)
         self._update_view_request()

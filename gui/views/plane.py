@@ -34,24 +34,25 @@ from .points import PointCloudItem
 from .styling import style_axis, style_plot
 
 N_SAMPLES = 512  # real and generated samples per frame
+MATES = 64  # fixed z shown among two sets of batch-mates (the batch-norm overlay)
 GRID = 32  # D evaluated on 32x32 points ~30 times a second, drawn with bilinear smoothing
 
 
 def plane_view_request(config: dict[str, Any], heatmap: bool,
-                       heat_box: tuple[float, float, float, float] | None = None) -> ViewRequest:
+                       heat_box: tuple[float, float, float, float] | None = None,
+                       batch_mates: bool = False) -> ViewRequest:
     """What the engine should compute for this view under ``config``.
 
-    Only 2-D data has a plane. With minibatch discrimination D compares every input with
-    every other one in its batch, so a heatmap grid costs memory ~ grid^4 x B x C: keep the
-    grid no larger than a training batch then.
+    Only 2-D data has a plane. With minibatch discrimination the engine scores each grid
+    point as one more member of a batch of the current fakes (what D says about a point
+    there): ``engine.views._d_in_context``.
     """
     ds = DATA_SPECS.get(config["data"]["name"])
     two_d = ds is None or ds.dim == 2
     grid = GRID
-    if config["discriminator"].get("minibatch") == "discrimination":
-        grid = min(GRID, max(8, int(config["train"]["batch_size"] ** 0.5)))
     return ViewRequest(n_fake=N_SAMPLES, n_real=N_SAMPLES, heatmap=heatmap and two_d, grid=grid,
-                       heat_box=heat_box if two_d else None)
+                       heat_box=heat_box if two_d else None,
+                       batch_mates=MATES if batch_mates and two_d else 0)
 
 
 class PlaneView(QWidget):
@@ -73,6 +74,7 @@ class PlaneView(QWidget):
         self._last_snap: Snapshot | None = None
         self._layers_changed = False
         self.frames = 0
+        self.mates_spread: float | None = None  # mean distance between a z's two draws
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -110,6 +112,10 @@ class PlaneView(QWidget):
                                 brush=pg.mkBrush(23, 24, 28, 200))
         legend.addItem(self.real.legend_sample, "real")
         legend.addItem(self.fake.legend_sample, "generated")
+        self.mates = pg.PlotCurveItem(connect="pairs", pen=pg.mkPen(theme.DRAWN, width=1.5))
+        self.mates.setZValue(5)
+        self.mates.setVisible(False)
+        item.addItem(self.mates)
         self.note = pg.TextItem("", color="#d8dbe0", anchor=(0.5, 0.5))
         item.addItem(self.note)
 
@@ -167,10 +173,14 @@ class PlaneView(QWidget):
             ("heatmap", "D(x)", "Show D's output over the plane as a heatmap (1)"),
             ("real", "Real", "Show real samples (2)"),
             ("fake", "Generated", "Show generated samples (3)"),
+            ("mates", "Batch-mates", "Draw 64 fixed z twice, each time among different "
+                                     "batch-mates, and join each pair (4): long lines mean a "
+                                     "fake depends on the rest of its batch (batch norm); "
+                                     "reference and virtual norm draw none"),
         ):
             box = QCheckBox(text)
             box.setObjectName(f"layer_{key}")
-            box.setChecked(True)
+            box.setChecked(key != "mates")
             box.setToolTip(tip)
             box.toggled.connect(self._apply_layers)
             row.addWidget(box)
@@ -225,6 +235,7 @@ class PlaneView(QWidget):
         self.colorbar.setVisible(self.layer_visible("heatmap"))
         self.real.setVisible(self.layer_visible("real"))
         self.fake.setVisible(self.layer_visible("fake"))
+        self.mates.setVisible(self.layer_visible("mates"))
         self._layers_changed = True  # a layer shown again needs the next frame drawn
         self.view_changed.emit()
 
@@ -275,6 +286,12 @@ class PlaneView(QWidget):
             self._real_shown = snap.real
         if self.layer_visible("fake"):
             self.fake.setData(snap.fake)
+        pairs = snap.batch_mates
+        if self.layer_visible("mates") and pairs is not None and pairs.shape[-1] == 2:
+            xy = pairs.reshape(-1, 2)  # a0, b0, a1, b1, ...: joined in pairs
+            ok = np.isfinite(xy).all(1)
+            self.mates.setData(xy[:, 0], xy[:, 1], connect=ok.astype(np.int32))
+            self.mates_spread = float(np.linalg.norm(pairs[:, 0] - pairs[:, 1], axis=1).mean())
 
     def _show_heatmap(self, heat: np.ndarray, is_probability: bool) -> None:
         if is_probability:
@@ -294,6 +311,14 @@ class PlaneView(QWidget):
         if is_probability != self._is_probability:
             self._is_probability = is_probability
             self.colorbar.getAxis("right").setLabel("D(x)" if is_probability else "D score")
+
+    def set_title_note(self, note: str) -> None:
+        """A line under the plane's title saying what the heatmap shows, when it is not
+        simply D(x) (e.g. with minibatch features)."""
+        item = self.plot.getPlotItem()
+        title = "Data plane" + (f"<br><span style='font-size:8pt'>{note}</span>" if note else "")
+        item.setTitle(title, color=theme.TITLE, size="10pt")
+        self.plot.setToolTip(note)
 
     def fit(self) -> None:
         if self._box is not None:

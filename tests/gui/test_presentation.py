@@ -145,3 +145,23 @@ def test_the_window_fits_a_1280_by_720_screen(qtbot, make_window):
     window = make_window()
     hint = window.minimumSizeHint()
     assert hint.width() <= 1280 and hint.height() <= 720
+
+
+def test_a_batch_norm_generator_turns_the_batch_mates_overlay_on(qtbot, make_window):
+    window = make_window(**{"generator.norm": "batch"})
+    assert window.plane.layer_visible("mates") and window.link.view.batch_mates > 0
+    window.link.send(Step())
+    qtbot.waitUntil(lambda: window.plane.mates_spread is not None
+                    and window.plane.mates_spread > 0, timeout=TIMEOUT)
+    with qtbot.waitSignal(window.link.applied, timeout=TIMEOUT):
+        window.apply_changes({"generator.norm": "reference"})
+    window.link.send(Step())
+    qtbot.waitUntil(lambda: window.plane.mates_spread == 0.0, timeout=TIMEOUT)
+
+
+def test_minibatch_features_say_what_the_heatmap_shows(qtbot, make_window):
+    window = make_window()
+    assert "minibatch" not in window.plane.plot.toolTip()
+    with qtbot.waitSignal(window.link.applied, timeout=TIMEOUT):
+        window.apply_changes({"discriminator.minibatch": "discrimination"})
+    assert "batch of the current fakes" in window.plane.plot.toolTip()
