@@ -5,6 +5,7 @@
     python main.py --headless --preset NAME_OR_PATH --steps N --out DIR
             [--seed S] [--device auto|cpu|cuda] [--set key=value ...] [--at STEP:key=value ...]
     python main.py sample CHECKPOINT --n N --out FILE.npy [--seed S]
+    python main.py serve --preset NAME [--listen 127.0.0.1:PORT] [--device cuda]
     python main.py game --game quadratic|bilinear|dirac [--loss NAME] [--reg NAME] [--gamma G]
             [--update simultaneous|alternating|extragradient|optimistic|flow]
             [--optim sgd|momentum|adam] [--lr ETA] [--lr-d ETA] [--d-steps K] [--steps N]
@@ -140,9 +141,17 @@ def _app(a: argparse.Namespace) -> int:
     return run_app(cfg, a.preset or ("ring8" if overridden else None))
 
 
+def _serve(argv: list[str]) -> int:
+    from engine.server import serve_main
+
+    return serve_main(argv)
+
+
 def _dispatch(argv: list[str]) -> int:
     if argv and argv[0] == "sample":
         return _sample(argv[1:])
+    if argv and argv[0] == "serve":
+        return _serve(argv[1:])
     if argv and argv[0] == "game":
         return _game(argv[1:])
     a = _parser().parse_args(argv)

@@ -51,10 +51,15 @@ def _meta(state: dict[str, Any], kind: str) -> dict[str, str]:
     }
 
 
-def save_generator(session: Session, path: str) -> None:
+def generator_bytes(session: Session) -> bytes:
+    """A generator checkpoint's bytes (what ``save_generator`` writes)."""
     state = session.state_dict()
     tensors = _cpu(state["generator"], "generator.")
-    atomic_write_bytes(path, st_save(tensors, metadata=_meta(state, GENERATOR_KIND)))
+    return st_save(tensors, metadata=_meta(state, GENERATOR_KIND))
+
+
+def save_generator(session: Session, path: str) -> None:
+    atomic_write_bytes(path, generator_bytes(session))
 
 
 def _flatten_optimizer(state: dict[str, Any], prefix: str) -> tuple[dict[str, torch.Tensor], Any]:
@@ -87,6 +92,11 @@ def _unflatten_optimizer(skeleton: dict[str, Any], tensors: dict[str, torch.Tens
 
 
 def save_session(session: Session, path: str) -> None:
+    atomic_write_bytes(path, session_bytes(session))
+
+
+def session_bytes(session: Session) -> bytes:
+    """A session checkpoint's bytes (what ``save_session`` writes)."""
     state = session.state_dict()
     tensors = _cpu(state["generator"], "generator.")
     tensors.update(_cpu(state["discriminator"], "discriminator."))
@@ -101,7 +111,7 @@ def save_session(session: Session, path: str) -> None:
     meta["opt_d"] = json.dumps(skd)
     meta["updates"] = json.dumps(list(state["updates"]))
     meta["columns"] = json.dumps(list(COLUMNS))
-    atomic_write_bytes(path, st_save(tensors, metadata=meta))
+    return st_save(tensors, metadata=meta)
 
 
 def _json(path: str, meta: dict[str, str], key: str, default: str | None = None) -> Any:

@@ -71,25 +71,24 @@ def png_bytes(picture: np.ndarray, scale: int = 1) -> bytes:
     return buf.getvalue()
 
 
-def write_samples(samples: np.ndarray, path: str) -> None:
-    """``.npy`` keeps full precision; ``.csv`` has a header row (x, y, ...); ``.png`` is a
-    grid picture, for images only."""
-    suffix = Path(path).suffix.lower()
+def samples_bytes(samples: np.ndarray, suffix: str, name: str = "") -> bytes:
+    """Samples as a file's bytes: ``.npy`` keeps full precision; ``.csv`` has a header row
+    (x, y, ...); ``.png`` is a grid picture, for images only (``name`` for messages)."""
+    suffix = suffix.lower()
+    name = name or f"samples{suffix}"
     if suffix not in SAMPLE_FORMATS:
-        raise ValueError(f"{path}: samples are written as .npy, .csv or .png, not "
+        raise ValueError(f"{name}: samples are written as .npy, .csv or .png, not "
                          f"{suffix or 'no extension'!r}")
     if suffix == ".png":
         arr = np.asarray(samples)
         if arr.ndim != 4:
-            raise ValueError(f"{path}: a .png holds images; these samples are points "
+            raise ValueError(f"{name}: a .png holds images; these samples are points "
                              "(write .npy or .csv)")
-        atomic_write_bytes(str(path), png_bytes(image_grid(arr[:400]), scale=2))
-        return
+        return png_bytes(image_grid(arr[:400]), scale=2)
     if suffix == ".npy":
         buf = io.BytesIO()
         np.save(buf, np.asarray(samples))
-        atomic_write_bytes(str(path), buf.getvalue())
-        return
+        return buf.getvalue()
     arr = np.asarray(samples).reshape(len(samples), -1)
     names = ["x", "y"] if arr.shape[1] == 2 else [f"v{i}" for i in range(arr.shape[1])]
     out = io.StringIO()
@@ -97,4 +96,10 @@ def write_samples(samples: np.ndarray, path: str) -> None:
     w.writerow(names)
     for r in arr:
         w.writerow([repr(float(v)) for v in r])
-    atomic_write_text(str(path), out.getvalue())
+    return out.getvalue().encode("utf-8")
+
+
+def write_samples(samples: np.ndarray, path: str) -> None:
+    """``samples_bytes`` into ``path`` (atomically), the format from its suffix."""
+    data = samples_bytes(samples, Path(path).suffix, str(path))
+    atomic_write_bytes(str(path), data)

@@ -164,6 +164,33 @@ class Shutdown:
     """End the engine process (the window is closing)."""
 
 
+@dataclass(frozen=True)
+class FetchFile:
+    """Send back a file's bytes instead of writing it on the engine's machine (a remote
+    engine saves onto the window's disk): ``what`` is ``session``, ``generator``,
+    ``samples`` (``suffix`` .npy, .csv or .png; ``n`` samples) or ``metrics``; the answer
+    is ``FileData`` (or ``Failed``). ``tag`` comes back with it."""
+
+    what: str
+    tag: str = ""
+    suffix: str = ""
+    n: int = 2000
+
+
+@dataclass(frozen=True)
+class LoadData:
+    """Open a session or generator checkpoint sent as bytes (from the window's disk)."""
+
+    what: str
+    name: str
+    data: np.ndarray  # uint8
+
+
+@dataclass(frozen=True)
+class Detach:
+    """The window leaves; the engine keeps training (a remote ``serve`` engine)."""
+
+
 # =========================================================================== events
 
 
@@ -260,6 +287,15 @@ class Frame:
 
 
 @dataclass(frozen=True)
+class FileData:
+    """The bytes a ``FetchFile`` asked for (uint8), with its ``tag``."""
+
+    what: str
+    tag: str
+    data: np.ndarray
+
+
+@dataclass(frozen=True)
 class Bye:
     """The engine is going away (after ``Shutdown``, or a signal)."""
 
@@ -276,10 +312,10 @@ class Refused:
 COMMANDS: tuple[type, ...] = (
     Apply, Play, Pause, Step, Reset, SetSpeed, SetView, FrameWanted, LoadConfig,
     SaveGenerator, SaveSession, LoadSession, LoadGenerator, ExportSamples, ExportMetrics,
-    Hello, Ping, Shutdown)
+    Hello, Ping, Shutdown, Detach, FetchFile, LoadData)
 EVENTS: tuple[type, ...] = (
     Applied, Rejected, Diverged, Failed, MetricsChunk, ResetDone, Saved, Progress, Status,
-    Welcome, Frame, Bye, Refused)
+    Welcome, Frame, Bye, Refused, FileData)
 MESSAGES: dict[str, type] = {cls.__name__: cls for cls in COMMANDS + EVENTS}
 _NESTED: dict[str, type] = {"Snapshot": Snapshot, "ViewRequest": ViewRequest}
 

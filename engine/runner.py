@@ -33,7 +33,10 @@ from .protocol import (  # noqa: F401 (the messages are part of the runner's API
     ExportMetrics,
     ExportSamples,
     Failed,
+    FetchFile,
+    FileData,
     LoadConfig,
+    LoadData,
     LoadGenerator,
     LoadSession,
     MetricsChunk,
@@ -325,6 +328,10 @@ class Runner:
             self._replace_session(new)
         elif isinstance(cmd, SaveGenerator | SaveSession | ExportSamples | ExportMetrics):
             self._save(cmd)
+        elif isinstance(cmd, FetchFile):
+            self._fetch(cmd)
+        elif isinstance(cmd, LoadData):
+            self._load_data(cmd)
         else:
             self._emit(Failed(f"unknown command {cmd!r}"))
             return False
@@ -362,6 +369,59 @@ class Runner:
             self._emit(Failed(f"could not save the {what} to {cmd.path}: {e.strerror or e}"))
         else:
             self._emit(Saved(cmd.path, what))
+
+    def _fetch(self, cmd: FetchFile) -> None:
+        """A file's bytes for the window to write on its own machine."""
+        from .checkpoints import generator_bytes, session_bytes
+        from .exports import metrics_csv_text, samples_bytes
+
+        s = self.session
+        makers = {
+            "session": lambda: session_bytes(s),
+            "generator": lambda: generator_bytes(s),
+            "samples": lambda: samples_bytes(s.sample(cmd.n), cmd.suffix),
+            "metrics": lambda: metrics_csv_text(s.history).encode("utf-8"),
+        }
+        make = makers.get(cmd.what)
+        if make is None:
+            self._emit(Failed(f"could not save: unknown file kind {cmd.what!r}"))
+            return
+        try:
+            s._checked()
+            data = make()
+        except ValueError as e:
+            self._emit(Failed(f"could not save the {cmd.what}: {e}"))
+            return
+        self._emit(FileData(cmd.what, cmd.tag, np.frombuffer(data, dtype=np.uint8).copy()))
+
+    def _load_data(self, cmd: LoadData) -> None:
+        """A checkpoint sent as bytes: through a private temp file, the same loaders."""
+        import os
+        import tempfile
+
+        if cmd.what not in ("session", "generator"):
+            self._emit(Rejected({}, f"cannot open a {cmd.what!r} sent as data", self.session.config))
+            return
+        fd, path = tempfile.mkstemp(prefix="gan-load-", suffix=".safetensors")
+        emit = self._emit
+
+        def named(ev: Any) -> None:  # messages name the user's file, not the temp file
+            if isinstance(ev, Rejected) and path in ev.message:
+                ev = Rejected(ev.changes, ev.message.replace(path, cmd.name), ev.config)
+            emit(ev)
+
+        self._emit = named  # type: ignore[method-assign]
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(np.asarray(cmd.data, dtype=np.uint8).tobytes())
+            load = LoadSession(path) if cmd.what == "session" else LoadGenerator(path)
+            self._dispatch(load)
+        finally:
+            self._emit = emit  # type: ignore[method-assign]
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
 
     def _on_rows(self, rows: np.ndarray) -> None:
         self._emit(MetricsChunk(rows.copy()))

@@ -161,6 +161,10 @@ class EngineServer:
             pass
         elif isinstance(msg, P.Shutdown):
             self.stop("the window closed")
+        elif isinstance(msg, P.Detach):
+            self.client = None  # training goes on; another window may attach
+            if self.exit_when_detached:
+                self.stop("the window detached")
         elif isinstance(msg, P.COMMANDS):
             self.runner.send(msg)
         else:
@@ -290,6 +294,92 @@ def main(argv: list[str] | None = None) -> int:
     code = server.serve()
     sys.stdout.flush()
     os._exit(code)  # daemon threads (a long step) must not keep the process alive
+
+
+# --------------------------------------------------------------------------- serve
+
+SCHEME = "gan+tcp://"
+DEFAULT_PORT = 5557
+
+
+def connection_string(address: str, key: bytes) -> str:
+    """``gan+tcp://HOST:PORT?key=HEX``: everything a window needs to attach."""
+    return f"{SCHEME}{address.removeprefix('tcp://')}?key={key.hex()}"
+
+
+def parse_listen(text: str) -> str:
+    """``HOST:PORT``, ``PORT`` or ``HOST`` -> ``tcp://HOST:PORT`` (one-line ValueError)."""
+    host, _, port = text.rpartition(":") if ":" in text else ("", "", text)
+    if not port.isdigit():  # just a host
+        host, port = text, str(DEFAULT_PORT)
+    host = host or "127.0.0.1"
+    if not 0 <= int(port) <= 65535:
+        raise ValueError(f"--listen: port {port} is out of range (0-65535)")
+    return f"tcp://{host}:{int(port) or '*'}"
+
+
+def serve_main(argv: list[str]) -> int:
+    """``python main.py serve``: an engine that waits for a window (see README, "Remote
+    engines"). Bad input is a one-line ValueError (main.py prints it, exit 2)."""
+    import secrets
+
+    from .atomic import atomic_write_text
+    from .headless import build_config
+    from .userdirs import data_dir
+
+    p = argparse.ArgumentParser(prog="main.py serve",
+                                description="Start an engine a window can attach to.")
+    p.add_argument("--preset", default="ring8", help="built-in preset name or a preset path")
+    p.add_argument("--listen", default=f"127.0.0.1:{DEFAULT_PORT}",
+                   help=f"HOST:PORT to listen on (default 127.0.0.1:{DEFAULT_PORT}: this "
+                        "machine only; reach it from elsewhere through an ssh tunnel)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None)
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    p.add_argument("--play", action="store_true", help="start training at once")
+    p.add_argument("--connection-file", default=None,
+                   help="where to write the connection (default: the user's data folder)")
+    a = p.parse_args(argv)
+    if not 1 <= a.threads <= 1024:
+        raise ValueError(f"--threads: must be in [1, 1024], got {a.threads}")
+    address = parse_listen(a.listen)
+    config = build_config(a.preset, a.sets, None, a.device)
+    key = bytes.fromhex(os.environ[KEY_ENV]) if os.environ.get(KEY_ENV) else secrets.token_bytes(32)
+    import torch
+
+    torch.set_num_threads(a.threads)
+    try:
+        server = EngineServer(address, key, config, threads=a.threads, autoplay=a.play)
+    except zmq.ZMQError as e:
+        raise ValueError(f"--listen: cannot listen on {address}: {e.strerror}") from None
+    text = connection_string(server.address, key)
+    port = server.address.rsplit(":", 1)[1]
+    path = a.connection_file or str(data_dir() / "engines" / f"engine-{port}.json")
+    info = {"address": server.address, "key": key.hex(), "pid": os.getpid(),
+            "preset": config.get("name", a.preset), "connection": text}
+    old = os.umask(0o077)  # the key is a password: this file is for this user only
+    try:
+        atomic_write_text(path, json.dumps(info, indent=2) + "\n")
+    finally:
+        os.umask(old)
+    host = server.address.removeprefix("tcp://").rsplit(":", 1)[0]
+    print(f"GAN Playground engine {os.getpid()} serving {info['preset']} on {server.address} "
+          f"({'training' if a.play else 'paused'}).\n"
+          f"Attach a window (File > Attach to engine…) with:\n  {text}\n"
+          f"or the file {path} (readable only by you). From another machine, tunnel first:\n"
+          f"  ssh -L {port}:{host}:{port} THIS_HOST\n"
+          "and attach with the same string there. Ctrl+C stops the engine.", flush=True)
+
+    def on_signal(signum: int, frame: Any) -> None:
+        server.stop(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        return server.serve()
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
 
 
 if __name__ == "__main__":

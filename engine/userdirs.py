@@ -19,6 +19,17 @@ def cache_dir() -> Path:
     return base / APP_NAME
 
 
+def data_dir() -> Path:
+    """``$GAN_PLAYGROUND_DATA_DIR``, else ``$XDG_DATA_HOME/gan-playground``, else
+    ``~/.local/share/gan-playground``: files the user may want to find again."""
+    env = os.environ.get("GAN_PLAYGROUND_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+    return base / APP_NAME
+
+
 def crash_report(text: str) -> str:
     """Write a full traceback where a user can find it; returns its path (a temp folder
     when the cache folder cannot be written)."""

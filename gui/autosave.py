@@ -270,6 +270,8 @@ class SessionKeeper(QObject):
         unsaved = self.unsaved_steps
         if not self.confirm_close or unsaved <= 0 or not self.link.alive:
             return True
+        if self.link.remote is not None:
+            return True  # an attached engine trains on when the window closes
         answer = dialogs.ask_save_before_close(self.window, unsaved)
         if answer == dialogs.DISCARD:
             return True

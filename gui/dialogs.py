@@ -119,3 +119,17 @@ def text_dialog(parent: QWidget | None, title: str, html: str,
         width, height = min(width, room.width() - 40), min(height, room.height() - 80)
     dialog.resize(width, height)
     return dialog
+
+
+def ask_leave_engine(parent: QWidget | None, steps: int) -> bool:
+    """Attaching to another engine ends this window's own: True to go on."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Attach to engine")
+    box.setText(f"Attach to the other engine? This window's own engine ends, with "
+                f"{steps:,} training steps that are not saved.")
+    box.setInformativeText("Cancel and save the session first (Ctrl+Alt+S) to keep them.")
+    attach = box.addButton("Attach", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return box.clickedButton() is attach

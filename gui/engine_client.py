@@ -36,13 +36,17 @@ KEY_ENV = "GAN_PLAYGROUND_KEY"
 
 @dataclass(frozen=True)
 class EngineExit:
-    """How an engine process ended: its exit code, or the signal that killed it."""
+    """How an engine process ended: its exit code, or the signal that killed it (or, for a
+    remote engine, that it stopped answering: ``message``)."""
 
     code: int | None
     signal_name: str = ""
     log_tail: str = ""
+    message: str = ""
 
     def describe(self) -> str:
+        if self.message:
+            return self.message
         if self.signal_name:
             what = {"SIGKILL": " (killed: out of memory, or kill -9)",
                     "SIGSEGV": " (a crash)", "SIGABRT": " (a crash)"}.get(self.signal_name, "")
@@ -137,6 +141,41 @@ class EngineProcess:
                 path.unlink()
             with contextlib.suppress(OSError):
                 path.parent.rmdir()
+
+
+SCHEME = "gan+tcp://"
+
+
+def parse_connection(text: str) -> tuple[str, bytes]:
+    """(address, key) from what ``main.py serve`` printed: ``gan+tcp://HOST:PORT?key=HEX``,
+    or the path of the connection file it wrote. One-line ValueError otherwise."""
+    text = text.strip()
+    if text and not text.startswith(SCHEME) and os.path.exists(os.path.expanduser(text)):
+        from engine.safeio import read_capped
+
+        raw = read_capped(os.path.expanduser(text), 64 * 1024, "an engine connection file")
+        try:
+            info = json.loads(raw)
+            text = str(info["connection"])
+        except (ValueError, KeyError, TypeError):
+            raise ValueError(f"{text}: not an engine connection file (from main.py serve)") \
+                from None
+    if not text.startswith(SCHEME):
+        raise ValueError("expected what main.py serve printed: gan+tcp://HOST:PORT?key=…, "
+                         "or its connection file")
+    rest = text[len(SCHEME):]
+    where, _, query = rest.partition("?")
+    host, _, port = where.rpartition(":")
+    key_hex = dict(part.partition("=")[::2] for part in query.split("&")).get("key", "")
+    try:
+        key = bytes.fromhex(key_hex)
+    except ValueError:
+        key = b""
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{where or text}: expected HOST:PORT in the connection")
+    if len(key) < 16:
+        raise ValueError("the connection has no key (key=… of the serving engine)")
+    return f"tcp://{host}:{int(port)}", key
 
 
 class EngineConnection:

@@ -21,6 +21,7 @@ within one poll; ``restart()`` starts a fresh engine.
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from .engine_client import EngineConnection, EngineExit, EngineProcess
 POLL_MS = 10
 STATUS_EVERY_S = 1 / 30
 PING_EVERY_S = 2.0
+LOST_AFTER_S = 10.0  # silence from a remote engine (it sends its status 4 times a second)
 FRAME_CREDIT = 2     # frames in flight: one being drawn here, one being made there
 EMPTY_VIEW = ViewRequest(n_fake=0, n_real=0, heatmap=False, grid=0)
 
@@ -95,6 +97,7 @@ class EngineLink(QObject):
     frame_done = Signal(float)        # perf_counter() after the views drew a frame
     engine_died = Signal(object)      # EngineExit: the process ended without being asked
     engine_started = Signal()         # a (re)started engine answered
+    attach_refused = Signal(str)      # a remote engine said no (another window is attached)
 
     def __init__(self, config: dict[str, Any], *, view: ViewRequest | None = None,
                  torch_threads: int | None = None, autoplay: bool = False,
@@ -104,6 +107,8 @@ class EngineLink(QObject):
         self.torch_threads = torch_threads
         self.autoplay = autoplay
         self.state = EngineState()
+        self.remote: str | None = None   # the address of an attached remote engine
+        self._last_heard = 0.0
         self.process: EngineProcess | None = None
         self.conn: EngineConnection | None = None
         self.exit: EngineExit | None = None
@@ -128,17 +133,39 @@ class EngineLink(QObject):
             P.Welcome: self._on_welcome,
             P.Refused: lambda ev: self.failed.emit(P.Failed(ev.message)),
             P.Bye: lambda ev: None,
+            P.FileData: self._on_file_data,
         }
 
     # ------------------------------------------------------------------ lifetime
     def start(self) -> None:
         """Start the engine process and the poll timer (the window paints meanwhile)."""
+        self.process = EngineProcess(self.config, threads=self.torch_threads,
+                                     autoplay=self.autoplay)
+        self.remote = None
+        self._connect(self.process.address, self.process.key)
+
+    def attach(self, address: str, key: bytes) -> None:
+        """Steer the engine at ``address`` (a ``main.py serve``) instead of a child: the
+        local engine ends; the remote one replays its whole state."""
+        self._close()
+        self.process = None
+        self.remote = address
+        self._connect(address, key)
+
+    def detach(self) -> None:
+        """Leave an attached engine training on its own and start a local one again."""
+        if self.remote is None:
+            return
+        self._post(P.Detach())
+        self._close()
+        self.start()
+
+    def _connect(self, address: str, key: bytes) -> None:
         self._stopping = False
         self.exit = None
         self.state = EngineState(config=self.state.config)
-        self.process = EngineProcess(self.config, threads=self.torch_threads,
-                                     autoplay=self.autoplay)
-        self.conn = EngineConnection(self.process.address, self.process.key)
+        self._last_heard = time.monotonic()
+        self.conn = EngineConnection(address, key)
         # wake as soon as something arrives (the timer stays, for what an edge-triggered
         # notifier can miss and for noticing a dead engine)
         self._notifier = QSocketNotifier(self.conn.fileno(), QSocketNotifier.Type.Read, self)
@@ -165,8 +192,8 @@ class EngineLink(QObject):
     def _close(self, timeout: float = 1.0) -> bool:
         proc, conn = self.process, self.conn
         if conn is not None:
-            try:
-                conn.send(P.Shutdown())
+            try:  # a child ends; a remote engine is only left (it trains on)
+                conn.send(P.Shutdown() if self.remote is None else P.Detach())
             except Exception:  # noqa: BLE001 (a socket already gone)
                 pass
         ended = True
@@ -185,8 +212,11 @@ class EngineLink(QObject):
 
     @property
     def alive(self) -> bool:
-        return (self.process is not None and self.process.exited() is None
-                and not self._stopping)
+        if self._stopping or self.conn is None:
+            return False
+        if self.remote is not None:
+            return self.exit is None
+        return self.process is not None and self.process.exited() is None
 
     @property
     def pid(self) -> int:
@@ -194,8 +224,49 @@ class EngineLink(QObject):
 
     # ------------------------------------------------------------------ commands
     def send(self, command: Any) -> None:
-        """A command for the engine (dropped while no engine runs: it died, or stopped)."""
+        """A command for the engine (dropped while no engine runs: it died, or stopped).
+        Attached to a remote engine, files the window names are on the window's machine:
+        saves come back as bytes to write here, opened files go over as bytes."""
+        if self.remote is not None:
+            command = self._remote_files(command)
+            if command is None:
+                return
         self._post(command)
+
+    _SAVES = {P.SaveSession: "session", P.SaveGenerator: "generator",
+              P.ExportSamples: "samples", P.ExportMetrics: "metrics"}
+
+    def _remote_files(self, command: Any) -> Any:
+        what = self._SAVES.get(type(command))
+        if what is not None:
+            suffix = os.path.splitext(command.path)[1]
+            return P.FetchFile(what, tag=command.path, suffix=suffix,
+                               n=getattr(command, "n", 2000))
+        if isinstance(command, P.LoadSession | P.LoadGenerator):
+            from engine.safeio import read_capped
+
+            what = "session" if isinstance(command, P.LoadSession) else "generator"
+            try:
+                data = read_capped(command.path, P.MAX_MESSAGE - (1 << 20),
+                                   f"a {what} checkpoint")
+            except ValueError as e:
+                self.rejected.emit(P.Rejected({}, str(e), self.state.config or self.config))
+                return None
+            return P.LoadData(what, command.path, np.frombuffer(data, dtype=np.uint8))
+        return command
+
+    def _on_file_data(self, ev: P.FileData) -> None:
+        """A fetched file: written here, atomically, then reported like a local save."""
+        from engine.atomic import atomic_write_bytes
+
+        what = {"samples": "samples", "metrics": "metrics"}.get(ev.what, ev.what)
+        try:
+            atomic_write_bytes(ev.tag, np.asarray(ev.data, dtype=np.uint8).tobytes())
+        except OSError as e:
+            self.failed.emit(P.Failed(f"could not save the {what} to {ev.tag}: "
+                                      f"{e.strerror or e}"))
+            return
+        self.saved.emit(P.Saved(ev.tag, what))
 
     def _post(self, message: Any) -> None:
         """Any message, the link's own bookkeeping (frame credit, pings) included."""
@@ -231,6 +302,8 @@ class EngineLink(QObject):
 
     def _tick(self, conn: EngineConnection) -> None:
         messages = conn.receive()
+        if messages:
+            self._last_heard = time.monotonic()
         rows: list[np.ndarray] = []
         status: P.Status | None = None
         frame: P.Frame | None = None
@@ -265,8 +338,17 @@ class EngineLink(QObject):
         self._check_alive()
 
     def _check_alive(self) -> None:
+        if self._stopping or self.exit is not None:
+            return
+        if self.remote is not None:
+            if time.monotonic() - self._last_heard > LOST_AFTER_S:
+                self.exit = EngineExit(None, message=f"the engine at {self.remote} stopped "
+                                       f"answering for {LOST_AFTER_S:.0f} s")
+                self.state.running = False
+                self.engine_died.emit(self.exit)
+            return
         proc = self.process
-        if proc is None or self._stopping or self.exit is not None:
+        if proc is None:
             return
         ended = proc.exited()
         if ended is not None:
@@ -305,4 +387,4 @@ class EngineLink(QObject):
         if ev.accepted:
             self.state.pid = ev.pid
         else:
-            self.failed.emit(P.Failed(f"the engine refused this window: {ev.message}"))
+            self.attach_refused.emit(ev.message)

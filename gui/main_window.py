@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
     QFrame,
+    QInputDialog,
     QMainWindow,
     QMessageBox,
     QProgressBar,
@@ -47,12 +48,14 @@ from engine.protocol import (
     Step,
 )
 
+from . import dialogs
 from . import help as help_text
 from .appearance import appearance
 from .autosave import SessionKeeper, header_step
 from .controls import ControlPanel
 from .dialogs import text_dialog
 from .document import Document
+from .engine_client import parse_connection
 from .engine_link import EngineLink
 from .file_actions import MAX_POINTS, FileActions, user_preset_file
 from .insight import InsightPanel
@@ -228,6 +231,7 @@ class MainWindow(QMainWindow):
         link.progress_reported.connect(self._on_progress)
         link.engine_died.connect(self._on_engine_died)
         link.engine_started.connect(self._on_engine_started)
+        link.attach_refused.connect(self._on_attach_refused)
         self.panel.path_needed.connect(self.choose_data_path)
         # curves throttle themselves; later frames flush rows a throttled refresh held back
         link.snapshot_ready.connect(lambda _: self.curves.refresh())
@@ -354,6 +358,49 @@ class MainWindow(QMainWindow):
         if from_autosave and path is not None and path.is_file():
             self.files.open_session(str(path), what="autosaved session")
 
+    # ------------------------------------------------------------------ remote engines
+    def attach_engine(self, text: str | None = None) -> bool:
+        """File > Attach to engine…: steer a ``main.py serve`` engine (maybe through an ssh
+        tunnel) instead of this window's own. True when the attach was sent."""
+        if text is None:
+            text, ok = QInputDialog.getText(
+                self, "Attach to engine",
+                "Paste what “python main.py serve” printed (gan+tcp://HOST:PORT?key=…),\n"
+                "or the path of the connection file it wrote:")
+            if not ok or not text.strip():
+                return False
+        try:
+            address, key = parse_connection(text)
+        except ValueError as e:
+            self.message.show_message(f"Could not attach: {e}", "error")
+            return False
+        steps = self.keeper.unsaved_steps
+        if self.link.remote is None and steps > 0 and not dialogs.ask_leave_engine(self, steps):
+            return False
+        self.link.attach(address, key)
+        self.keeper.rebase(0)
+        self._update_title()
+        self.statusBar().showMessage(f"Attaching to the engine at {address}…", 10_000)
+        return True
+
+    def detach_engine(self) -> None:
+        """Leave the remote engine training on its own; this window starts its own again."""
+        if self.link.remote is None:
+            self.statusBar().showMessage("Not attached to a remote engine", 4000)
+            return
+        address = self.link.remote
+        self.link.detach()
+        self._update_title()
+        self.message.show_message(f"Detached: the engine at {address} trains on; this "
+                                  "window has its own engine again", "info")
+
+    def _on_attach_refused(self, why: str) -> None:
+        address = self.link.remote
+        self.link.restart(self.config)  # a window is never left without an engine
+        self._update_title()
+        self.message.show_message(f"The engine at {address} refused this window: {why}. "
+                                  "This window has its own engine again.", "error")
+
     def toggle_full_screen(self) -> None:
         """F11: the whole screen for the window, and back."""
         if self.isFullScreen():
@@ -475,7 +522,9 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ window state
     def _update_title(self) -> None:
-        self.setWindowTitle(f"GAN Playground — {self.document.name}[*]")
+        where = f" — attached to {self.link.remote.removeprefix('tcp://')}" \
+            if self.link.remote else ""
+        self.setWindowTitle(f"GAN Playground — {self.document.name}[*]{where}")
         self.setWindowModified(self.document.modified)
 
     def restore_settings(self) -> None:

@@ -70,6 +70,13 @@ def build_menus(w: MainWindow) -> None:
     export.addAction(make_action(w, "Metrics CSV…", files.export_metrics,
                                  tip="Save the logged metrics (a row per logged step) as CSV"))
     file.addSeparator()
+    file.addAction(make_action(w, "Attach to engine…", w.attach_engine,
+                               tip="Steer an engine started elsewhere with “python main.py "
+                                   "serve” (through an ssh tunnel for another machine)"))
+    file.addAction(make_action(w, "Detach from engine", w.detach_engine,
+                               tip="Leave the attached engine training on its own; this "
+                                   "window starts its own engine again"))
+    file.addSeparator()
     quit_action = make_action(w, "Quit", w.close, "Ctrl+Q", "Stop training and quit")
     quit_action.setMenuRole(QAction.MenuRole.QuitRole)
     file.addAction(quit_action)
