@@ -96,7 +96,8 @@ MINIBATCH_FEATURES = ("none", "discrimination", "stddev")
 # --------------------------------------------------------------------------- metrics
 
 COLUMNS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm", "d_grad_norm",
-           "modes", "high_quality", "mode_kl", "js", "kl", "w1", "mmd", "fid", "inception_score")
+           "modes", "high_quality", "mode_kl", "js", "kl", "w1", "mmd", "fid", "inception_score",
+           "kid")
 STEP_COLUMNS = COLUMNS[1:7]  # the per-step figures the training loop produces on the device
 CADENCE_COLUMNS = COLUMNS[7:]  # every train.metrics_every steps, empty elsewhere
 
@@ -106,4 +107,5 @@ COLUMN_TITLES = {
     "d_grad_norm": "D's gradient norm", "modes": "modes captured",
     "high_quality": "high-quality share", "mode_kl": "mode KL", "js": "JS", "kl": "KL",
     "w1": "W₁", "mmd": "MMD²", "fid": "FID", "inception_score": "Inception score",
+    "kid": "KID",
 }

@@ -99,8 +99,8 @@ def cadence_metrics(s: Session, n: int) -> dict[str, float]:
     if s.dataset.is_image:
         q = s.quality_scores(n)
         if q is not None:
-            out.update(fid=q.fid, inception_score=q.inception, modes=q.classes_seen,
-                       high_quality=q.confident, mode_kl=q.class_kl)
+            out.update(fid=q.fid, inception_score=q.inception, kid=q.kid,
+                       modes=q.classes_seen, high_quality=q.confident, mode_kl=q.class_kl)
         return out
     ms = s.mode_stats(n)
     if ms is not None:

@@ -286,7 +286,8 @@ def summary(session: Session) -> str:
     if session.dataset.is_image:
         q = session.quality_scores(1000)
         if q is not None:
-            parts.append(f"FID {q.fid:.1f}, IS {q.inception:.2f}, {q.classes_seen} classes seen")
+            parts.append(f"FID {q.fid:.1f}, KID {q.kid:.4f}, IS {q.inception:.2f}, "
+                         f"{q.classes_seen} classes seen")
         return ", ".join(parts)
     ms = session.mode_stats()
     if ms is not None:

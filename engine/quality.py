@@ -39,7 +39,8 @@ from .atomic import atomic_write_bytes
 from .userdirs import cache_dir
 
 FEATURES = 64  # penultimate width
-CLASSIFIER_VERSION = 1  # bump when the architecture or training changes: old caches retrain
+KID_REAL = 2000  # real features kept for KID (a fixed sample of the training images)
+CLASSIFIER_VERSION = 2  # bump when the architecture or training changes: old caches retrain
 KIND = "gan-playground/quality-classifier"
 
 MIN_IMAGES = 20
@@ -148,6 +149,35 @@ def default_cache_dir() -> Path:
     return cache_dir()
 
 
+def kernel_inception_distance(a: np.ndarray, b: np.ndarray, subsets: int = 10,
+                              subset_size: int = 1000, seed: int = 0) -> float:
+    """KID (Bińkowski et al. 2018): the unbiased MMD² between two feature sets with the
+    cubic polynomial kernel ``k(x, y) = (xᵀy / d + 1)³``, averaged over ``subsets`` random
+    subsets of ``subset_size`` rows of each. Unlike FID it is unbiased at small sample sizes,
+    so figures from 500 and from 5,000 images are comparable. NaN when not finite."""
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"KID needs two (n, d) feature sets, got {a.shape} and {b.shape}")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return math.nan
+    m = min(subset_size, len(a), len(b))
+    if m < 2:
+        raise ValueError(f"KID needs at least 2 rows in each set, got {len(a)} and {len(b)}")
+    d = a.shape[1]
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(max(1, subsets)):
+        x = a[rng.choice(len(a), m, replace=False)]
+        y = b[rng.choice(len(b), m, replace=False)]
+        kxx = (x @ x.T / d + 1.0) ** 3
+        kyy = (y @ y.T / d + 1.0) ** 3
+        kxy = (x @ y.T / d + 1.0) ** 3
+        values.append((kxx.sum() - np.trace(kxx)) / (m * (m - 1))
+                      + (kyy.sum() - np.trace(kyy)) / (m * (m - 1)) - 2.0 * kxy.mean())
+    return float(np.mean(values))
+
+
 @dataclass(frozen=True)
 class Scores:
     fid: float
@@ -155,9 +185,11 @@ class Scores:
     classes_seen: int  # distinct argmax classes among images whose max prob > 0.5
     class_kl: float  # KL(histogram of argmax classes || uniform): mode imbalance
     confident: float  # fraction of images classified with max prob > 0.9
+    kid: float = math.nan  # kernel inception distance against real features (unbiased)
 
 
-def _scores(features: np.ndarray, probs: np.ndarray, mu: np.ndarray, cov: np.ndarray) -> Scores:
+def _scores(features: np.ndarray, probs: np.ndarray, mu: np.ndarray, cov: np.ndarray,
+            real_features: np.ndarray | None = None) -> Scores:
     if not (np.isfinite(features).all() and np.isfinite(probs).all()):
         nan = math.nan
         return Scores(fid=nan, inception=nan, classes_seen=0, class_kl=nan, confident=nan)
@@ -172,6 +204,9 @@ def _scores(features: np.ndarray, probs: np.ndarray, mu: np.ndarray, cov: np.nda
         classes_seen=int(np.unique(arg[top > 0.5]).size),
         class_kl=float(max(xlogy(hist, hist * k).sum(), 0.0)),
         confident=float((top > 0.9).mean()),
+        kid=(kernel_inception_distance(features, real_features)
+             if real_features is not None and len(real_features) > 1 and len(features) > 1
+             else math.nan),
     )
 
 
@@ -224,7 +259,7 @@ class QualityMeter:
 
     def __init__(self, net: Classifier, *, key: str, shape: tuple[int, int, int], accuracy: float,
                  holdout: int, mu: np.ndarray, cov: np.ndarray, real: Scores,
-                 path: Path | None = None):
+                 real_features: np.ndarray, path: Path | None = None):
         self._net = net.eval()
         self.key = key
         self.shape = tuple(int(s) for s in shape)
@@ -234,6 +269,7 @@ class QualityMeter:
         self.path = path
         self._mu, self._cov = mu, cov
         self._real = real
+        self._real_features = real_features  # a subset of the real set's features (KID)
         self._lock = threading.Lock()
 
     # --- construction ---
@@ -345,10 +381,16 @@ class QualityMeter:
         mu, cov = gaussian_fit(feats)
         hold_np = hold.cpu().numpy()
         accuracy = float((probs[hold_np].argmax(1) == labels[hold].cpu().numpy()).mean())
-        real = _scores(feats[hold_np], probs[hold_np], mu, cov)
+        # KID compares with real features: a fixed sample of the training part (the held-out
+        # images score themselves against it, as a generator's images will)
+        train_np = train.cpu().numpy()
+        pick = np.sort(np.random.default_rng(seed).choice(
+            len(train_np), min(KID_REAL, len(train_np)), replace=False))
+        real_features = feats[train_np[pick]].astype(np.float32)
+        real = _scores(feats[hold_np], probs[hold_np], mu, cov, real_features)
         report(1.0, f"Quality classifier ready ({accuracy:.1%} held-out accuracy)")
         return cls(net, key=key, shape=(c, h, w), accuracy=accuracy, holdout=n_hold, mu=mu,
-                   cov=cov, real=real)
+                   cov=cov, real=real, real_features=real_features)
 
     @classmethod
     def _load(cls, path: Path, want: dict[str, str]) -> QualityMeter | None:
@@ -368,6 +410,9 @@ class QualityMeter:
                                 strict=True)
             mu = tensors["real_mu"].numpy().astype(np.float64)
             cov = tensors["real_cov"].numpy().astype(np.float64)
+            real_features = tensors["real_features"].numpy().astype(np.float32)
+            if real_features.ndim != 2 or real_features.shape[1] != FEATURES:
+                return None
             if mu.shape != (FEATURES,) or cov.shape != (FEATURES, FEATURES):
                 return None
             if not (np.isfinite(mu).all() and np.isfinite(cov).all()):
@@ -378,13 +423,14 @@ class QualityMeter:
         except Exception:  # a corrupt or foreign file: train over it
             return None
         return cls(net, key=want["key"], shape=shape, accuracy=accuracy, holdout=holdout, mu=mu,
-                   cov=cov, real=real, path=path)
+                   cov=cov, real=real, real_features=real_features, path=path)
 
     def _save(self, path: Path, meta: dict[str, str]) -> None:
         tensors = {"net." + k: v.detach().cpu().contiguous()
                    for k, v in self._net.state_dict().items()}
         tensors["real_mu"] = torch.from_numpy(np.ascontiguousarray(self._mu))
         tensors["real_cov"] = torch.from_numpy(np.ascontiguousarray(self._cov))
+        tensors["real_features"] = torch.from_numpy(np.ascontiguousarray(self._real_features))
         meta = {**meta, "accuracy": repr(self.accuracy), "holdout": str(self.holdout),
                 "real_scores": json.dumps(asdict(self._real)),
                 "features": str(FEATURES),
@@ -419,7 +465,7 @@ class QualityMeter:
         with self._lock:
             self._net.to(fake.device)
             feats, probs = _forward(self._net, fake, batch)
-        return _scores(feats, probs, self._mu, self._cov)
+        return _scores(feats, probs, self._mu, self._cov, self._real_features)
 
     def real_scores(self) -> Scores:
         """Held-out real images (``holdout`` of them) against the full set: the best a generator
