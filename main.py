@@ -64,6 +64,9 @@ def _parser() -> _Parser:
                    help="apply a change at a step, e.g. --at 500:loss.name=minimax")
     p.add_argument("--samples", type=_ranged(1, 10**6), default=2000,
                    help="samples written to samples.npy (default 2000)")
+    p.add_argument("--tensorboard", default=None, metavar="DIR",
+                   help="also write TensorBoard event files (scalars, sample pictures, "
+                        "hparams) into DIR (headless)")
     p.add_argument("--threads", type=_ranged(1, 1024), default=1,
                    help="torch CPU threads for headless training (default 1: fastest for the "
                         "small 2-D networks; raise it for big models)")
@@ -114,7 +117,8 @@ def _headless(a: argparse.Namespace) -> int:
     cfg = build_config(a.preset or "ring8", a.sets, a.seed, a.device)
     schedule = [parse_at(t) for t in a.ats]
     try:
-        session = run_headless(cfg, a.steps, a.out, schedule, n_samples=a.samples)
+        session = run_headless(cfg, a.steps, a.out, schedule, n_samples=a.samples,
+                               tensorboard=a.tensorboard)
     except TrainingDiverged as e:
         return _fail(f"{e} (outputs of the last good state written to {a.out})", 3)
     except Interrupted as e:
@@ -128,7 +132,7 @@ def _headless(a: argparse.Namespace) -> int:
 
 
 def _app(a: argparse.Namespace) -> int:
-    for flag in ("steps", "out"):
+    for flag in ("steps", "out", "tensorboard"):
         if getattr(a, flag) is not None:
             return _fail(f"--{flag} only makes sense with --headless")
     from engine.headless import build_config

@@ -178,8 +178,10 @@ def write_outputs(session: Session, out: Path, n_samples: int) -> None:
 
 def run_headless(cfg: dict[str, Any], steps: int, out: str | Path,
                  schedule: list[Scheduled] | None = None, n_samples: int = 2000,
-                 progress: bool | None = None, log: TextIO | None = None) -> Session:
-    """Train ``cfg`` for ``steps`` iterations, applying ``schedule``, and write the outputs.
+                 progress: bool | None = None, log: TextIO | None = None,
+                 tensorboard: str | Path | None = None) -> Session:
+    """Train ``cfg`` for ``steps`` iterations, applying ``schedule``, and write the outputs
+    (and, with ``tensorboard``, TensorBoard event files into that folder).
 
     Raises ValueError for bad input (before any training), TrainingDiverged after writing
     the outputs of the last good state, and ``Interrupted`` (SIGINT/SIGTERM) likewise.
@@ -197,12 +199,18 @@ def run_headless(cfg: dict[str, Any], steps: int, out: str | Path,
         raise ValueError(f"--out: cannot create {out}: {e.strerror or e}") from None
     session: Session | None = None
     log_csv: _CsvLog | None = None
+    board = None
     bar = None
     try:
         with _signals_raise():
             session = Session(cfg, progress=_work_reporter(log))
             log_csv = _CsvLog(out)
             session.add_listener(log_csv)
+            if tensorboard is not None:
+                from .tensorboard import TensorBoardLog
+
+                board = TensorBoardLog(session, tensorboard)
+                session.add_listener(board)
             bar = _progress(steps, progress)
             _train(session, steps, schedule, bar, log)
     except TrainingDiverged as e:
@@ -221,6 +229,9 @@ def run_headless(cfg: dict[str, Any], steps: int, out: str | Path,
     finally:
         if bar is not None:
             bar.close()
+        if board is not None and session is not None:
+            session.remove_listener(board)
+            board.close(session.history.last())
     _finish(session, out, n_samples, log_csv, session.step)
     return session
 

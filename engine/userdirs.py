@@ -1,4 +1,10 @@
-"""Where the app keeps its own files (the classifier cache, crash reports), torch-free."""
+"""Where the app keeps its own files, in the platform's own places, torch-free.
+
+One name and one organisation for everything (``APP_NAME``, ``APP_AUTHOR``): the window's
+QSettings use them too (``gui.settings``). Folders come from platformdirs (XDG on Linux,
+``~/Library`` on macOS, ``%LOCALAPPDATA%`` on Windows); the environment variables
+``GAN_PLAYGROUND_CACHE_DIR`` and ``GAN_PLAYGROUND_DATA_DIR`` override them.
+"""
 
 from __future__ import annotations
 
@@ -6,28 +12,38 @@ import os
 from pathlib import Path
 
 APP_NAME = "gan-playground"
+APP_AUTHOR = "GAN Playground"
+
+
+def _platform(kind: str) -> Path:
+    try:
+        import platformdirs
+    except ImportError:  # an old environment: the XDG layout
+        env = {"cache": "XDG_CACHE_HOME", "data": "XDG_DATA_HOME"}[kind]
+        fallback = {"cache": Path.home() / ".cache",
+                    "data": Path.home() / ".local" / "share"}[kind]
+        base = os.environ.get(env)
+        return (Path(base).expanduser() if base else fallback) / APP_NAME
+    fn = platformdirs.user_cache_dir if kind == "cache" else platformdirs.user_data_dir
+    return Path(fn(APP_NAME, APP_AUTHOR))
 
 
 def cache_dir() -> Path:
-    """``$GAN_PLAYGROUND_CACHE_DIR``, else ``$XDG_CACHE_HOME/gan-playground``, else
-    ``~/.cache/gan-playground``."""
+    """The classifier cache: ``$GAN_PLAYGROUND_CACHE_DIR``, else the platform's user cache
+    folder (``~/.cache/gan-playground`` on Linux)."""
     env = os.environ.get("GAN_PLAYGROUND_CACHE_DIR")
     if env:
         return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / APP_NAME
+    return _platform("cache")
 
 
 def data_dir() -> Path:
-    """``$GAN_PLAYGROUND_DATA_DIR``, else ``$XDG_DATA_HOME/gan-playground``, else
-    ``~/.local/share/gan-playground``: files the user may want to find again."""
+    """Autosaves and engine connection files: ``$GAN_PLAYGROUND_DATA_DIR``, else the
+    platform's user data folder (``~/.local/share/gan-playground`` on Linux)."""
     env = os.environ.get("GAN_PLAYGROUND_DATA_DIR")
     if env:
         return Path(env).expanduser()
-    xdg = os.environ.get("XDG_DATA_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
-    return base / APP_NAME
+    return _platform("data")
 
 
 def crash_report(text: str) -> str:

@@ -25,7 +25,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QStandardPaths, QTimer
+from PySide6.QtCore import QObject, QTimer
 
 from engine.atomic import atomic_write_text
 from engine.protocol import Failed, Pause, Saved, SaveSession, Status
@@ -43,12 +43,11 @@ DEFAULT_AUTOSAVE_MINUTES = 1.0
 
 
 def data_dir() -> Path:
-    """Where autosaves live: ``$GAN_PLAYGROUND_DATA_DIR`` or Qt's AppDataLocation."""
-    env = os.environ.get(DATA_DIR_ENV)
-    if env:
-        return Path(env)
-    loc = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(loc or Path.home() / ".gan-playground")
+    """Where autosaves live: ``$GAN_PLAYGROUND_DATA_DIR``, else the platform's user data
+    folder (``engine.userdirs``: the same one the engine and ``serve`` use)."""
+    from engine.userdirs import data_dir as user_data_dir
+
+    return user_data_dir()
 
 
 def checkpoint_header(path: str | os.PathLike[str]) -> dict[str, str]:

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings
 
-ORGANIZATION = "GAN Playground"
-APPLICATION = "gan-playground"
+from engine.userdirs import APP_AUTHOR, APP_NAME
+
+ORGANIZATION = APP_AUTHOR  # one name and organisation everywhere (engine.userdirs)
+APPLICATION = APP_NAME
 
 
 def app_settings() -> QSettings:
