@@ -9,15 +9,22 @@ from __future__ import annotations
 
 import sys
 import traceback
+from importlib.resources import files
 from types import TracebackType
 from typing import Any
 
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from .appearance import appearance
 from .main_window import MainWindow
 from .settings import APPLICATION, ORGANIZATION, app_settings
 from .theme import apply_theme
+
+
+def app_icon() -> QIcon:
+    """The application's icon (gui/resources/icon.svg, shipped with the package)."""
+    return QIcon(str(files("gui") / "resources" / "icon.svg"))
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
@@ -28,6 +35,8 @@ def make_application(argv: list[str] | None = None) -> QApplication:
         app.setOrganizationName(ORGANIZATION)
         app.setApplicationName(APPLICATION)
         app.setApplicationDisplayName("GAN Playground")
+        app.setDesktopFileName("gan-playground")  # matches packaging/gan-playground.desktop
+        app.setWindowIcon(app_icon())
     apply_theme(app)  # type: ignore[arg-type]
     appearance().apply()  # the remembered theme and zoom
     return app  # type: ignore[return-value]
