@@ -187,6 +187,14 @@ class LoadData:
 
 
 @dataclass(frozen=True)
+class SetTensorBoard:
+    """Write TensorBoard event files into ``folder`` (on the engine's machine; a subfolder
+    per session), or stop (None). Answered ``Saved(folder, "tensorboard")`` or ``Failed``."""
+
+    folder: str | None
+
+
+@dataclass(frozen=True)
 class Detach:
     """The window leaves; the engine keeps training (a remote ``serve`` engine)."""
 
@@ -312,7 +320,7 @@ class Refused:
 COMMANDS: tuple[type, ...] = (
     Apply, Play, Pause, Step, Reset, SetSpeed, SetView, FrameWanted, LoadConfig,
     SaveGenerator, SaveSession, LoadSession, LoadGenerator, ExportSamples, ExportMetrics,
-    Hello, Ping, Shutdown, Detach, FetchFile, LoadData)
+    Hello, Ping, Shutdown, Detach, FetchFile, LoadData, SetTensorBoard)
 EVENTS: tuple[type, ...] = (
     Applied, Rejected, Diverged, Failed, MetricsChunk, ResetDone, Saved, Progress, Status,
     Welcome, Frame, Bye, Refused, FileData)

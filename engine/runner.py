@@ -50,6 +50,7 @@ from .protocol import (  # noqa: F401 (the messages are part of the runner's API
     SaveGenerator,
     SaveSession,
     SetSpeed,
+    SetTensorBoard,
     SetView,
     Status,
     Step,
@@ -332,6 +333,9 @@ class Runner:
             self._fetch(cmd)
         elif isinstance(cmd, LoadData):
             self._load_data(cmd)
+        elif isinstance(cmd, SetTensorBoard):
+            self._board_folder = cmd.folder
+            self._open_board()
         else:
             self._emit(Failed(f"unknown command {cmd!r}"))
             return False
@@ -341,6 +345,10 @@ class Runner:
         self._emit(Progress(float(fraction), text))
 
     def _replace_session(self, new: Session) -> None:
+        if getattr(self, "_board", None) is not None:
+            self.session.remove_listener(self._board)
+            self._board.close(self.session.history.last())
+            self._board = None
         self.session.remove_listener(self._on_rows)
         new.on_progress = self._progress
         self.session = new
@@ -349,6 +357,7 @@ class Runner:
         if len(new.history):
             self._emit(MetricsChunk(new.history.rows))
         self._emit(Applied({}, new.config))
+        self._open_board()
 
     def _save(self, cmd: Any) -> None:
         from .exports import write_metrics_csv, write_samples
@@ -369,6 +378,31 @@ class Runner:
             self._emit(Failed(f"could not save the {what} to {cmd.path}: {e.strerror or e}"))
         else:
             self._emit(Saved(cmd.path, what))
+
+    def _open_board(self) -> None:
+        """A TensorBoard log for the current session (a subfolder per session), or none."""
+        board, self._board = getattr(self, "_board", None), None
+        if board is not None:
+            self.session.remove_listener(board)
+            board.close(self.session.history.last())
+        folder = getattr(self, "_board_folder", None)
+        if folder is None:
+            return
+        import datetime
+        import os
+
+        from .tensorboard import TensorBoardLog
+
+        name = f"{self.session.config.get('name') or 'run'}-" \
+               f"{datetime.datetime.now():%Y%m%d-%H%M%S}"
+        try:
+            self._board = TensorBoardLog(self.session, os.path.join(folder, name))
+        except ValueError as e:
+            self._board_folder = None
+            self._emit(Failed(f"could not save the TensorBoard log: {e}"))
+            return
+        self.session.add_listener(self._board)
+        self._emit(Saved(self._board.logdir, "tensorboard"))
 
     def _fetch(self, cmd: FetchFile) -> None:
         """A file's bytes for the window to write on its own machine."""

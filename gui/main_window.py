@@ -44,6 +44,7 @@ from engine.protocol import (
     Rejected,
     ResetDone,
     Saved,
+    SetTensorBoard,
     Status,
     Step,
 )
@@ -95,6 +96,7 @@ class MainWindow(QMainWindow):
                  autoplay: bool = False, start: bool = True) -> None:
         super().__init__()
         self.settings = settings if settings is not None else app_settings()
+        self.tensorboard_folder: str | None = None
         self.document = Document(config, preset_name, self.settings,
                                  preset_file=user_preset_file(preset_name))
         self._fresh_points = False
@@ -358,6 +360,24 @@ class MainWindow(QMainWindow):
         if from_autosave and path is not None and path.is_file():
             self.files.open_session(str(path), what="autosaved session")
 
+    def toggle_tensorboard(self, folder: str | None = None) -> None:
+        """File > Log to TensorBoard…: start (asking for a folder) or stop the log."""
+        action = getattr(self, "tensorboard_action", None)
+        if self.tensorboard_folder is not None:
+            self.tensorboard_folder = None
+            self.link.send(SetTensorBoard(None))
+            self.statusBar().showMessage("TensorBoard log stopped", 4000)
+        else:
+            start = str(self.settings.value("tensorboard/folder", "") or "")
+            folder = folder or QFileDialog.getExistingDirectory(
+                self, "Write TensorBoard event files into a folder", start)
+            if folder:
+                self.settings.setValue("tensorboard/folder", folder)
+                self.tensorboard_folder = folder
+                self.link.send(SetTensorBoard(folder))
+        if action is not None:
+            action.setChecked(self.tensorboard_folder is not None)
+
     # ------------------------------------------------------------------ remote engines
     def attach_engine(self, text: str | None = None) -> bool:
         """File > Attach to engine…: steer a ``main.py serve`` engine (maybe through an ssh
@@ -440,6 +460,12 @@ class MainWindow(QMainWindow):
         self.progress.show()
 
     def _on_saved(self, ev: Saved) -> None:
+        if ev.what == "tensorboard":
+            where = f" on the engine's machine ({self.link.remote})" if self.link.remote else ""
+            self.message.show_message(f"Writing TensorBoard event files to {ev.path}{where}; "
+                                      f"watch with: tensorboard --logdir "
+                                      f"{self.tensorboard_folder}", "info")
+            return
         if self.keeper.is_autosave(ev.path):
             self.statusBar().showMessage("Autosaved the session (for crash recovery)", 4000)
             return

@@ -69,6 +69,12 @@ def build_menus(w: MainWindow) -> None:
                                      "or .csv"))
     export.addAction(make_action(w, "Metrics CSV…", files.export_metrics,
                                  tip="Save the logged metrics (a row per logged step) as CSV"))
+    board = make_action(w, "Log to TensorBoard…", w.toggle_tensorboard,
+                        tip="Also write TensorBoard event files (scalars, sample pictures, "
+                            "hparams) into a folder, a subfolder per session")
+    board.setCheckable(True)
+    w.tensorboard_action = board
+    file.addAction(board)
     file.addSeparator()
     file.addAction(make_action(w, "Attach to engine…", w.attach_engine,
                                tip="Steer an engine started elsewhere with “python main.py "

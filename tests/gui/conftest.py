@@ -51,7 +51,7 @@ def make_window(qtbot: Any, no_thread_leak: None, tmp_path: Any
         window = MainWindow(config or small_config(**changes), name, settings=settings)
         qtbot.addWidget(window)
         window.show()
-        qtbot.waitUntil(lambda: window.link.state.ready, timeout=10_000)
+        qtbot.waitUntil(lambda: window.link.state.ready, timeout=30_000)
         windows.append(window)
         return window
 

@@ -165,3 +165,21 @@ def test_minibatch_features_say_what_the_heatmap_shows(qtbot, make_window):
     with qtbot.waitSignal(window.link.applied, timeout=TIMEOUT):
         window.apply_changes({"discriminator.minibatch": "discrimination"})
     assert "batch of the current fakes" in window.plane.plot.toolTip()
+
+
+def test_the_app_logs_to_tensorboard_while_asked(qtbot, make_window, tmp_path):
+    from engine.tensorboard import read_events
+
+    window = make_window()
+    with qtbot.waitSignal(window.link.saved, timeout=TIMEOUT) as saved:
+        window.toggle_tensorboard(str(tmp_path / "tb"))
+    assert saved.args[0].what == "tensorboard" and saved.args[0].path.startswith(
+        str(tmp_path / "tb"))
+    assert "tensorboard --logdir" in window.message.text()
+    for _ in range(3):
+        window.link.send(Step())
+    qtbot.waitUntil(lambda: window.link.state.step >= 3, timeout=TIMEOUT)
+    window.toggle_tensorboard()  # off: the log is closed and flushed
+    assert not window.tensorboard_action.isChecked()
+    qtbot.waitUntil(lambda: any(v.tag == "loss/d" for ev in read_events(tmp_path / "tb")
+                                for v in ev.summary.value), timeout=TIMEOUT)
