@@ -18,7 +18,7 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from . import theme
 
@@ -151,8 +151,13 @@ class Appearance(QObject):
             self.apply()
 
     # ------------------------------------------------------------------ applying
-    def apply(self) -> None:
-        """Palette, font and every plot, for the current theme and zoom."""
+    def apply(self, root: QWidget | None = None) -> None:
+        """Palette, font and every plot, for the current theme and zoom: those under
+        ``root`` (a window just built), or under every top-level window.
+
+        The walk goes down from live windows rather than through ``allWidgets()``: that
+        list hands out Qt's internal widgets (popups, delegates) whose Python wrappers can
+        outlive them, and touching one of those crashed the interpreter."""
         app = QApplication.instance()
         if app is None:
             return
@@ -173,7 +178,8 @@ class Appearance(QObject):
         if size > 0:
             font.setPointSizeF(size * self.zoom)
         app.setFont(font)
-        for w in app.allWidgets():
+        roots = [root] if root is not None else list(app.topLevelWidgets())
+        for w in (x for r in roots for x in [r, *r.findChildren(QWidget)]):
             # views are built with the dark colours; each remembers which it wears now
             table = _table(str(w.property("gp_theme") or "dark"), name)
             if table is not None and w.styleSheet():

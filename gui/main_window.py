@@ -137,7 +137,7 @@ class MainWindow(QMainWindow):
         self.transport.show_running(autoplay)
         self._update_title()
         self.restore_settings()
-        self.appearance.apply()  # the theme and zoom for the views just built
+        self.appearance.apply(self)  # the theme and zoom for the views just built
         if start:
             self.start()
 
