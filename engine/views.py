@@ -154,8 +154,14 @@ def _with_grad(s: Session, x: torch.Tensor, fn) -> np.ndarray:
 def _densities(s: Session, grid: np.ndarray, real: np.ndarray, fake: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """p_data in closed form for mixture sets (KDE of the real batch otherwise); p_g by KDE."""
     modes = s.dataset.modes(s.config["data"])
-    p_data = mixture_density(grid, modes) if modes is not None else kde_density(grid, real)
-    return p_data, kde_density(grid, fake)
+    p_data = mixture_density(grid, modes) if modes is not None else _kde(grid, real)
+    return p_data, _kde(grid, fake)
+
+
+def _kde(grid: np.ndarray, samples: np.ndarray) -> np.ndarray:
+    """A view may ask for no fakes or no reals (``n_fake=0``): no samples put no mass
+    anywhere, where the KDE of an empty batch would fail on its shape."""
+    return kde_density(grid, samples) if len(samples) else np.zeros(len(grid))
 
 
 def _batch_mates(s: Session, z: torch.Tensor, k: int) -> np.ndarray:

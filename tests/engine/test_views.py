@@ -112,3 +112,17 @@ def test_batch_norm_fakes_are_drawn_in_training_size_batches():
     np.testing.assert_allclose(snap.fake[:16], s.generate(snap.view_z[:16]), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(snap.fake[16:32], s.generate(snap.view_z[16:32]), rtol=1e-5, atol=1e-6)
     assert not np.allclose(snap.fake[:16], s.generate(snap.view_z)[:16], atol=1e-4)
+
+
+@pytest.mark.parametrize("data, n_fake, n_real", [("moons", 0, 8), ("moons", 8, 0),
+                                                  ("mixture1d", 0, 0), ("ring8", 0, 4)])
+def test_a_view_without_fakes_or_reals_still_draws_d_star(data, n_fake, n_real):
+    """Found by tests/engine/test_properties.py: D* (and every 1-D view) took a KDE of an
+    empty batch and failed on its shape; no samples now put no mass anywhere."""
+    s = Session(tiny({"data.name": data}))
+    snap = s.snapshot(ViewRequest(n_fake=n_fake, n_real=n_real, grid=6, dstar=True))
+    assert snap.fake.shape[0] == n_fake and snap.real.shape[0] == n_real
+    for a in (snap.heatmap, snap.dstar, snap.p_data, snap.p_g):
+        assert a is not None and np.isfinite(a).all()
+    if not n_fake:
+        assert not snap.p_g.any()
