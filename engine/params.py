@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+POINT_LIMIT = 3.4e38  # float32's largest finite value (3.4028e38), rounded down
+
 
 @dataclass(frozen=True)
 class Param:
@@ -34,7 +36,7 @@ class Param:
         if self.kind == "float_pair":
             return f"two numbers, each in [{_fmt(self.lo)}, {_fmt(self.hi)})"
         if self.kind == "points":
-            return "a non-empty list of [x, y] pairs of finite numbers"
+            return f"a non-empty list of [x, y] pairs of numbers within ±{POINT_LIMIT:g}"
         if self.kind == "bool":
             return "true or false"
         return "a string"
@@ -119,6 +121,10 @@ class Param:
                 xy = [_as_float(item[0]), _as_float(item[1])]
                 if xy[0] is None or xy[1] is None:
                     raise bad()
+                # the data are float32 on the device: a larger number would become inf there
+                # (a reference batch of inf, a heatmap over an infinite box)
+                if max(abs(xy[0]), abs(xy[1])) > POINT_LIMIT:
+                    raise bad(f"{shown(item)} is beyond {POINT_LIMIT:g}, too large for float32")
                 pts.append(xy)
             return pts
         raise AssertionError(f"unknown param kind {k}")

@@ -52,6 +52,10 @@ BAD_CHANGES = [
     ({"data.name": "points", "data.points": []}, "data.points"),
     ({"data.name": "points", "data.points": [[0, "x"]]}, "data.points"),
     ({"data.name": "points", "data.points": [[0, float("nan")]]}, "data.points"),
+    # finite in Python, inf as the float32 data (found by tests/engine/test_properties.py)
+    ({"data.name": "points", "data.points": [[0, 0], [1.7976931348623157e308, 0]]},
+     "data.points"),
+    ({"data.name": "points", "data.points": [[-3.5e38, 0]]}, "data.points"),
 ]
 
 
@@ -216,3 +220,11 @@ def test_every_contract_key_can_be_applied_mid_run(make_session, key):
     assert got == values[key]
     s.train(2)
     assert np.isfinite(s.sample(16)).all()
+
+
+def test_points_as_large_as_float32_allows_are_kept():
+    """The refusal above stops at float32's range, not before it."""
+    cfg = with_changes(default_config(), {"data.name": "points",
+                                          "data.points": [[3.4e38, -3.4e38], [0, 1]]})
+    assert cfg["data"]["points"][0] == [3.4e38, -3.4e38]
+    assert np.isfinite(np.asarray(cfg["data"]["points"], dtype=np.float32)).all()
