@@ -11,7 +11,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-POINT_LIMIT = 3.4e38  # float32's largest finite value (3.4028e38), rounded down
+# The largest |x| or |y| of a drawn or imported point. The data are float32 on the device,
+# and the training and the views square them (variances, distances, the views' KDE): beyond
+# float32's 3.4e38 a point is inf, and far below it its square already is (a heatmap over an
+# infinite box, NaN norms). 1e6 keeps squares under 1e12; the built-in sets stay within 500.
+POINT_LIMIT = 1e6
 
 
 @dataclass(frozen=True)
@@ -121,10 +125,9 @@ class Param:
                 xy = [_as_float(item[0]), _as_float(item[1])]
                 if xy[0] is None or xy[1] is None:
                     raise bad()
-                # the data are float32 on the device: a larger number would become inf there
-                # (a reference batch of inf, a heatmap over an infinite box)
+                # larger numbers break float32 data (see POINT_LIMIT), not at once but later
                 if max(abs(xy[0]), abs(xy[1])) > POINT_LIMIT:
-                    raise bad(f"{shown(item)} is beyond {POINT_LIMIT:g}, too large for float32")
+                    raise bad(f"{shown(item)} is beyond ±{POINT_LIMIT:g}")
                 pts.append(xy)
             return pts
         raise AssertionError(f"unknown param kind {k}")
