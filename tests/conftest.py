@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Hypothesis profiles for every property test in the project (README, "Test"): "ci" is the
+# default, bounded and derandomized so CI is fast and reproducible; "long" is for local bug
+# hunts (HYPOTHESIS_PROFILE=long python -m pytest tests/engine/test_properties.py). Tests that
+# pass their own max_examples keep it; the rest take the profile's.
+settings.register_profile(
+    "ci", max_examples=60, stateful_step_count=8, deadline=None, derandomize=True,
+    database=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "long", max_examples=2000, stateful_step_count=12, deadline=None, derandomize=False,
+    print_blob=True, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture
