@@ -36,6 +36,7 @@ from .state import Nets
 from .training import StepSettings, d_update, g_update, noise, step_settings
 
 FLUSH_EVERY = CHECK_EVERY  # kept for callers of the old name
+PROBE = 64  # noise vectors and real samples the health check runs G and D on
 
 RowListener = Callable[[np.ndarray], None]
 Progress = Callable[[float, str], None]
@@ -174,6 +175,12 @@ class Session:
             from .views import ViewBatches
 
             self._views = ViewBatches(self)
+        # the health check's probe: fixed noise (with labels) and real samples, own RNG
+        gen = torch.Generator(self.device).manual_seed(seed_of(self._cfg["seed"], "probe"))
+        k = self._steps.classes
+        y = torch.arange(PROBE, device=self.device) % k if k else None
+        x, y_real = self._steps.draw_real(PROBE, gen)
+        self._probe = (noise(PROBE, self._cfg, gen, self.device), y, x, y_real if k else None)
 
     # ------------------------------------------------------------------ public state
     @property
@@ -321,6 +328,8 @@ class Session:
         bad = ~np.isfinite(vals)
         if bad.any() or not self._weights_finite():
             self._diverged(steps, vals, bad)
+        if not self._outputs_finite():
+            self._diverged(steps, vals, bad, "G's or D's output overflowed (to NaN or infinity)")
         rows = np.full((len(vals), len(COLUMNS)), np.nan)
         rows[:, 0] = steps
         rows[:, 1:1 + len(STEP_COLUMNS)] = vals
@@ -347,13 +356,25 @@ class Session:
         params = list(self._steps.g_params) + list(self._steps.d_params)
         return bool(torch.isfinite(torch.stack(torch._foreach_norm(params)).sum()))
 
+    def _outputs_finite(self) -> bool:
+        """A step's figures are computed before its updates, so an update that makes the
+        networks overflow (weights of ~1e17, still finite; every sample inf) would pass the
+        checks above until the next step. So G and D also run on a fixed probe batch."""
+        z, y, x, y_real = self._probe
+        n = self._nets
+        with E.looking(self):
+            fake = n.generator(z, y)
+            outs = (fake, n.discriminator(fake, y), n.discriminator(x, y_real))
+            return bool(torch.stack([torch.isfinite(t).all() for t in outs]).all())
+
     def _save_point(self) -> None:
         n = self._nets
         self._ladder.save((n.generator, n.discriminator), (n.opt_g, n.opt_d), step=self.step,
                           rng=self._rng.get_state(), updates=(self.d_updates, self.g_updates),
                           rows=len(self.history))
 
-    def _diverged(self, steps: np.ndarray, vals: np.ndarray, bad: np.ndarray) -> None:
+    def _diverged(self, steps: np.ndarray, vals: np.ndarray, bad: np.ndarray,
+                  reason: str = "a weight became NaN or infinite") -> None:
         if bad.any():
             i, j = np.argwhere(bad)[0]
             what = COLUMN_TITLES[STEP_COLUMNS[j]]
@@ -361,7 +382,6 @@ class Session:
             reason = f"{what} became {'NaN' if np.isnan(vals[i, j]) else 'infinite'}"
         else:
             step = self.step
-            reason = "a weight became NaN or infinite"
         point = self._rollback()
         raise TrainingDiverged(step, reason, point.step)
 

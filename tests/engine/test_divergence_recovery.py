@@ -245,3 +245,46 @@ def test_an_unexpected_error_mid_iteration_leaves_no_half_iteration(monkeypatch)
         assert torch.equal(a, b)
     s.train(2)
     assert s.step == 5
+
+
+def test_an_update_that_makes_the_networks_overflow_is_a_divergence_at_once(make_session):
+    """Found by tests/engine/test_properties.py: a step's figures come from before its
+    updates, so a last update that left G's weights finite but huge (every sample inf)
+    passed the health check, and train() returned with nothing but inf to sample."""
+    s = make_session({"generator.hidden": [16, 16]})
+    s.train(2)
+    opt = s._nets.opt_g
+    step = opt.step
+
+    def blow_up(*args, **kwargs):
+        out = step(*args, **kwargs)
+        with torch.no_grad():
+            for p in s.generator.parameters():
+                p.mul_(1e14)  # finite weights and norms; three layers overflow
+        return out
+
+    opt.step = blow_up
+    with pytest.raises(TrainingDiverged, match="output overflowed") as info:
+        s.train(1)
+    assert info.value.rolled_back_to == 2 and s.step == 2
+    assert np.isfinite(s.sample(256)).all()
+
+
+def test_the_fuzzed_blow_up_within_three_steps_is_reported_not_sampled():
+    """The suite's own find: Adam at lr 1 with beta2 = 0 sends G's weights to ~1e17 on the
+    third step; train(3) returned and every sample was inf."""
+    s = Session(with_changes(default_config(), {
+        "device": "cpu", "data.name": "gaussian", "data.std": 0.001, "noise.dim": 1,
+        "generator.hidden": [14, 6], "generator.activation": "softplus",
+        "discriminator.hidden": [2, 10, 13], "discriminator.activation": "relu",
+        "discriminator.minibatch": "discrimination", "discriminator.mb_kernels": 4,
+        "discriminator.mb_dim": 7, "loss.name": "wgan", "loss.clip": 4.096359427183912,
+        "optim.g.lr": 1.0, "optim.g.betas": [0.8450354942134534, 0.0],
+        "optim.d.name": "rmsprop", "optim.d.lr": 1.0, "optim.d.momentum": 0.9672645698582151,
+        "train.batch_size": 32, "train.d_steps": 3, "train.g_steps": 2,
+        "train.metrics_every": 0, "seed": 524286}))
+    try:
+        s.train(3)
+    except TrainingDiverged:
+        pass
+    assert np.isfinite(s.sample(2000, seed=1)).all()

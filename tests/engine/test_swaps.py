@@ -9,6 +9,7 @@ import torch
 from engine import Session
 from engine.datasets import DATASETS
 from engine.metrics import mode_stats
+from engine.session import PROBE
 
 
 @pytest.mark.parametrize("changes", [
@@ -68,7 +69,8 @@ def test_a_batch_size_change_is_the_size_of_the_next_batches(make_session):
     sizes = []
     s.discriminator.register_forward_pre_hook(lambda mod, args: sizes.append(len(args[0])))
     s.iteration()
-    assert sizes == [40, 40, 40]  # real, fake (D step), fake (G step)
+    # real, fake (D step), fake (G step), then the health check's probe (fakes, reals)
+    assert sizes == [40, 40, 40, PROBE, PROBE]
 
 
 def test_changing_the_optimizer_kind_resets_that_optimizers_state_only(make_session, state_of, same, optims):

@@ -11,6 +11,7 @@ import torch
 from engine import Session, TrainingDiverged
 from engine.losses import LOSSES
 from engine.norms import NORMS
+from engine.session import PROBE
 
 
 def test_same_seed_and_steps_give_identical_samples(make_session):
@@ -180,8 +181,9 @@ def test_an_iteration_is_k_d_steps_on_fresh_batches_then_a_g_step(make_session):
     calls = []
     s.discriminator.register_forward_pre_hook(lambda mod, args: calls.append(args[0].detach().clone()))
     s.iteration()
-    assert [len(x) for x in calls] == [24] * 5  # real, fake, real, fake, then G's fakes
-    real1, fake1, real2, fake2, g_fake = calls
+    # real, fake, real, fake, then G's fakes; then the health check's probe (fakes, reals)
+    assert [len(x) for x in calls] == [24] * 5 + [PROBE] * 2
+    real1, fake1, real2, fake2, g_fake = calls[:5]
     ring = lambda x: np.abs(np.linalg.norm(x.numpy(), axis=1) - 2.0).max()  # noqa: E731
     assert ring(real1) < 0.15 and ring(real2) < 0.15  # real batches are real data
     assert not torch.equal(real1, real2) and not torch.equal(fake1, fake2)
