@@ -77,7 +77,12 @@ def note(text: str) -> None:
         print(text)
 
 
+EVENT_SINK: list[str] | None = None  # scripts/fuzz_swaps.py counts outcomes here
+
+
 def event(text: str) -> None:
+    if EVENT_SINK is not None:
+        EVENT_SINK.append(text)
     if currently_in_test_context():
         _event(text)
 
