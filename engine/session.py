@@ -12,6 +12,7 @@ view, an export, a save) first passes that check, so nothing ever reads NaN weig
 from __future__ import annotations
 
 import copy
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -37,6 +38,7 @@ from .training import StepSettings, d_update, g_update, noise, step_settings
 
 FLUSH_EVERY = CHECK_EVERY  # kept for callers of the old name
 PROBE = 64  # noise vectors and real samples the health check runs G and D on
+OUTPUT_LIMIT = 1e18  # |G(z)| beyond this is a blow-up: see Session._probe_problem
 
 RowListener = Callable[[np.ndarray], None]
 Progress = Callable[[float, str], None]
@@ -328,8 +330,9 @@ class Session:
         bad = ~np.isfinite(vals)
         if bad.any() or not self._weights_finite():
             self._diverged(steps, vals, bad)
-        if not self._outputs_finite():
-            self._diverged(steps, vals, bad, "G's or D's output overflowed (to NaN or infinity)")
+        problem = self._probe_problem() or self._optimizer_problem()
+        if problem:
+            self._diverged(steps, vals, bad, problem)
         rows = np.full((len(vals), len(COLUMNS)), np.nan)
         rows[:, 0] = steps
         rows[:, 1:1 + len(STEP_COLUMNS)] = vals
@@ -356,16 +359,38 @@ class Session:
         params = list(self._steps.g_params) + list(self._steps.d_params)
         return bool(torch.isfinite(torch.stack(torch._foreach_norm(params)).sum()))
 
-    def _outputs_finite(self) -> bool:
+    def _probe_problem(self) -> str | None:
         """A step's figures are computed before its updates, so an update that makes the
         networks overflow (weights of ~1e17, still finite; every sample inf) would pass the
-        checks above until the next step. So G and D also run on a fixed probe batch."""
+        checks above until the next step. So G and D also run on a fixed probe batch. G's
+        output beyond ``OUTPUT_LIMIT`` counts too: a sample there is 1e12 times the widest
+        data, and squaring it (norms, variances, views) overflows float32, so its
+        neighbours in z are already NaN (seen: a virtual-norm G at 1e20)."""
         z, y, x, y_real = self._probe
         n = self._nets
         with E.looking(self):
             fake = n.generator(z, y)
-            outs = (fake, n.discriminator(fake, y), n.discriminator(x, y_real))
-            return bool(torch.stack([torch.isfinite(t).all() for t in outs]).all())
+            big = float(torch._foreach_norm([fake.float()], math.inf)[0])  # NaN stays NaN
+            if not math.isfinite(big):
+                return "G's output overflowed (to NaN or infinity)"
+            if big > OUTPUT_LIMIT:
+                return f"G's output reached {big:.1e}, beyond {OUTPUT_LIMIT:.0e}"
+            outs = (n.discriminator(fake, y), n.discriminator(x, y_real))
+            if not bool(torch.stack([torch.isfinite(t).all() for t in outs]).all()):
+                return "D's output overflowed (to NaN or infinity)"
+        return None
+
+    def _optimizer_problem(self) -> str | None:
+        """Adam's squared-gradient average overflows before the weights do (a gradient of
+        2e19 at a step that was not logged); the weights then stop moving and a checkpoint
+        of the state is refused, so it counts as a divergence here, as it does there."""
+        n = self._nets
+        state = [v for opt in (n.opt_g, n.opt_d) for st in opt.state.values()
+                 for v in st.values() if torch.is_tensor(v) and v.is_floating_point() and v.dim()]
+        if state and not bool(torch.isfinite(torch.stack(
+                torch._foreach_norm(state, math.inf))).all()):
+            return "the optimizer state became NaN or infinite (gradients too large to square)"
+        return None
 
     def _save_point(self) -> None:
         n = self._nets

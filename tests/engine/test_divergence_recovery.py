@@ -139,9 +139,16 @@ def test_one_long_call_rolls_back_to_just_before_the_blow_up_whatever_log_every(
 def test_metric_rows_after_the_point_are_dropped_from_the_history():
     s = Session(far_gaussian())
     s.train(40)
-    s.apply(BLOW_UP)
     rows_seen = []
     s.add_listener(lambda rows: rows_seen.append(rows[:, 0].copy()))
+    # a checked step 41 inside a blow-up (weights 100x those of step 40), then a NaN: the
+    # rollback skips 41 for 40. (BLOW_UP itself is caught at step 41 now, by the probe.)
+    with torch.no_grad():
+        for p in [*s.generator.parameters(), *s.discriminator.parameters()]:
+            p.mul_(100.0)
+    s.train(1)
+    with torch.no_grad():
+        s.discriminator.linears[0].weight[0, 0] = float("nan")
     e = diverge_one_step_at_a_time(s)
     assert max(np.concatenate(rows_seen)) > e.rolled_back_to  # listeners saw step 41
     assert s.history["step"].max() == e.rolled_back_to          # the history forgot it
@@ -288,3 +295,104 @@ def test_the_fuzzed_blow_up_within_three_steps_is_reported_not_sampled():
     except TrainingDiverged:
         pass
     assert np.isfinite(s.sample(2000, seed=1)).all()
+
+
+def test_a_generator_beyond_the_output_limit_is_a_divergence(make_session):
+    """An update that leaves G's outputs finite but beyond 1e18 (their squares overflow)."""
+    from engine.session import OUTPUT_LIMIT
+
+    s = make_session()
+    s.train(2)
+    opt = s._nets.opt_g
+    step = opt.step
+
+    def grow(*args, **kwargs):
+        out = step(*args, **kwargs)
+        with torch.no_grad():
+            for p in s.generator.parameters():
+                p.mul_(1e10)  # two layers: outputs near 1e20, finite, as are the weights
+        return out
+
+    opt.step = grow
+    with pytest.raises(TrainingDiverged, match=re.escape(f"beyond {OUTPUT_LIMIT:.0e}")):
+        s.train(1)
+    assert s.step == 2 and np.abs(s.sample(256)).max() < OUTPUT_LIMIT
+
+
+def test_the_fuzzed_virtual_norm_blow_up_is_reported_not_sampled():
+    """Found by tests/engine/test_properties.py (minimised): after the advised 10x lower
+    rate, train(3) returned with G's samples near 1e20 and 2% of them NaN (its virtual norm
+    squares them)."""
+    s = Session(with_changes(default_config(), {
+        "device": "cpu", "seed": 4617190, "data.name": "gaussian", "noise.dim": 3,
+        "generator.hidden": [3, 11], "generator.activation": "softplus",
+        "generator.norm": "virtual", "generator.ref_size": 9, "discriminator.hidden": [7, 7],
+        "discriminator.activation": "softplus", "discriminator.minibatch": "discrimination",
+        "discriminator.mb_kernels": 2, "discriminator.mb_dim": 1,
+        "optim.g.momentum": 0.323078498722407, "train.batch_size": 33, "train.d_steps": 3,
+        "train.precision": "bf16"}))
+    s.apply({**BLOW_UP, "data.name": "gaussian", "data.mean_x": 100.0, "data.mean_y": 100.0,
+             "data.std": 100.0})
+    s.apply({"optim.g.lr": 0.01, "optim.d.lr": 0.01})
+    try:
+        s.train(3)
+    except TrainingDiverged:
+        pass
+    assert np.isfinite(s.sample(2000, seed=1)).all()
+
+
+def test_an_optimizer_state_that_overflows_is_a_divergence(make_session, tmp_path):
+    """Adam's squared-gradient average can overflow while the weights stay finite (their
+    update is then 0); a checkpoint of that state is refused, so training must not go on."""
+    s = make_session()
+    s.train(2)
+    opt = s._nets.opt_g
+    step = opt.step
+
+    def overflow(*args, **kwargs):
+        out = step(*args, **kwargs)
+        next(iter(opt.state.values()))["exp_avg_sq"].view(-1)[0] = float("inf")
+        return out
+
+    opt.step = overflow
+    with pytest.raises(TrainingDiverged, match="optimizer state"):
+        s.train(1)
+    assert s.step == 2
+    s.save(str(tmp_path / "s.safetensors"))
+    Session.load(str(tmp_path / "s.safetensors"))
+
+
+def test_the_fuzzed_adam_overflow_saves_and_loads(tmp_path):
+    """Found by tests/engine/test_properties.py (minimised): points out to 1e6, the
+    least-squares loss, Adam with a small beta2; a step between two logged ones overflowed
+    G's exp_avg_sq, training went on with frozen weights, and Session.load refused the
+    saved state ("a diverged state cannot train")."""
+    s = Session(with_changes(default_config(), {
+        "device": "cpu", "data.name": "points", "seed": 9118116, "noise.dim": 7,
+        "noise.dist": "uniform", "generator.hidden": [11, 6], "generator.activation": "softplus",
+        "discriminator.hidden": [16, 6, 10], "discriminator.activation": "relu",
+        "discriminator.minibatch": "discrimination", "discriminator.mb_dim": 1,
+        "loss.name": "least-squares", "optim.g.lr": 1.0,
+        "optim.g.betas": [0.3651213824499362, 0.1146229762185871], "optim.d.lr": 1e-07,
+        "optim.d.betas": [0.9242800444056213, 0.03], "train.batch_size": 33,
+        "train.d_steps": 3, "train.g_steps": 2, "train.log_every": 3,
+        "data.points": [
+            [-928810.8806717261, 0.0], [359960.4041540262, 0.0], [0.0, 0.0],
+            [222182.52773859724, -106771.11814407096], [0.0, 167478.78695607558],
+            [0.0, 999999.0], [5.642461087402403e-291, -2.5080579426565046e-82],
+            [-796322.6639856033, 169902.7678034543], [0.25, 953759.7192423325],
+            [-948909.5569948361, 838250.2258311573], [-567562.1416791782, 866766.3547559576],
+            [535302.6624066727, 0.0], [0.0, 0.0], [0.0, 597563.8672721027],
+            [-345368.02211004624, 0.0]],
+        "data.std": 0.3940200330149524}))
+    steps = [None, {"noise.dim": 1, "optim.d.lr": 0.36787944117144233}, None, None]
+    for change in steps:
+        if change:
+            s.apply(change)
+        try:
+            s.train(1)
+        except TrainingDiverged:
+            pass
+    path = str(tmp_path / "s.safetensors")
+    s.save(path)
+    assert Session.load(path).step == s.step
