@@ -282,7 +282,9 @@ class Driver:
     def check_sample(self, n: int | None = None) -> np.ndarray:
         s = self.s
         n = self.src.integer(1, 64) if n is None else n
-        x = s.sample(n, seed=self.src.integer(0, 2**31 - 1), labels=self._labels(n))
+        seed, labels = self.src.integer(0, 2**31 - 1), self._labels(n)
+        note(f"s.sample({n}, seed={seed}, labels={labels!r})")
+        x = s.sample(n, seed=seed, labels=labels)
         assert x.shape == (n, *s.dataset.data_shape(s.config["data"]))
         assert np.isfinite(x).all(), "non-finite samples from finite, checked weights"
         if s.dataset.is_image:
@@ -294,6 +296,7 @@ class Driver:
         before = full_state(s)
         n, seed = self.src.integer(1, 64), self.src.integer(0, 2**31 - 1)
         labels = self._labels(n)
+        note(f"s.sample({n}, seed={seed}, labels={labels!r})  # twice")
         a = s.sample(n, seed=seed, labels=labels)
         assert np.isfinite(a).all()
         assert_arrays_equal(s.sample(n, seed=seed, labels=labels), a)
