@@ -44,6 +44,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from engine import Session, TrainingDiverged
 from engine import config as C
 from engine.params import POINT_LIMIT
+from engine.rollback import MAX_DEPTH
 from engine.snapshot import ViewRequest
 from engine.swaps import architecture
 
@@ -236,6 +237,8 @@ class Driver:
         event("train: diverged")
         note(f"  -> {e}")
         assert s.step == e.rolled_back_to, (s.step, e.rolled_back_to)
+        assert s.step <= e.step and e.step - s.step <= MAX_DEPTH  # back, not too far
+        assert step_before < 0 or s.step >= step_before - MAX_DEPTH
         assert all_params_finite(s)
         rows = s.history.rows
         assert not len(rows) or rows[:, 0].max() <= s.step
