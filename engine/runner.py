@@ -67,6 +67,46 @@ class Replay:
     row, Applied and a Status. Internal to the engine process, not a wire message."""
 
 
+class RateMeter:
+    """Training speed in iterations per second, for the status bar.
+
+    It counts the iterations it is told were trained (``count``), never differences of the
+    step: a reset, a new session or a rollback moves the step back (or a loaded session
+    forward) without any training, and a rate made from those differences goes negative
+    (-1,063 it/s after a reset) or absurd. ``restart()`` drops the measurement under way,
+    so the next figure describes the new session alone.
+    """
+
+    WINDOW = 0.5     # seconds per measurement
+    SMOOTHING = 0.5  # weight of the newest measurement once one exists
+
+    def __init__(self, clock: Any = time.perf_counter) -> None:
+        self.clock = clock
+        self.rate = 0.0
+        self.restart()
+
+    def restart(self) -> None:
+        self._count, self._since = 0, self.clock()
+        self._fresh = True
+
+    def count(self, iterations: int) -> None:
+        self._count += max(0, int(iterations))
+
+    def update(self, running: bool) -> float:
+        """Close a measurement when ``WINDOW`` has passed; returns the rate (>= 0)."""
+        now = self.clock()
+        elapsed = now - self._since
+        if elapsed >= self.WINDOW:
+            inst = self._count / elapsed
+            smooth = running and not self._fresh
+            self.rate = self.SMOOTHING * inst + (1 - self.SMOOTHING) * self.rate if smooth \
+                else inst
+            self._count, self._since, self._fresh = 0, now, False
+        return self.rate
+
+
+
+
 
 @dataclass
 class _Mailbox:
@@ -99,7 +139,7 @@ class Runner:
         self._view = view
         self._torch_threads = torch_threads
         self._thread: threading.Thread | None = None
-        self._rate = 0.0
+        self.meter = RateMeter()
         self._chunk = 1  # iterations per chunk, adapted to take CHUNK_SECONDS
         self._mirror = mirror
         self._mirrored: tuple[Any, ...] = ()
@@ -158,7 +198,7 @@ class Runner:
         self.ready.set()
         self._last_snap = self._last_status = 0.0
         self._last_state: tuple[int, int, int] = (-1, -1, -1)  # unchanged: nothing new to draw
-        self._steps_at, self._time_at = self.session.step, time.perf_counter()
+        self.meter.restart()
         self._next_due = time.perf_counter()
         while not self._stop.is_set():
             try:
@@ -179,16 +219,13 @@ class Runner:
             else:
                 now = time.perf_counter()
                 if now >= self._next_due:
-                    self._guarded(self.session.iteration)
+                    self._trained(lambda: self._guarded(self.session.iteration))
                     self._next_due = max(self._next_due + 1.0 / self._speed, now)
                     forced = True
                 else:
                     self._wait_command(self._next_due - now)
         now = time.perf_counter()
-        if now - self._time_at >= 0.5:
-            inst = (self.session.step - self._steps_at) / (now - self._time_at)
-            self._rate = inst if not self._running else 0.5 * self._rate + 0.5 * inst
-            self._steps_at, self._time_at = self.session.step, now
+        self.meter.update(self._running)
         s = self.session
         if self._mirror is not None:
             self._refresh_mirror()
@@ -210,12 +247,20 @@ class Runner:
         n = self._chunk
         before = self.session.step
         until = self._mirror.wanted.is_set if self._mirror is not None else None
-        self._guarded(lambda: self.session.train(n, deadline=t0 + 2 * seconds,
-                                                 check=self._mirror is None, until=until))
+        self._trained(lambda: self._guarded(lambda: self.session.train(
+            n, deadline=t0 + 2 * seconds, check=self._mirror is None, until=until)))
         dt = time.perf_counter() - t0
         done = self.session.step - before
         if dt > 0 and done > 0 and (until is None or not until()):  # a full chunk: adapt
             self._chunk = max(1, min(4096, int(done * seconds / dt)))
+
+    def _trained(self, work: Any) -> None:
+        """Run training ``work`` and count its iterations for the speed read-out (none when
+        a rollback took the step back)."""
+        s, before = self.session, self.session.step
+        work()
+        if self.session is s:
+            self.meter.count(s.step - before)
 
     def _guarded(self, fn: Any) -> None:
         try:
@@ -285,7 +330,7 @@ class Runner:
             self._running = False
             self._guarded(fn)
         elif isinstance(cmd, Replay):
-            self._emit(ResetDone(s.config))
+            self._reset_done(s.config)
             if len(s.history):
                 self._emit(MetricsChunk(s.history.rows))
             self._emit(Applied({}, s.config))
@@ -308,10 +353,10 @@ class Runner:
                 return True
             self._emit(Applied(changed, s.config))
             if "seed" in changed:
-                self._emit(ResetDone(s.config))
+                self._reset_done(s.config)
         elif isinstance(cmd, Reset):
             s.reset()
-            self._emit(ResetDone(s.config))
+            self._reset_done(s.config)
             self._emit(Applied({}, s.config))
         elif isinstance(cmd, LoadConfig | LoadSession | LoadGenerator):
             build = {LoadConfig: lambda c: Session(c.config, progress=self._progress),
@@ -353,11 +398,17 @@ class Runner:
         new.on_progress = self._progress
         self.session = new
         new.add_listener(self._on_rows)
-        self._emit(ResetDone(new.config))
+        self._reset_done(new.config)
         if len(new.history):
             self._emit(MetricsChunk(new.history.rows))
         self._emit(Applied({}, new.config))
         self._open_board()
+
+    def _reset_done(self, config: dict[str, Any]) -> None:
+        """A new run (reset, new seed, new session, a window attached): the front end
+        clears its curves, and the speed is measured afresh."""
+        self._emit(ResetDone(config))
+        self.meter.restart()
 
     def _save(self, cmd: Any) -> None:
         from .exports import write_metrics_csv, write_samples
@@ -481,7 +532,7 @@ class Runner:
 
     def _emit_status(self) -> None:
         s = self.session
-        self._emit(Status(s.step, self._rate if self._running else 0.0, self._running,
+        self._emit(Status(s.step, self.meter.rate if self._running else 0.0, self._running,
                           s.device.type, s.summary(), s.d_updates, s.g_updates))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import pytest
@@ -15,6 +16,7 @@ from engine.runner import (
     LoadConfig,
     Pause,
     Play,
+    RateMeter,
     Rejected,
     Reset,
     ResetDone,
@@ -228,3 +230,59 @@ def test_a_bad_start_config_falls_back_to_defaults_and_says_so():
         ev.wait_for(lambda e: isinstance(e, Applied), "Applied")
     finally:
         assert r.stop(timeout=10.0)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_the_rate_meter_counts_iterations_and_restarts():
+    clock = FakeClock()
+    m = RateMeter(clock)
+    m.count(300)
+    clock.t += 0.5
+    assert m.update(True) == pytest.approx(600.0)
+    m.count(-50)                    # a rollback: no work counted, nothing subtracted
+    m.restart()                     # a reset: the measurement under way is dropped
+    m.count(100)
+    clock.t += 0.5
+    assert m.update(True) == pytest.approx(200.0)  # the new run alone, not smoothed with the old
+    m.count(200)
+    clock.t += 0.5
+    assert m.update(True) == pytest.approx(300.0)  # then smoothed
+    clock.t += 0.25
+    assert m.update(True) == pytest.approx(300.0)  # no measurement closed yet
+
+
+def test_the_speed_never_goes_negative_after_a_reset_or_a_new_seed(runner):
+    """The issue's -1,063 it/s: the old estimate took step differences, and a reset moves
+    the step back to 0 while training runs on."""
+    r, ev = runner()
+    rates: list[float] = []
+
+    def status(pred):
+        def check(e):
+            if isinstance(e, Status):
+                rates.append(e.steps_per_second)
+                return pred(e)
+            return False
+        return check
+
+    r.send(Play())
+    # run long enough that the step is several measurement windows' worth of iterations
+    ev.wait_for(status(lambda e: e.steps_per_second > 0 and e.step > 4 * e.steps_per_second),
+                "a few windows of training")
+    for command in (Reset(), Apply({"seed": 3})):
+        r.send(command)
+        ev.wait_for(lambda e: isinstance(e, ResetDone), "the restart")
+        first = ev.wait_for(status(lambda e: e.running), "a status")
+        # two measurements after the restart
+        second = ev.wait_for(status(lambda e, f=first: e.steps_per_second != f.steps_per_second),
+                             "a new measurement")
+        ev.wait_for(status(lambda e, s=second: e.steps_per_second != s.steps_per_second),
+                    "another")
+    assert all(math.isfinite(v) for v in rates) and min(rates) >= 0, min(rates)
