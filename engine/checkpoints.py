@@ -6,6 +6,9 @@ code. Files are written atomically (``engine.atomic``). A loader reads the heade
 (``engine.memory``) *before* it reads a tensor or builds a network, so a forged 1 KB file
 cannot make it allocate gigabytes; then it refuses NaN/inf weights, optimizer state that
 does not fit and a negative step, with one line naming the file.
+
+A session file's metadata also holds its swap log (``swaps``: JSON ``[[step, text], ...]``,
+the changes applied mid-run); a file written before the log existed loads with none.
 """
 
 from __future__ import annotations
@@ -111,6 +114,7 @@ def session_bytes(session: Session) -> bytes:
     meta["opt_d"] = json.dumps(skd)
     meta["updates"] = json.dumps(list(state["updates"]))
     meta["columns"] = json.dumps(list(COLUMNS))
+    meta["swaps"] = json.dumps(state["swaps"])  # [[step, text], ...]
     return st_save(tensors, metadata=meta)
 
 
@@ -283,6 +287,7 @@ def load_session(path: str) -> Session:
             "step": int(meta["step"]),
             "updates": _json(path, meta, "updates", "[0, 0]"),
             "history": _history_in_columns(tensors["history"].numpy(), meta, path),
+            "swaps": _json(path, meta, "swaps", "[]"),  # none in files from before the log
             "rng": tensors.get("rng"),
         }
     except (KeyError, TypeError, AttributeError, IndexError) as e:

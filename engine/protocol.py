@@ -204,10 +204,31 @@ class Detach:
 
 @dataclass(frozen=True)
 class Applied:
-    """The engine's effective config after a change (or at start: ``changes`` empty)."""
+    """The engine's effective config after a change (or at start: ``changes`` empty);
+    ``step``: the step at which it took effect (-1 from a sender that does not say)."""
 
     changes: dict[str, Any]
     config: dict[str, Any]
+    step: int = -1
+
+
+@dataclass(frozen=True)
+class SwapLog:
+    """The session's whole swap log: ``entries`` of (step, short text), one per change
+    applied mid-run (``Session.swaps``). Sent whenever the log changes (a change applied, a
+    rollback, a session loaded) and on attach; a ``ResetDone`` empties it."""
+
+    entries: tuple[tuple[int, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        entries = []
+        for entry in self.entries:  # decoded JSON gives lists: check and freeze them
+            if (not isinstance(entry, list | tuple) or len(entry) != 2
+                    or isinstance(entry[0], bool) or not isinstance(entry[0], int)
+                    or not isinstance(entry[1], str)):
+                raise TypeError(f"a swap log entry is not (step, text): {repr(entry)[:40]}")
+            entries.append((entry[0], entry[1]))
+        object.__setattr__(self, "entries", tuple(entries))
 
 
 @dataclass(frozen=True)
@@ -323,7 +344,7 @@ COMMANDS: tuple[type, ...] = (
     Hello, Ping, Shutdown, Detach, FetchFile, LoadData, SetTensorBoard)
 EVENTS: tuple[type, ...] = (
     Applied, Rejected, Diverged, Failed, MetricsChunk, ResetDone, Saved, Progress, Status,
-    Welcome, Frame, Bye, Refused, FileData)
+    Welcome, Frame, Bye, Refused, FileData, SwapLog)
 MESSAGES: dict[str, type] = {cls.__name__: cls for cls in COMMANDS + EVENTS}
 _NESTED: dict[str, type] = {"Snapshot": Snapshot, "ViewRequest": ViewRequest}
 

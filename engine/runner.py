@@ -54,6 +54,7 @@ from .protocol import (  # noqa: F401 (the messages are part of the runner's API
     SetView,
     Status,
     Step,
+    SwapLog,
 )
 from .session import Session, TrainingDiverged
 from .snapshot import Snapshot, ViewRequest
@@ -64,7 +65,8 @@ from .snapshot import Snapshot, ViewRequest
 @dataclass(frozen=True)
 class Replay:
     """Emit the whole state so far, in order (a window attached): ResetDone, every history
-    row, Applied and a Status. Internal to the engine process, not a wire message."""
+    row, the swap log, Applied and a Status. Internal to the engine process, not a wire
+    message."""
 
 
 class RateMeter:
@@ -106,8 +108,6 @@ class RateMeter:
 
 
 
-
-
 @dataclass
 class _Mailbox:
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -140,6 +140,7 @@ class Runner:
         self._torch_threads = torch_threads
         self._thread: threading.Thread | None = None
         self.meter = RateMeter()
+        self._sent_swaps: tuple[tuple[int, str], ...] = ()  # the log the front end has
         self._chunk = 1  # iterations per chunk, adapted to take CHUNK_SECONDS
         self._mirror = mirror
         self._mirrored: tuple[Any, ...] = ()
@@ -194,7 +195,7 @@ class Runner:
             self._emit(Failed(f"could not start from the given config: {e}"))
             self.session = Session(progress=self._progress)
         self.session.add_listener(self._on_rows)
-        self._emit(Applied({}, self.session.config))
+        self._emit(Applied({}, self.session.config, self.session.step))
         self.ready.set()
         self._last_snap = self._last_status = 0.0
         self._last_state: tuple[int, int, int] = (-1, -1, -1)  # unchanged: nothing new to draw
@@ -226,6 +227,7 @@ class Runner:
                     self._wait_command(self._next_due - now)
         now = time.perf_counter()
         self.meter.update(self._running)
+        self._sync_swaps()
         s = self.session
         if self._mirror is not None:
             self._refresh_mirror()
@@ -333,7 +335,8 @@ class Runner:
             self._reset_done(s.config)
             if len(s.history):
                 self._emit(MetricsChunk(s.history.rows))
-            self._emit(Applied({}, s.config))
+            self._sync_swaps()
+            self._emit(Applied({}, s.config, s.step))
             self._emit_status()
         elif isinstance(cmd, SetSpeed):
             sps = cmd.steps_per_second
@@ -351,13 +354,14 @@ class Runner:
                 self._emit(Rejected(_plain(cmd.changes), f"could not apply that change: "
                                     f"{type(e).__name__}: {str(e)[:200]}", s.config))
                 return True
-            self._emit(Applied(changed, s.config))
+            self._emit(Applied(changed, s.config, s.step))
             if "seed" in changed:
                 self._reset_done(s.config)
+            self._sync_swaps()
         elif isinstance(cmd, Reset):
             s.reset()
             self._reset_done(s.config)
-            self._emit(Applied({}, s.config))
+            self._emit(Applied({}, s.config, s.step))
         elif isinstance(cmd, LoadConfig | LoadSession | LoadGenerator):
             build = {LoadConfig: lambda c: Session(c.config, progress=self._progress),
                      LoadSession: lambda c: Session.load(c.path),
@@ -401,14 +405,24 @@ class Runner:
         self._reset_done(new.config)
         if len(new.history):
             self._emit(MetricsChunk(new.history.rows))
-        self._emit(Applied({}, new.config))
+        self._sync_swaps()
+        self._emit(Applied({}, new.config, new.step))
         self._open_board()
 
     def _reset_done(self, config: dict[str, Any]) -> None:
         """A new run (reset, new seed, new session, a window attached): the front end
-        clears its curves, and the speed is measured afresh."""
+        clears its curves and markers, and the speed is measured afresh."""
         self._emit(ResetDone(config))
+        self._sent_swaps = ()
         self.meter.restart()
+
+    def _sync_swaps(self) -> None:
+        """Send the swap log when it differs from what the front end has (a change
+        applied, a rollback, a loaded session); small, so it travels whole."""
+        log = tuple(self.session.swaps)
+        if log != self._sent_swaps:
+            self._sent_swaps = log
+            self._emit(SwapLog(log))
 
     def _save(self, cmd: Any) -> None:
         from .exports import write_metrics_csv, write_samples

@@ -101,6 +101,8 @@ class Session:
         self.device = device
         self.step = 0
         self.history = History()
+        # the changes applied mid-run, as (step, short text): "loss → wgan-gp" at step 1200
+        self.swaps: list[tuple[int, str]] = []
         self._rng = torch.Generator(device).manual_seed(seed)
         self._nets = nets
         self.fill_reference("generator", seed_of(seed, "zR"))
@@ -425,6 +427,9 @@ class Session:
         self._rng.set_state(point.rng)
         self.d_updates, self.g_updates = point.updates
         self.history.truncate(point.rows)  # rows logged after the point
+        # a change applied after the point still holds (the config is not rolled back):
+        # from here on it governs training from the point's step
+        self.swaps = [(min(step, point.step), text) for step, text in self.swaps]
         self._ladder.forget_after(point.step)
         self._pending.clear()
         self._pending_steps.clear()
@@ -442,14 +447,17 @@ class Session:
         """Apply dotted-key changes mid-run with DESIGN.md's swap meanings (``engine.swaps``).
 
         Everything new is built before anything is replaced, so a ValueError leaves the
-        session exactly as it was. Returns the keys that actually changed.
+        session exactly as it was. Returns the keys that actually changed; a change that
+        took effect is logged in ``swaps`` as ``(step, short text)`` (a new seed restarts
+        the run and clears the log).
         """
         from .swaps import apply_changes
 
         return apply_changes(self, changes)
 
     def reset(self) -> None:
-        """Re-initialise both networks and optimizers from the seed; step and history restart."""
+        """Re-initialise both networks and optimizers from the seed; step, history and the
+        swap log restart."""
         self._init(self._cfg)
 
     # ------------------------------------------------------------------ evaluation
@@ -540,7 +548,8 @@ class Session:
     # ------------------------------------------------------------------ files
     def state_dict(self) -> dict[str, Any]:
         """Everything a checkpoint holds: config, networks, optimizers, step, counters,
-        history and RNG state (tensors on the CPU). ``from_state`` rebuilds a session."""
+        history, swap log and RNG state (tensors on the CPU). ``from_state`` rebuilds a
+        session."""
         self._checked()
         n = self._nets
         return {
@@ -552,6 +561,7 @@ class Session:
             "step": self.step,
             "updates": (self.d_updates, self.g_updates),
             "history": self.history.rows,
+            "swaps": [list(entry) for entry in self.swaps],
             "rng": self._rng.get_state().cpu(),
             "classes": self.classes,
             "class_names": list(self.class_names) if self.classes else [],
@@ -596,6 +606,9 @@ class Session:
             raise ValueError(f"the stored update counts {updates!r} are negative")
         if "history" in state:
             s.history.append(state["history"])
+        from .swaps import swap_entries
+
+        s.swaps = swap_entries(state.get("swaps", []))  # an older file has none
         if state.get("rng") is not None:
             try:
                 s._rng.set_state(state["rng"])

@@ -13,6 +13,12 @@
 ``apply_changes`` validates the whole change, then *plans* every row (building any new
 network or optimizer) before it *commits* anything: a ValueError leaves the session
 exactly as it was.
+
+Every change that took effect is written to the session's swap log (``Session.swaps``, a
+list of ``(step, text)``) with a short text such as ``loss → wgan-gp`` or
+``lr D 2e-4 → 1e-3`` (``describe_change``): the curves mark each one with a labelled line.
+A refused change, or one of ``name``/``description`` only, logs nothing; a new seed restarts
+the run, and its log with it.
 """
 
 from __future__ import annotations
@@ -155,6 +161,9 @@ def apply_changes(s: Session, changes: dict[str, Any]) -> dict[str, Any]:
     for _, row in ROWS[1:]:
         row(s, plan)
     _commit(s, plan, new_device)
+    text = describe_change(old, new, changed)
+    if text:
+        log_swap(s.swaps, s.step, text)
     return changed
 
 
@@ -187,3 +196,95 @@ def _move(s: Session, device: torch.device) -> None:
     s._reset_step_state()
     s.d_updates, s.g_updates = updates
     s._ladder.clear()
+
+
+# --------------------------------------------------------------------------- the swap log
+
+MAX_SWAPS = 1000      # entries kept in a session's log (the oldest go first)
+MAX_SWAP_TEXT = 120   # characters of one entry's text
+NOT_LOGGED = ("name", "description", "format")  # what a preset is called changes no training
+SHOWN_PARTS = 2       # a change of many keys at once names the first few
+
+
+def log_swap(log: list[tuple[int, str]], step: int, text: str) -> None:
+    """Append ``(step, text)`` to a swap log, keeping it bounded."""
+    log.append((int(step), text[:MAX_SWAP_TEXT]))
+    del log[:-MAX_SWAPS]
+
+
+def swap_entries(raw: Any) -> list[tuple[int, str]]:
+    """A stored swap log as ``[(step, text), ...]``; ValueError (one line) when it is not
+    a list of [step >= 0, text] pairs. The newest ``MAX_SWAPS`` are kept."""
+    if not isinstance(raw, list | tuple):
+        raise ValueError(f"the swap log is not a list (got {type(raw).__name__})")
+    out: list[tuple[int, str]] = []
+    for entry in raw[-MAX_SWAPS:]:
+        if (not isinstance(entry, list | tuple) or len(entry) != 2
+                or isinstance(entry[0], bool) or not isinstance(entry[0], int)
+                or entry[0] < 0 or not isinstance(entry[1], str)):
+            raise ValueError(f"a swap log entry is not [step, text]: {repr(entry)[:60]}")
+        out.append((entry[0], entry[1][:MAX_SWAP_TEXT]))
+    return out
+
+
+def _label(key: str) -> str:
+    """A short name for a config key: ``optim.d.lr`` -> ``lr D``, ``generator.norm`` ->
+    ``G norm``, ``loss.name`` -> ``loss``, ``train.batch_size`` -> ``batch size``."""
+    special = {"loss.name": "loss", "data.name": "data", "train.d_steps": "k (D steps)",
+               "train.g_steps": "G steps", "optim.g.name": "optimizer G",
+               "optim.d.name": "optimizer D", "loss.gp_weight": "λ (GP)",
+               "loss.real_label": "real label", "loss.fake_label": "fake label",
+               "loss.clip": "clip"}
+    if key in special:
+        return special[key]
+    parts = key.split(".")
+    if parts[0] == "optim" and len(parts) == 3:
+        return f"{parts[2]} {parts[1].upper()}"
+    if parts[0] in ("generator", "discriminator") and len(parts) == 2:
+        return f"{parts[0][0].upper()} {parts[1].replace('_', ' ')}"
+    if parts[0] in ("train", "loss") and len(parts) == 2:
+        return parts[1].replace("_", " ")
+    return " ".join(p.replace("_", " ") for p in parts)
+
+
+def format_value(v: Any) -> str:
+    """A value as the swap log shows it: ``2e-4``, ``0.5``, ``128,128``, ``on``."""
+    if v is None:
+        return "–"
+    if isinstance(v, bool):
+        return "on" if v else "off"
+    if isinstance(v, float):
+        if v != 0 and (abs(v) < 1e-2 or abs(v) >= 1e5):
+            mantissa, exponent = f"{v:.2e}".split("e")
+            mantissa = mantissa.rstrip("0").rstrip(".")
+            return f"{mantissa}e{int(exponent)}"
+        return f"{v:.4g}"
+    if isinstance(v, list | tuple):
+        if v and all(isinstance(x, list | tuple) for x in v):
+            return f"{len(v)} points"
+        return ",".join(format_value(x) for x in v)
+    return str(v)
+
+
+def describe_change(old: dict[str, Any], new: dict[str, Any], changed: dict[str, Any]) -> str:
+    """The swap log's short text for a change (``C.diff`` keys): ``data → moons``,
+    ``loss → wgan-gp``, ``lr D 2e-4 → 1e-3``; several keys are joined, the first
+    ``SHOWN_PARTS`` named. Empty when only keys that change no training changed."""
+    keys = [k for k in changed if k not in NOT_LOGGED]
+    if "data.name" in keys:  # the new set's own parameters come with it: say it once
+        keys = ["data.name"] + [k for k in keys if not k.startswith("data.")]
+    fo, fn = C.flatten(old), C.flatten(new)
+    parts = []
+    for key in keys:
+        before, after = fo.get(key), fn.get(key)
+        if key == "data.points":
+            parts.append(f"data → {format_value(after)}")
+        elif isinstance(after, str) or after is None or before is None:
+            parts.append(f"{_label(key)} → {format_value(after)}")
+        else:
+            parts.append(f"{_label(key)} {format_value(before)} → {format_value(after)}")
+    if not parts:
+        return ""
+    more = len(parts) - SHOWN_PARTS
+    text = ", ".join(parts[:SHOWN_PARTS]) + (f" +{more} more" if more > 0 else "")
+    return text[:MAX_SWAP_TEXT]

@@ -45,7 +45,9 @@ EXAMPLES = [
     P.LoadData("session", "mine.safetensors", np.arange(7, dtype=np.uint8)),
     P.SetTensorBoard("/tmp/tb"), P.SetTensorBoard(None),
     P.FileData("generator", "/home/me/g.safetensors", (np.arange(300) % 256).astype(np.uint8)),
-    P.Applied({"loss.name": "hinge"}, {"loss": {"clip": float("inf")}, "a": [1, 2]}),
+    P.Applied({"loss.name": "hinge"}, {"loss": {"clip": float("inf")}, "a": [1, 2]}, 12),
+    P.Applied({}, {"seed": 0}), P.SwapLog(((0, "loss → hinge"), (40, "lr D 2e-4 → 1e-3"))),
+    P.SwapLog(()),
     P.Rejected({"x": 1}, "x: unknown key", {"seed": 0}), P.Diverged(5, "boom", 3),
     P.Failed("oops", "Traceback..."), P.MetricsChunk(np.full((3, 16), np.nan)),
     P.ResetDone({"seed": 1}), P.Saved("p", "session"), P.Progress(0.5, "reading"),
@@ -131,6 +133,10 @@ def _signed(header: dict, buffers: list[bytes] = (), version: int = P.VERSION) -
     ({"type": "Frame", "fields": {"snapshot": {"__type__": "os.system"}}, "arrays": []}, [],
      "unknown nested type"),
     ({"type": "Apply", "fields": {}, "arrays": []}, [], "Apply"),
+    ({"type": "SwapLog", "fields": {"entries": [[1, "a"], ["2", "b"]]}, "arrays": []}, [],
+     "SwapLog"),
+    ({"type": "SwapLog", "fields": {"entries": [[1]]}, "arrays": []}, [], "SwapLog"),
+    ({"type": "SwapLog", "fields": {"entries": 5}, "arrays": []}, [], "SwapLog"),
     (["not", "an", "object"], [], "not an object"),
 ])
 def test_hostile_headers_are_refused(header, buffers, words):
