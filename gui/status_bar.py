@@ -1,4 +1,5 @@
-"""The status bar's permanent read-outs: step, speed, device, the active setup and modes."""
+"""The status bar's permanent read-outs: step, D and G updates, speed, device, the active
+setup and modes."""
 
 from __future__ import annotations
 
@@ -10,6 +11,20 @@ from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 from engine.catalogue import LOSS_INFO
 from engine.protocol import Status
 
+MAX_RATE = 1e7  # iterations per second no run reaches: a figure above it is a bad estimate
+
+
+def format_rate(steps_per_second: float, running: bool) -> str:
+    """The speed read-out: ``1,063 it/s`` (``2.5 it/s`` in slow motion), ``paused``, and
+    ``– it/s`` for a figure that cannot be right (negative, not a number, absurdly large)
+    rather than showing it."""
+    if not running:
+        return "paused"
+    v = steps_per_second
+    if not isinstance(v, int | float) or not math.isfinite(v) or v < 0 or v > MAX_RATE:
+        return "– it/s"
+    return f"{v:.1f} it/s" if v < 10 else f"{v:,.0f} it/s"
+
 
 class StatusReadout:
     """Permanent labels on a ``QStatusBar``; transient messages keep the bar's left side."""
@@ -19,7 +34,10 @@ class StatusReadout:
         for key, tip, width in (
             ("summary", "The active loss and normalizations", 0),
             ("modes", "Modes captured and % high-quality samples (mode data sets only)", 0),
-            ("step", "Generator iterations so far (D and G updates in the tooltip)", 110),
+            ("step", "Generator iterations so far", 100),
+            ("updates", "Discriminator and generator updates so far: an iteration makes k D "
+                        "updates and one G update; the D step and G step buttons make one "
+                        "of either", 150),
             ("rate", "Training speed, iterations per second", 90),
             ("device", "Where training runs", 70),
         ):
@@ -34,8 +52,8 @@ class StatusReadout:
 
     def show_status(self, s: Status) -> None:
         self.labels["step"].setText(f"step {s.step:,}")
-        self.labels["step"].setToolTip(f"{s.d_updates:,} D updates, {s.g_updates:,} G updates")
-        self.labels["rate"].setText(f"{s.steps_per_second:,.0f} it/s" if s.running else "paused")
+        self.labels["updates"].setText(f"D {s.d_updates:,} · G {s.g_updates:,} updates")
+        self.labels["rate"].setText(format_rate(s.steps_per_second, s.running))
         self.labels["device"].setText(s.device)
         self.labels["summary"].setToolTip(s.summary)
 

