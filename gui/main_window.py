@@ -550,7 +550,8 @@ class MainWindow(QMainWindow):
     def _update_title(self) -> None:
         where = f" — attached to {self.link.remote.removeprefix('tcp://')}" \
             if self.link.remote else ""
-        self.setWindowTitle(f"GAN Playground — {self.document.name}[*]{where}")
+        # ends with the app's name: Qt appends the display name to a title that does not
+        self.setWindowTitle(f"{self.document.name}[*]{where} — GAN Playground")
         self.setWindowModified(self.document.modified)
 
     def restore_settings(self) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QStatusBar
+from PySide6.QtWidgets import QApplication, QStatusBar
 
 from engine.protocol import Status
 
@@ -47,3 +47,16 @@ def test_d_and_g_steps_move_their_own_counters(qtbot, make_window):
         qtbot.keyClick(window, key)
         qtbot.waitUntil(lambda text=text: updates.text() == text, timeout=TIMEOUT)
     assert window.readout.labels["step"].text() == "step 1"  # only the full iteration counts
+
+
+def test_the_window_title_names_the_app_once(qtbot, make_window):
+    app = QApplication.instance()
+    old = app.applicationDisplayName()
+    app.setApplicationDisplayName("GAN Playground")  # as gui.app does
+    try:
+        window = make_window(name="ring8")
+        title = window.windowTitle().replace("[*]", "")
+        # Qt appends the display name to a title that does not end with it (X11, Windows)
+        assert title == "ring8 — GAN Playground"
+    finally:
+        app.setApplicationDisplayName(old)

@@ -133,4 +133,4 @@ def test_run_app_opens_the_window_and_returns_when_it_closes(qapp, no_thread_lea
     QTimer.singleShot(50, close_when_ready)
     config = with_changes(default_config(), {"generator.hidden": [8], "discriminator.hidden": [8]})
     assert run_app(config, "test") == 0
-    assert seen and seen[0].startswith("GAN Playground")
+    assert seen and seen[0].endswith("GAN Playground")
