@@ -5,6 +5,8 @@ in saved sessions, cleared by a reset, dropped by a rollback)."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QStatusBar
@@ -60,3 +62,54 @@ def test_the_window_title_names_the_app_once(qtbot, make_window):
         assert title == "ring8 — GAN Playground"
     finally:
         app.setApplicationDisplayName(old)
+
+
+# ---------------------------------------------------------------------------- the plots
+def test_legends_sit_in_the_titles_not_on_the_data(qtbot):
+    from gui.views.curves import PLOTS, CurvesView
+
+    view = CurvesView()
+    qtbot.addWidget(view)
+    for spec in PLOTS:
+        item = view.plots[spec.key].getPlotItem()
+        assert item.legend is None, f"{spec.key}: a legend box sits on the data"
+        title = item.titleLabel.text
+        for curve in spec.curves:
+            assert curve.name in title and curve.color in title, (spec.key, curve.name)
+
+
+def _labels(lo: float, hi: float) -> list[str]:
+    """The labels a log axis shows over 10^lo .. 10^hi, every tick level together."""
+    from gui.views.curves import LogAxis
+
+    axis = LogAxis("left")
+    axis.setLogMode(y=True)
+    axis.setRange(lo, hi)
+    out = []
+    for spacing, values in axis.tickValues(lo, hi, 300):
+        out += [s for s in axis.tickStrings(values, 1.0, spacing) if s]
+    return out
+
+
+@pytest.mark.parametrize("lo, hi", [(-2.2, 1.3), (0.1, 2.6), (-0.5, 0.4)])
+def test_a_log_axis_in_a_moderate_range_reads_as_plain_numbers(lo, hi):
+    labels = _labels(lo, hi)
+    assert len(labels) >= 2
+    for text in labels:
+        assert "·" not in text and not any(c in text for c in "⁰¹²³⁴⁵⁶⁷⁸⁹⁻"), labels
+        value = float(text)
+        mantissa = value / 10 ** math.floor(math.log10(value) + 1e-9)
+        assert round(mantissa, 6) in (1, 2, 5), labels  # 0.3, 0.4 ... crowd a short plot
+
+
+@pytest.mark.parametrize("lo, hi", [(-7.2, 0.5), (-1.0, 5.5), (-12.0, 1.0)])
+def test_a_log_axis_over_many_decades_reads_as_powers_of_ten_throughout(lo, hi):
+    labels = _labels(lo, hi)
+    assert len(labels) >= 2
+    for text in labels:
+        assert "10" in text and any(c in text for c in "⁰¹²³⁴⁵⁶⁷⁸⁹"), labels  # 10⁰, not 1
+
+
+def test_a_narrow_log_range_still_gets_labels():
+    labels = _labels(math.log10(1.1), math.log10(1.8))  # no 1, 2 or 5 inside
+    assert len(labels) >= 2 and all("·" not in t for t in labels), labels
