@@ -5,11 +5,13 @@ buffer, so memory and drawing cost stay flat however long training runs. Curves 
 pyqtgraph's peak downsampling and clip-to-view, pen width 1.
 
 Each plot's title is its legend (the names in their curves' colours), so no legend box
-ever sits on the data.
+ever sits on the data. Image data adds a fourth plot (FID/IS); the splitter keeps one
+set of sizes for point data and one for images, so neither squashes the other.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass
@@ -17,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from engine.metrics import COLUMNS
@@ -168,6 +170,72 @@ def _make_plot(spec: PlotSpec) -> pg.PlotWidget:
     return w
 
 
+class CurvesSplitter(QSplitter):
+    """The plots' splitter, with one set of sizes per data kind (``points``, ``images``).
+
+    Image data adds the FID/IS plot; point data hides it. A single set of sizes made the
+    FID/IS plot start as a 40 px strip (the sizes of point data, where it had none), and
+    carried that back to point data, squashing the gradient norms. Each kind now starts
+    from its own shares (``DEFAULT_SHARES``) and keeps what the user makes of them.
+    ``saveState``/``restoreState`` carry both kinds (JSON), so the window's settings code
+    stores them as before; a state from an older version is ignored.
+    """
+
+    KINDS = ("points", "images")
+    DEFAULT_SHARES = {"points": (1, 1, 1, 0), "images": (1, 1, 1, 1)}
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Vertical, parent)
+        self.kind = "points"
+        self.kind_sizes: dict[str, list[int] | None] = {k: None for k in self.KINDS}
+
+    def set_kind(self, kind: str) -> None:
+        """Show the plots of ``kind`` with that kind's sizes (remembering the other's)."""
+        if kind not in self.KINDS:
+            raise ValueError(f"kind: {kind!r}; allowed: {', '.join(self.KINDS)}")
+        if kind == self.kind:
+            return
+        self._remember()
+        self.kind = kind
+        self.widget(self.count() - 1).setVisible(kind == "images")
+        self._apply()
+
+    def _remember(self) -> None:
+        sizes = self.sizes()
+        visible = [s for i, s in enumerate(sizes) if not self.widget(i).isHidden()]
+        if visible and min(visible) > 0:  # laid out (not before the first show)
+            self.kind_sizes[self.kind] = sizes
+
+    def _apply(self) -> None:
+        sizes = self.kind_sizes[self.kind]
+        if sizes is None:
+            total = max(self.height(), 400)
+            shares = self.DEFAULT_SHARES[self.kind][: self.count()]
+            sizes = [round(total * s / sum(shares)) for s in shares]
+        self.setSizes(list(sizes))
+
+    def saveState(self) -> QByteArray:  # noqa: N802 (Qt's name)
+        self._remember()
+        return QByteArray(json.dumps({"kind_sizes": self.kind_sizes}).encode())
+
+    def restoreState(self, state: Any) -> bool:  # noqa: N802 (Qt's name)
+        try:
+            raw = state.encode() if isinstance(state, str) else bytes(state)
+            doc = json.loads(raw.decode())
+            stored = doc["kind_sizes"]
+            for kind in self.KINDS:
+                sizes = stored.get(kind)
+                if sizes is not None and not (
+                        isinstance(sizes, list) and len(sizes) == self.count()
+                        and all(isinstance(v, int) and 0 <= v < 100_000 for v in sizes)):
+                    raise ValueError(kind)
+        except (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError):
+            return False  # another version's state: keep the defaults
+        self.kind_sizes = {k: stored.get(k) for k in self.KINDS}
+        self._apply()
+        return True
+
+
 class CurvesView(QWidget):
     """Three stacked, x-linked plots fed by ``add_rows``; the splitter is user-resizable.
 
@@ -183,7 +251,7 @@ class CurvesView(QWidget):
         self.min_interval = 1.0 / max_fps if max_fps > 0 else 0.0
         self._last_refresh = 0.0
         self.series = BoundedSeries(COLUMNS, capacity)
-        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter = CurvesSplitter()
         self.splitter.setObjectName("curves_splitter")
         self.splitter.setChildrenCollapsible(False)
         self.plots: dict[str, pg.PlotWidget] = {}
@@ -211,6 +279,7 @@ class CurvesView(QWidget):
             "Classifier-based FID and Inception-style score, every train.metrics_every steps.<br>"
             "The classifier is trained once on the data set itself (no downloads).")
         self.plots[QUALITY_PLOT].hide()
+        self.splitter._apply()
         self.following = True
         self._x_max: float | None = None
         for w in self.plots.values():
@@ -223,8 +292,9 @@ class CurvesView(QWidget):
         self._dirty = False
 
     def set_quality_visible(self, visible: bool) -> None:
-        """The FID/IS plot, for image data; the bottom axis label moves with it."""
-        self.plots[QUALITY_PLOT].setVisible(visible)
+        """The FID/IS plot, for image data; the bottom axis label moves with it and the
+        splitter takes that kind's sizes."""
+        self.splitter.set_kind("images" if visible else "points")
         self.plots["grads"].getPlotItem().showLabel("bottom", not visible)
 
     def add_rows(self, rows: np.ndarray) -> None:

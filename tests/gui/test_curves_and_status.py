@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QStatusBar
 
 from engine.protocol import Status
@@ -113,3 +113,64 @@ def test_a_log_axis_over_many_decades_reads_as_powers_of_ten_throughout(lo, hi):
 def test_a_narrow_log_range_still_gets_labels():
     labels = _labels(math.log10(1.1), math.log10(1.8))  # no 1, 2 or 5 inside
     assert len(labels) >= 2 and all("·" not in t for t in labels), labels
+
+
+def test_each_data_kind_keeps_its_own_curve_sizes(qtbot):
+    """Images: the FID/IS plot gets a real share (it started as a 40 px strip); back on
+    points it is hidden and the gradient norms are not squashed by the images' sizes."""
+    from gui.views.curves import QUALITY_PLOT, CurvesView
+
+    view = CurvesView()
+    qtbot.addWidget(view)
+    view.resize(500, 800)
+    view.show()
+    qtbot.waitExposed(view)
+    plots = [view.plots[k] for k in ("loss", "outputs", "grads", QUALITY_PLOT)]
+    view.set_quality_visible(True)
+    qtbot.waitUntil(lambda: plots[3].height() > 0.6 * plots[0].height(), timeout=TIMEOUT)
+    view.splitter.setSizes([200, 200, 200, 200])
+    view.splitter.setSizes([100, 100, 100, 500])  # the user favours FID/IS on images
+    images = view.splitter.sizes()
+    view.set_quality_visible(False)
+    qtbot.waitUntil(lambda: not plots[3].isVisible(), timeout=TIMEOUT)
+    heights = [p.height() for p in plots[:3]]
+    assert min(heights) > 0.6 * max(heights), heights  # the images' sizes did not carry over
+    view.splitter.setSizes([400, 200, 200, 0])    # and on points, the losses
+    points = view.splitter.sizes()
+    view.set_quality_visible(True)
+    assert view.splitter.sizes() == images
+    # both kinds' sizes are remembered with the window's settings
+    state = view.splitter.saveState()
+    again = CurvesView()
+    qtbot.addWidget(again)
+    again.resize(500, 800)
+    again.show()
+    qtbot.waitExposed(again)
+    assert again.splitter.restoreState(state)
+    assert again.splitter.sizes() == points
+    again.set_quality_visible(True)
+    assert again.splitter.sizes() == images
+
+
+def test_an_image_window_gives_the_quality_plot_a_real_share(qtbot, tmp_path):
+    """The window remembers its splitters; a point-data session's sizes must not squash
+    the FID/IS plot when an image preset opens next (no engine needed: layout only)."""
+    from engine.presets import load_preset
+    from gui.main_window import MainWindow
+
+    from .conftest import small_config
+
+    settings = QSettings(str(tmp_path / "remember.ini"), QSettings.Format.IniFormat)
+    for config, name in ((small_config(), "ring8"), (load_preset("dcgan_digits"), "digits")):
+        window = MainWindow(config, name, settings=settings, start=False)
+        qtbot.addWidget(window)
+        window.resize(900, 700)
+        window.show()
+        qtbot.waitExposed(window)
+        plots = window.curves.plots
+        if name == "ring8":
+            assert not plots["quality"].isVisible()
+            window.close()
+    qtbot.waitUntil(lambda: plots["quality"].isVisible(), timeout=TIMEOUT)
+    assert plots["quality"].height() > 0.6 * plots["loss"].height()
+    window.close()
