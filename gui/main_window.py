@@ -238,6 +238,7 @@ class MainWindow(QMainWindow):
         # curves throttle themselves; later frames flush rows a throttled refresh held back
         link.snapshot_ready.connect(lambda _: self.curves.refresh())
         link.status_changed.connect(lambda _: self.curves.refresh())
+        link.diverged.connect(lambda ev: self.curves.drop_after(ev.rolled_back_to))
 
     # ------------------------------------------------------------------ commands out
     def apply_changes(self, changes: dict[str, Any]) -> None:

@@ -297,6 +297,14 @@ class CurvesView(QWidget):
         self.splitter.set_kind("images" if visible else "points")
         self.plots["grads"].getPlotItem().showLabel("bottom", not visible)
 
+    def drop_after(self, step: int) -> None:
+        """A rollback to ``step`` (a divergence): the rows after it are gone from the
+        engine's history, so they go from the curves too (-1: nothing to drop)."""
+        if step >= 0 and self.series.truncate_after(step):
+            self._x_max = None
+            self._dirty = True
+            self.refresh(force=True)
+
     def add_rows(self, rows: np.ndarray) -> None:
         """New history rows (``engine.metrics.COLUMNS``); drawn at the next ``refresh``."""
         if len(rows):
@@ -337,6 +345,10 @@ class CurvesView(QWidget):
         self._last_refresh = now
         self._dirty = False
         x = self.series.column("step").copy()  # curves keep a reference: give them their own
+        if not len(x):
+            for curve in self.curves.values():
+                curve.setData([], [])
+            return
         self._follow_x(float(x[0]), float(x[-1]))
         for column, curve in self.curves.items():
             y = self.series.column(column).copy()

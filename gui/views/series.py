@@ -48,6 +48,15 @@ class BoundedSeries:
         self._data[len(old): len(old) + len(keep)] = keep
         self._n = len(old) + len(keep)
 
+    def truncate_after(self, step: float) -> bool:
+        """Drop the rows from the first one past ``step`` on (a rollback); True if any."""
+        steps = self._data[: self._n, self._index["step"]]
+        later = np.flatnonzero(steps > step)
+        if not len(later):
+            return False
+        self._n = int(later[0])
+        return True
+
     def column(self, name: str) -> np.ndarray:
         """A read-only view of one column (valid until the next ``extend``)."""
         view = self._data[: self._n, self._index[name]]

@@ -6,14 +6,25 @@ in saved sessions, cleared by a reset, dropped by a rollback)."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QStatusBar
 
-from engine.protocol import Status
+from engine.metrics import COLUMNS
+from engine.protocol import Diverged, Status
 
 TIMEOUT = 10_000
+
+
+def rows(steps: Any) -> np.ndarray:
+    out = np.full((len(steps), len(COLUMNS)), np.nan)
+    out[:, 0] = steps
+    out[:, COLUMNS.index("d_loss")] = 1.0
+    out[:, COLUMNS.index("g_loss")] = 0.5
+    return out
 
 
 # ---------------------------------------------------------------------------- status bar
@@ -174,3 +185,18 @@ def test_an_image_window_gives_the_quality_plot_a_real_share(qtbot, tmp_path):
     qtbot.waitUntil(lambda: plots["quality"].isVisible(), timeout=TIMEOUT)
     assert plots["quality"].height() > 0.6 * plots["loss"].height()
     window.close()
+
+
+def test_a_rollback_drops_the_rows_after_it_from_the_curves(qtbot, make_window):
+    window = make_window()
+    curves = window.curves
+    curves.add_rows(rows(np.arange(1, 61)))
+    curves.refresh(force=True)
+    window.link.diverged.emit(Diverged(60, "training diverged at step 60", 40))
+    assert curves.series.column("step")[-1] == 40
+    assert curves.curves["d_loss"].getData()[0].max() == 40
+    curves.add_rows(rows(np.arange(41, 45)))      # training goes on from the point
+    curves.refresh(force=True)
+    assert np.all(np.diff(curves.series.column("step")) > 0)
+    window.link.diverged.emit(Diverged(12, "an older engine says no more"))  # -1: keep all
+    assert curves.series.column("step")[-1] == 44
