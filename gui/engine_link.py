@@ -79,6 +79,7 @@ class EngineState:
     config: dict[str, Any] | None = None
     rows: int = 0                # history rows received since the last ResetDone
     pid: int = 0
+    swaps: tuple[tuple[int, str], ...] = ()  # the session's swap log: (step, text)
 
 
 class EngineLink(QObject):
@@ -93,6 +94,7 @@ class EngineLink(QObject):
     reset_done = Signal(object)       # ResetDone
     saved = Signal(object)            # Saved
     progress_reported = Signal(object)  # Progress: slow one-off work (image files, classifier)
+    swaps_changed = Signal(object)    # tuple of (step, text): the swap log, whole (() on reset)
     status_changed = Signal(object)   # Status (the newest of a poll only)
     frame_done = Signal(float)        # perf_counter() after the views drew a frame
     engine_died = Signal(object)      # EngineExit: the process ended without being asked
@@ -131,6 +133,7 @@ class EngineLink(QObject):
             P.Saved: self.saved.emit,
             P.Progress: self.progress_reported.emit,
             P.Welcome: self._on_welcome,
+            P.SwapLog: self._on_swap_log,
             P.Refused: lambda ev: self.failed.emit(P.Failed(ev.message)),
             P.Bye: lambda ev: None,
             P.FileData: self._on_file_data,
@@ -382,6 +385,13 @@ class EngineLink(QObject):
         self.state.config = ev.config
         self.state.rows = 0
         self.reset_done.emit(ev)
+        if self.state.swaps:
+            self.state.swaps = ()
+            self.swaps_changed.emit(())
+
+    def _on_swap_log(self, ev: P.SwapLog) -> None:
+        self.state.swaps = tuple(ev.entries)
+        self.swaps_changed.emit(self.state.swaps)
 
     def _on_welcome(self, ev: P.Welcome) -> None:
         if ev.accepted:

@@ -238,6 +238,8 @@ class MainWindow(QMainWindow):
         # curves throttle themselves; later frames flush rows a throttled refresh held back
         link.snapshot_ready.connect(lambda _: self.curves.refresh())
         link.status_changed.connect(lambda _: self.curves.refresh())
+        link.swaps_changed.connect(self.curves.set_swaps)  # a marker per mid-run change
+        link.swaps_changed.connect(self.insight.divergences.set_swaps)
         link.diverged.connect(lambda ev: self.curves.drop_after(ev.rolled_back_to))
 
     # ------------------------------------------------------------------ commands out

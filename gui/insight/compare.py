@@ -35,6 +35,7 @@ from engine.snapshot import ViewRequest
 
 from .. import theme
 from ..engine_link import EngineLink
+from ..views.markers import SwapMarkers
 from .buffers import RowBuffer
 from .compare_dialog import CompareDialog, format_value
 from .style import (
@@ -190,7 +191,10 @@ class CompareView(QWidget):
         for spec in PLOTS:
             self.curves[(spec.key, "B")].setZValue(1)
 
+        # A's changes applied mid-run, at A's steps since the comparison started
+        self.markers = SwapMarkers(self.plots.values())
         link = self.link_a
+        link.swaps_changed.connect(self._show_swaps)
         link.metrics_received.connect(self._on_rows_a)
         link.status_changed.connect(self._on_status_a)
         link.reset_done.connect(self._on_reset_a)
@@ -242,6 +246,7 @@ class CompareView(QWidget):
         else:
             self._await_a_reset = False
             self._origin_a = self._a_step
+        self._show_swaps(())  # the comparison's x starts here: A's changes from now on
         if play:
             self.play_both()
         shown = format_value(self.change[1])
@@ -277,6 +282,13 @@ class CompareView(QWidget):
 
     def shutdown(self) -> None:
         self.stop()
+
+    def _show_swaps(self, entries: Any) -> None:
+        """A's swap markers while a comparison runs, at A's step minus its origin."""
+        if self.link_b is None:
+            self.markers.clear()
+            return
+        self.markers.set_entries(entries, shift=self._origin_a)
 
     def _show_message(self, text: str) -> None:
         self.note.setText(text)

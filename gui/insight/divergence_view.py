@@ -21,6 +21,7 @@ from engine.dataspecs import DATA_SPECS
 from engine.metrics import CADENCE_COLUMNS
 
 from .. import theme
+from ..views.markers import SwapMarkers
 from .buffers import RowBuffer
 from .style import REFERENCE_COLOR, TEXT_COLOR, caption, style_plot_item
 
@@ -124,7 +125,12 @@ class DivergenceView(QWidget):
             text.hide()
             self.plots[column].addItem(text, ignoreBounds=True)
             self._empty_notes[column] = text
+        self.markers = SwapMarkers(self.plots.values())  # a line per change applied mid-run
         self._update_note()
+
+    def set_swaps(self, entries: Any) -> None:
+        """The session's swap log (``(step, text)``): a labelled line on every plot."""
+        self.markers.set_entries(entries)
 
     # ------------------------------------------------------------------ data in
     def set_config(self, config: dict[str, Any]) -> None:

@@ -5,7 +5,8 @@ buffer, so memory and drawing cost stay flat however long training runs. Curves 
 pyqtgraph's peak downsampling and clip-to-view, pen width 1.
 
 Each plot's title is its legend (the names in their curves' colours), so no legend box
-ever sits on the data. Image data adds a fourth plot (FID/IS); the splitter keeps one
+ever sits on the data. Every change applied mid-run is a labelled dashed line
+(``gui.views.markers``). Image data adds a fourth plot (FID/IS); the splitter keeps one
 set of sizes for point data and one for images, so neither squashes the other.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +27,7 @@ from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 from engine.metrics import COLUMNS
 
 from .. import theme
+from .markers import SwapMarkers
 from .series import BoundedSeries
 from .styling import legend_title, style_plot
 
@@ -280,6 +283,7 @@ class CurvesView(QWidget):
             "The classifier is trained once on the data set itself (no downloads).")
         self.plots[QUALITY_PLOT].hide()
         self.splitter._apply()
+        self.markers = SwapMarkers(self.plots.values())
         self.following = True
         self._x_max: float | None = None
         for w in self.plots.values():
@@ -296,6 +300,10 @@ class CurvesView(QWidget):
         splitter takes that kind's sizes."""
         self.splitter.set_kind("images" if visible else "points")
         self.plots["grads"].getPlotItem().showLabel("bottom", not visible)
+
+    def set_swaps(self, entries: Sequence[Sequence[Any]]) -> None:
+        """The session's swap log (``(step, text)``): a labelled line on every plot."""
+        self.markers.set_entries(entries)
 
     def drop_after(self, step: int) -> None:
         """A rollback to ``step`` (a divergence): the rows after it are gone from the
@@ -328,10 +336,12 @@ class CurvesView(QWidget):
             boxes[0].setXRange(first, self._x_max, padding=0)
 
     def clear(self) -> None:
+        """A new run: no curves, no markers."""
         self.series.clear()
         self.following, self._x_max = True, None
         for curve in self.curves.values():
             curve.setData([], [])
+        self.markers.clear()
         self._dirty = False
 
     def refresh(self, force: bool = False) -> None:

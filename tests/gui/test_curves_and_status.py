@@ -19,6 +19,15 @@ from engine.protocol import Diverged, Status
 TIMEOUT = 10_000
 
 
+def choose(window: Any, key: str, value: str) -> None:
+    """Pick ``value`` in the combo box of config ``key`` as a user would (emits activated)."""
+    combo = window.panel.fields[key].widget
+    i = combo.findData(value)
+    assert i >= 0, f"{value!r} is not offered for {key}"
+    combo.setCurrentIndex(i)
+    combo.activated.emit(i)
+
+
 def rows(steps: Any) -> np.ndarray:
     out = np.full((len(steps), len(COLUMNS)), np.nan)
     out[:, 0] = steps
@@ -200,3 +209,91 @@ def test_a_rollback_drops_the_rows_after_it_from_the_curves(qtbot, make_window):
     assert np.all(np.diff(curves.series.column("step")) > 0)
     window.link.diverged.emit(Diverged(12, "an older engine says no more"))  # -1: keep all
     assert curves.series.column("step")[-1] == 44
+
+
+# ---------------------------------------------------------------------------- swap markers
+def marker_steps(window: Any) -> dict[str, list[float]]:
+    """Where the markers are, per plot: every curve plot and every divergence plot."""
+    out = {key: window.curves.markers.positions(i)
+           for i, key in enumerate(window.curves.plots)}
+    div = window.insight.divergences
+    out.update({f"div:{key}": div.markers.positions(i) for i, key in enumerate(div.plots)})
+    return out
+
+
+def test_a_swap_mid_run_marks_every_curve_plot_at_its_step(qtbot, make_window):
+    window = make_window()
+    window.transport.actions["play"].trigger()
+    qtbot.waitUntil(lambda: window.link.state.step >= 5, timeout=TIMEOUT)
+    with qtbot.waitSignal(window.link.swaps_changed, timeout=TIMEOUT):
+        choose(window, "loss.name", "hinge")
+    ((step, text),) = window.link.state.swaps
+    assert step >= 5 and text == "loss → hinge"
+    for key, steps in marker_steps(window).items():
+        assert steps == [step], key
+    line = window.curves.markers.lines[0][0]
+    assert "loss → hinge" in line.label.toPlainText() and "loss → hinge" in line.toolTip()
+    # a refused change draws nothing
+    with qtbot.waitSignal(window.link.rejected, timeout=TIMEOUT):
+        window.apply_changes({"train.batch_size": -1})
+    assert all(len(s) == 1 for s in marker_steps(window).values())
+    with qtbot.waitSignal(window.link.swaps_changed, timeout=TIMEOUT):
+        choose(window, "data.name", "moons")
+    assert [t for _, t in window.link.state.swaps] == ["loss → hinge", "data → moons"]
+    assert all(len(s) == 2 for s in marker_steps(window).values())
+    # the label sits at the top of the plot, shown
+    qtbot.waitUntil(lambda: window.curves.markers.lines[0][1].label.isVisible(), timeout=TIMEOUT)
+
+
+def test_markers_come_back_with_a_saved_session_and_go_with_a_reset(qtbot, make_window,
+                                                                    tmp_path):
+    window = make_window()
+    with qtbot.waitSignal(window.link.status_changed, timeout=TIMEOUT,
+                          check_params_cb=lambda s: s.step >= 3):
+        for _ in range(3):
+            window.transport.actions["step"].trigger()
+    with qtbot.waitSignal(window.link.swaps_changed, timeout=TIMEOUT):
+        window.apply_changes({"optim.d.lr": 1e-3})
+    assert window.link.state.swaps == ((3, "lr D 2e-4 → 1e-3"),)
+    path = tmp_path / "run.safetensors"
+    with qtbot.waitSignal(window.link.saved, timeout=TIMEOUT):
+        window.files.save_session(str(path))
+    with qtbot.waitSignal(window.link.reset_done, timeout=TIMEOUT):
+        window.transport.actions["reset"].trigger()
+    assert window.link.state.swaps == ()
+    assert all(s == [] for s in marker_steps(window).values())
+    with qtbot.waitSignal(window.link.swaps_changed, timeout=TIMEOUT):
+        assert window.files.open_session(str(path))
+    assert window.link.state.swaps == ((3, "lr D 2e-4 → 1e-3"),)
+    assert all(s == [3] for s in marker_steps(window).values())
+
+
+def test_labels_of_close_markers_stack_instead_of_overlapping(qtbot):
+    import pyqtgraph as pg
+
+    from gui.views.markers import SwapMarkers
+
+    w = pg.PlotWidget()
+    qtbot.addWidget(w)
+    w.resize(500, 300)
+    w.show()
+    qtbot.waitExposed(w)
+    w.plot(np.arange(1000.0), np.sin(np.arange(1000.0) / 50))
+    markers = SwapMarkers([w])
+    entries = [(100, "loss → wgan-gp"), (110, "lr D 2e-4 → 1e-3"), (120, "data → moons"),
+               (980, "{value} is no format"), (40, "before the origin")]
+    markers.set_entries(entries, shift=50)           # x counts from step 50 (a comparison)
+    assert markers.positions() == [50, 60, 70, 930]  # step 40 is before the origin
+    qtbot.waitUntil(lambda: all(line.label.isVisible() for line in markers.lines[0]),
+                    timeout=TIMEOUT)
+    assert markers.lines[0][3].label.toPlainText() == "{value} is no format"
+    w.grab()  # a text item sizes itself to the screen when painted
+    rects = [line.label.sceneBoundingRect() for line in markers.lines[0]]
+    for i, a in enumerate(rects):
+        for b in rects[i + 1:]:
+            assert not a.intersects(b), (a, b)
+    view = w.getViewBox().sceneBoundingRect()
+    assert all(view.contains(r) for r in rects)  # the last one reads leftwards of its line
+    markers.clear()
+    assert markers.positions() == [] and not [i for i in w.getPlotItem().items
+                                              if isinstance(i, pg.InfiniteLine)]
