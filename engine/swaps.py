@@ -17,8 +17,8 @@ exactly as it was.
 Every change that took effect is written to the session's swap log (``Session.swaps``, a
 list of ``(step, text)``) with a short text such as ``loss → wgan-gp`` or
 ``lr D 2e-4 → 1e-3`` (``describe_change``): the curves mark each one with a labelled line.
-A refused change, or one of ``name``/``description`` only, logs nothing; a new seed restarts
-the run, and its log with it.
+A refused change, one of ``name``/``description`` only, or one made before any training (the
+starting setup, not a swap) logs nothing; a new seed restarts the run, and its log with it.
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ def apply_changes(s: Session, changes: dict[str, Any]) -> dict[str, Any]:
         row(s, plan)
     _commit(s, plan, new_device)
     text = describe_change(old, new, changed)
-    if text:
+    if text and (s.step or s.d_updates or s.g_updates):  # before any training: the setup
         log_swap(s.swaps, s.step, text)
     return changed
 

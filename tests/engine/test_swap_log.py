@@ -85,6 +85,16 @@ def test_refused_unchanged_and_naming_changes_log_nothing(make_session):
     assert s.swaps == []
 
 
+def test_changes_before_any_training_are_the_setup_not_swaps(make_session):
+    s = make_session()
+    s.apply({"loss.name": "hinge"})
+    s.apply({"optim.d.lr": 1e-3})
+    assert s.swaps == []
+    s.d_step()  # one D update, still step 0: from now on a change is a swap
+    s.apply({"loss.name": "least-squares"})
+    assert s.swaps == [(0, "loss → least-squares")]
+
+
 def test_reset_and_a_new_seed_restart_the_log(make_session):
     s = make_session()
     s.train(2)
@@ -100,6 +110,7 @@ def test_reset_and_a_new_seed_restart_the_log(make_session):
 
 def test_the_log_stays_bounded(make_session):
     s = make_session()
+    s.train(1)
     for i in range(MAX_SWAPS + 5):
         s.apply({"optim.d.lr": 1e-4 * (1 + i % 2)})
     assert len(s.swaps) == MAX_SWAPS
