@@ -17,8 +17,9 @@ exactly as it was.
 Every change that took effect is written to the session's swap log (``Session.swaps``, a
 list of ``(step, text)``) with a short text such as ``loss → wgan-gp`` or
 ``lr D 2e-4 → 1e-3`` (``describe_change``): the curves mark each one with a labelled line.
-A refused change, one of ``name``/``description`` only, or one made before any training (the
-starting setup, not a swap) logs nothing; a new seed restarts the run, and its log with it.
+A refused change, one of keys that change no training only (``name``, ``description``, the
+metrics' cadence), or one made before any training (the starting setup, not a swap) logs
+nothing; a new seed restarts the run, and its log with it.
 """
 
 from __future__ import annotations
@@ -202,7 +203,9 @@ def _move(s: Session, device: torch.device) -> None:
 
 MAX_SWAPS = 1000      # entries kept in a session's log (the oldest go first)
 MAX_SWAP_TEXT = 120   # characters of one entry's text
-NOT_LOGGED = ("name", "description", "format")  # what a preset is called changes no training
+# keys that change no training: what a preset is called, and how often metrics are taken
+NOT_LOGGED = ("name", "description", "format", "train.log_every", "train.metrics_every",
+              "train.metrics_samples")
 SHOWN_PARTS = 2       # a change of many keys at once names the first few
 
 

@@ -52,6 +52,7 @@ def test_values_are_short(value, text):
     ({"loss.name": "hinge", "optim.g.lr": 1e-4, "optim.d.lr": 1e-4},
      "loss → hinge, lr D 2e-4 → 1e-4 +1 more"),
     ({"name": "mine", "description": "a test"}, ""),       # no training changed
+    ({"train.metrics_every": 50, "train.metrics_samples": 500, "train.log_every": 2}, ""),
     ({"name": "mine", "loss.name": "hinge"}, "loss → hinge"),
 ])
 def test_a_change_is_described_in_a_few_words(changes, text):
