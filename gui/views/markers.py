@@ -4,9 +4,10 @@ The engine keeps the swap log (``Session.swaps``: ``(step, text)`` such as
 ``(1200, "loss → wgan-gp")``) and sends it whole (``SwapLog``); every plot of values over
 steps draws it through one ``SwapMarkers``: a dashed line at the step and a short label at
 the top of the plot, to the right of the line (to its left near the right edge). Labels of
-changes close together are stacked in rows instead of drawn over each other; when even the
-rows run out, the label is left off and the line keeps the text in its tooltip (the full
-text, with the step, is always there).
+changes close together are stacked in rows instead of drawn over each other, in at most
+``LABEL_SHARE`` of the plot's height; when the rows run out (a small plot may have none),
+the label is left off and the line keeps the text in its tooltip (the full text, with
+the step, is always there).
 
 Lines are built when the log changes (rarely) and only repositioned when the x range or
 the plot's size changes, so a marker costs nothing per frame.
@@ -23,11 +24,12 @@ from PySide6.QtGui import QFont
 
 MARKER_COLOR = "#facc15"
 LINE_ALPHA = 170
-LABEL_FILL = (23, 24, 28, 215)
-LABEL_POINTS = 8        # label font size
+LABEL_FILL = (23, 24, 28, 180)
+LABEL_POINTS = 9        # label font size
 LABEL_CHARS = 30        # longer texts are shortened on the plot (the tooltip has them whole)
 ROW_GAP_PX = 6          # horizontal room between two labels in one row
 MAX_ROWS = 4
+LABEL_SHARE = 0.35      # of a plot's height, at most, for label rows (a small plot: lines only)
 Z_VALUE = 20            # above the curves: a label must stay readable
 
 
@@ -90,7 +92,7 @@ class SwapMarkers:
                                "fill": pg.mkBrush(*LABEL_FILL),
                                "anchors": [(0, 0), (0, 0)]})
                 line.setZValue(Z_VALUE)
-                line.label.textItem.document().setDocumentMargin(1)  # compact rows
+                line.label.textItem.document().setDocumentMargin(0.5)  # compact rows
                 font = QFont(line.label.textItem.font())
                 font.setPointSize(LABEL_POINTS)
                 line.label.setFont(font)
@@ -126,7 +128,7 @@ def _layout_plot(plot: pg.PlotItem, lines: list[pg.InfiniteLine]) -> None:
         return
     (x0, x1), _ = vb.viewRange()
     row_h = max((line.label.boundingRect().height() for line in lines), default=14.0)
-    rows_fit = max(1, min(MAX_ROWS, int(0.6 * height // max(row_h, 1.0))))
+    rows_fit = min(MAX_ROWS, int(LABEL_SHARE * height // max(row_h, 1.0)))
     ends: list[float] = []  # the right edge of the last label in each row
     placed = []
     for line in lines:
