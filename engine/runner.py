@@ -320,6 +320,8 @@ class Runner:
         if isinstance(cmd, Apply | Reset | LoadConfig | LoadSession | LoadGenerator):
             self._chunk = 1  # the next step may cost very differently: measure it afresh
         if isinstance(cmd, Play):
+            if not self._running:  # a pause's zero must not halve the first figure
+                self.meter.restart()
             self._running = True
         elif isinstance(cmd, Pause):
             self._running = False
