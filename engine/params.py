@@ -8,6 +8,7 @@ half-applied.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +37,8 @@ class Param:
         if self.kind in ("int", "float"):
             return f"a{'n integer' if self.kind == 'int' else ' number'} in [{_fmt(self.lo)}, {_fmt(self.hi)}]"
         if self.kind == "int_list":
-            return (f"a list of 1 to {self.max_len} integers, each in [{_fmt(self.lo)}, {_fmt(self.hi)}]")
+            return (f"a list of 1 to {self.max_len} integers (separated by commas or spaces), "
+                    f"each in [{_fmt(self.lo)}, {_fmt(self.hi)}]")
         if self.kind == "float_pair":
             return f"two numbers, each in [{_fmt(self.lo)}, {_fmt(self.hi)})"
         if self.kind == "points":
@@ -184,11 +186,17 @@ def _as_float(value: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
+# Between list items: commas, semicolons or white space ("128,128", "128 128", "128; 128"),
+# and "x" or "×" between two numbers ("128x128", as the preset library writes widths).
+_LIST_SEPARATORS = re.compile(r"(?<=\d)\s*[x×]\s*(?=\d)|\s*[,;]\s*|\s+")
+
+
 def _parse_list(value: Any) -> Any:
-    """Accept "128,128", "[128, 128]" or a bare number as list input from a text field or CLI."""
+    """Accept "128,128", "128 128", "128x128", "[128, 128]" or a bare number as list input
+    from a text field or the command line."""
     if isinstance(value, int | float):
         return [value]
-    text = str(value).strip().strip("[]()")
+    text = str(value).strip().strip("[]()").strip()
     if not text:
         return []
-    return [t.strip() for t in text.replace(";", ",").split(",")]
+    return [t.strip() for t in _LIST_SEPARATORS.split(text)]
