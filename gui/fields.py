@@ -12,8 +12,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QSignalBlocker, Signal
-from PySide6.QtGui import QValidator
+from PySide6.QtCore import QObject, QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QFocusEvent, QKeyEvent, QValidator
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QCheckBox,
@@ -72,7 +72,59 @@ def format_list(value: Any) -> str:
     return str(value)
 
 
-class ScientificSpinBox(QDoubleSpinBox):
+def _number_state(text: str, lo: float, hi: float, integer: bool) -> QValidator.State:
+    """How a number box takes ``text``: Acceptable only for a number it can hold; anything
+    that looks like a number, or like one being typed, is Intermediate, so the box lets it
+    be typed and the field can explain the refusal (Qt would silently drop the keystroke);
+    only text that can never become a number is Invalid."""
+    s = text.strip()
+    try:
+        v = float(s)
+    except ValueError:
+        partial = s in ("", "-", "+", ".", "-.", "+.") or s.lower().endswith(("e", "e-", "e+"))
+        return QValidator.State.Intermediate if partial else QValidator.State.Invalid
+    if not math.isfinite(v):
+        return QValidator.State.Intermediate
+    if integer:
+        try:
+            int(s)
+        except ValueError:  # "2.5", "1e3": a number, but not as an integer box writes it
+            return QValidator.State.Intermediate
+    return QValidator.State.Acceptable if lo <= v <= hi else QValidator.State.Intermediate
+
+
+class _TypedNumber:
+    """What the two number boxes share: when typing ends (Enter, focus out) on text the box
+    cannot hold (out of range, not a whole number), ``on_refused(text)`` hears it before Qt
+    puts the old value back, so the refusal can be explained instead of springing back in
+    silence."""
+
+    on_refused: Callable[[str], None] | None = None
+
+    def _check_typed(self) -> None:
+        text = self.lineEdit().text().strip()  # type: ignore[attr-defined]
+        if not text or self.on_refused is None:
+            return
+        state, _, _ = self.validate(text, 0)  # type: ignore[attr-defined]
+        if state != QValidator.State.Acceptable:
+            self.on_refused(text)
+
+
+class IntSpinBox(_TypedNumber, QSpinBox):
+    def validate(self, text: str, pos: int) -> object:
+        return _number_state(text, self.minimum(), self.maximum(), True), text, pos
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self._check_typed()
+        super().keyPressEvent(event)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802
+        self._check_typed()
+        super().focusOutEvent(event)
+
+
+class ScientificSpinBox(_TypedNumber, QDoubleSpinBox):
     """A float spin box that shows ``%g`` text and steps by a factor on log-scale params
     (a learning rate of 1e-4 and one of 0.1 both deserve a useful arrow step)."""
 
@@ -91,18 +143,19 @@ class ScientificSpinBox(QDoubleSpinBox):
             return self.value()
 
     def validate(self, text: str, pos: int) -> object:
-        s = text.strip()
-        try:
-            v = float(s)
-        except ValueError:
-            ok = s in ("", "-", "+", ".", "-.", "+.") or s.lower().endswith(("e", "e-", "e+"))
-            return (QValidator.State.Intermediate if ok else QValidator.State.Invalid), text, pos
-        if self.minimum() <= v <= self.maximum():
-            return QValidator.State.Acceptable, text, pos
-        return QValidator.State.Intermediate, text, pos
+        return _number_state(text, self.minimum(), self.maximum(), False), text, pos
 
     def fixup(self, text: str) -> str:
         return format_float(self.value())
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self._check_typed()
+        super().keyPressEvent(event)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802
+        self._check_typed()
+        super().focusOutEvent(event)
 
     def stepBy(self, steps: int) -> None:  # noqa: N802
         if not self.log_scale or self.value() <= 0:
@@ -110,6 +163,20 @@ class ScientificSpinBox(QDoubleSpinBox):
             return
         v = self.value() * (2.0 ** steps)
         self.setValue(min(max(v, self.minimum()), self.maximum()))
+
+
+def typed_number(text: str) -> Any:
+    """What a number box sends for text it refused: the number when it is one (the engine
+    names it in its refusal, or takes "1e3" as the integer 1000), else the text itself."""
+    s = text.strip()
+    try:
+        return int(s)
+    except ValueError:
+        pass
+    try:
+        return float(s)
+    except ValueError:
+        return s
 
 
 class Field(QObject):
@@ -189,8 +256,12 @@ class ChoiceField(Field):
 
 
 class IntField(Field):
+    """An integer spin box. A typed value it cannot hold (batch size 0, "2.5") is sent as
+    typed, so the engine refuses it with the same one-line message as a bad text value."""
+
     def _build(self) -> QWidget:
-        w = QSpinBox()
+        w = IntSpinBox()
+        w.on_refused = self._refused
         w.setRange(int(self.param.lo if self.param.lo is not None else -INT_LIMIT),
                    int(min(self.param.hi if self.param.hi is not None else INT_LIMIT, INT_LIMIT)))
         w.setKeyboardTracking(False)  # valueChanged on Enter / focus out / arrows only
@@ -204,10 +275,17 @@ class IntField(Field):
     def value(self) -> Any:
         return self.widget.value()  # type: ignore[attr-defined]
 
+    def _refused(self, text: str) -> None:
+        self.committed.emit(self.key, typed_number(text))
+
 
 class FloatField(Field):
+    """A float spin box (``%g`` text); a typed value out of its range (a learning rate of 0)
+    is sent as typed, for the engine to refuse and explain, like ``IntField``."""
+
     def _build(self) -> QWidget:
         w = ScientificSpinBox(log_scale=self.key.endswith(LOG_SCALE_SUFFIXES))
+        w.on_refused = self._refused
         lo = self.param.lo if self.param.lo is not None else -1e9
         hi = self.param.hi if self.param.hi is not None else 1e9
         w.setRange(lo, hi)
@@ -227,9 +305,12 @@ class FloatField(Field):
     def _same(self, a: Any, b: Any) -> bool:
         return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-15)
 
+    def _refused(self, text: str) -> None:
+        self.committed.emit(self.key, typed_number(text))
+
 
 class TextField(Field):
-    """Free text (lists such as hidden widths "128,128" or betas "0.5, 0.999"): the engine
+    """Free text (lists such as hidden widths "128, 128" or "128 128", betas "0.5, 0.999"): the engine
     parses and validates it, and a refusal puts the applied value back."""
 
     def _build(self) -> QWidget:
@@ -246,7 +327,11 @@ class TextField(Field):
         return self.widget.text()  # type: ignore[attr-defined]
 
     def _same(self, a: Any, b: Any) -> bool:
-        return str(a).replace(" ", "") == format_list(b).replace(" ", "")
+        """Whether typed text means the shown value ("16 16" is [16, 16])."""
+        try:
+            return self.param.coerce(self.key, a) == self.param.coerce(self.key, b)
+        except ValueError:
+            return False
 
     def _editing(self) -> bool:
         w: QLineEdit = self.widget  # type: ignore[assignment]
