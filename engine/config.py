@@ -61,6 +61,8 @@ SCHEMA: dict[str, Param] = {
                     help="preset format version"),
     "name": Param("str", "ring8", help="preset name"),
     "description": Param("str", "", help="what this preset shows"),
+    "topic": Param("str", "", help="the lecture topic this preset belongs to (preset library)"),
+    "lecture": Param("str", "", help="the lecture note this preset comes from"),
     "seed": Param("int", 0, lo=0, hi=2**31 - 1, help="seed for weights, noise and data"),
     "device": Param("choice", "auto", choices=("auto", "cpu", "cuda"),
                     help="auto picks CUDA when present"),

@@ -14,6 +14,52 @@ from .safeio import PRESET_BYTES, read_capped
 PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
 DEFAULT_PRESET = "ring8"
 
+# The preset library's groups (a preset's "topic"), in the order the lecture notes teach them.
+TOPICS: tuple[str, ...] = (
+    "The loss and its gradients",
+    "Divergences and supports",
+    "The optimal discriminator",
+    "Mode collapse",
+    "Normalization",
+    "Images",
+)
+OTHER_TOPIC = "Other presets"  # a preset with no topic, or one not in TOPICS
+
+# The lecture notes the built-in presets come from (a preset's "lecture").
+LECTURES: tuple[str, ...] = (
+    "Li: GAN basics (Imperial)",
+    "AMMI review: Deep Learning 10, GANs",
+    "Marlin: COMPSCI 689, lecture 22 (UMass)",
+    "Isachenko: Deep Generative Models, lecture 9 (MIPT)",
+    "Generative Models: an introduction (in Korean)",
+)
+
+# Within a topic, the built-ins in the order a lecture would show them (a phenomenon before
+# its cure); presets not listed follow, by name.
+TEACHING_ORDER: tuple[str, ...] = (
+    "ring8", "minimax_vanishing", "non_saturating_strong_d",
+    "lines_js", "lines_wgan", "wgan_clip", "wgan_gp",
+    "too_many_d_steps", "too_few_d_steps", "label_smoothing_one_sided",
+    "label_smoothing_two_sided",
+    "mode_collapse", "minibatch_rescue",
+    "batchnorm_generator", "reference_norm_generator", "virtual_norm_generator",
+    "dcgan_digits", "dcgan_digits_conditional",
+)
+
+
+def topic_of(config: dict[str, Any]) -> str:
+    """A preset's library group: its "topic" when it is one of ``TOPICS``, else the rest."""
+    topic = str(config.get("topic") or "")
+    return topic if topic in TOPICS else OTHER_TOPIC
+
+
+def teaching_key(stem: str, config: dict[str, Any]) -> tuple[int, int, str]:
+    """Sort key for the library: topic in teaching order, then ``TEACHING_ORDER``, then name."""
+    topic = topic_of(config)
+    t = TOPICS.index(topic) if topic in TOPICS else len(TOPICS)
+    o = TEACHING_ORDER.index(stem) if stem in TEACHING_ORDER else len(TEACHING_ORDER)
+    return t, o, stem
+
 
 def builtin_presets() -> list[str]:
     """Names of the built-in presets (file stems), default first."""

@@ -1,5 +1,7 @@
 """File ▸ Preset library…: every built-in preset (``presets/*.json``, read when the dialog
-opens), its one-paragraph description when selected, and Load (or double-click)."""
+opens), grouped by lecture topic in teaching order (the loss and its gradients first, images
+last), each with the lecture note it comes from; its description when selected, and Load
+(or double-click)."""
 
 from __future__ import annotations
 
@@ -8,21 +10,26 @@ from html import escape
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QHBoxLayout,
+    QHeaderView,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QPushButton,
+    QSplitter,
     QTextBrowser,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from engine.catalogue import LOSS_INFO
-from engine.presets import builtin_presets, load_preset
+from engine.presets import OTHER_TOPIC, TOPICS, builtin_presets, load_preset, teaching_key, topic_of
+
+HEADER_COLOUR = "#e8c872"
+DIM = "#aab0ba"
 
 
 @dataclass(frozen=True)
@@ -32,11 +39,15 @@ class PresetInfo:
     description: str
     summary: str        # the main settings, one line
     error: str = ""     # a built-in file that does not load (listed, not loadable)
+    topic: str = OTHER_TOPIC
+    lecture: str = ""
 
 
 def _net(cfg: dict[str, Any]) -> str:
-    widths = "×".join(str(w) for w in cfg["hidden"])
     norm = "" if cfg["norm"] == "none" else f", {cfg['norm']} norm"
+    if cfg.get("arch") == "dcgan":  # its hidden widths are unused: say what it is built of
+        return f"DCGAN {cfg['width']} channels {cfg['activation']}{norm}"
+    widths = "×".join(str(w) for w in cfg["hidden"])
     return f"{widths} {cfg['activation']}{norm}"
 
 
@@ -51,21 +62,34 @@ def summarize(cfg: dict[str, Any]) -> str:
 
 
 def read_library() -> list[PresetInfo]:
-    """The built-in presets as they are on disk now."""
+    """The built-in presets as they are on disk now, in teaching order: by topic
+    (``engine.presets.TOPICS``), then ``TEACHING_ORDER``; broken files last."""
     out = []
+    keys = {}
     for stem in builtin_presets():
         try:
             cfg = load_preset(stem)
         except ValueError as e:
             out.append(PresetInfo(stem, stem, "", "", error=str(e)))
+            keys[stem] = teaching_key(stem, {})
             continue
         out.append(PresetInfo(stem, str(cfg.get("name") or stem),
-                              str(cfg.get("description") or ""), summarize(cfg)))
-    return out
+                              str(cfg.get("description") or ""), summarize(cfg),
+                              topic=topic_of(cfg), lecture=str(cfg.get("lecture") or "")))
+        keys[stem] = teaching_key(stem, cfg)
+    return sorted(out, key=lambda info: keys[info.stem])
+
+
+def topic_title(topic: str) -> str:
+    """A group header: numbered in teaching order ("1 · The loss and its gradients")."""
+    return f"{TOPICS.index(topic) + 1} · {topic}" if topic in TOPICS else topic
 
 
 class PresetLibrary(QDialog):
-    """``load_requested(stem)`` when the user loads a preset (the dialog then closes)."""
+    """``load_requested(stem)`` when the user loads a preset (the dialog then closes).
+
+    The list is a tree: one header per topic, in the order the lectures teach them, and
+    under it each preset with the lecture it comes from."""
 
     load_requested = Signal(str)
 
@@ -76,14 +100,20 @@ class PresetLibrary(QDialog):
         self.setWindowTitle("Preset library")
         self.presets = read_library() if presets is None else presets
 
-        self.list = QListWidget()
-        self.list.setObjectName("preset_list")
-        for info in self.presets:
-            item = QListWidgetItem(info.name if not info.error else f"{info.name} (broken)")
-            item.setData(Qt.ItemDataRole.UserRole, info.stem)
-            item.setToolTip(info.stem)
-            self.list.addItem(item)
-        self.list.setMinimumWidth(max(200, self.list.sizeHintForColumn(0) + 30))
+        self.tree = QTreeWidget()
+        self.tree.setObjectName("preset_list")
+        self.tree.setColumnCount(2)
+        self.tree.setHeaderLabels(["Preset", "From the lecture"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setIndentation(14)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setAllColumnsShowFocus(True)
+        self.items: dict[str, QTreeWidgetItem] = {}
+        self._fill()
+        self.tree.expandAll()
+        header = self.tree.header()
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
 
         self.title = QLabel()
         self.title.setObjectName("preset_title")
@@ -92,16 +122,26 @@ class PresetLibrary(QDialog):
         font.setBold(True)
         self.title.setFont(font)
         self.title.setWordWrap(True)
+        self.source = QLabel()
+        self.source.setObjectName("preset_source")
+        self.source.setWordWrap(True)
+        self.source.setStyleSheet(f"color: {DIM};")
         self.text = QTextBrowser()
         self.text.setObjectName("preset_description")
         self.text.setOpenLinks(False)
 
-        right = QVBoxLayout()
-        right.addWidget(self.title)
-        right.addWidget(self.text, 1)
-        body = QHBoxLayout()
-        body.addWidget(self.list)
-        body.addLayout(right, 1)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(6, 0, 0, 0)
+        right_layout.addWidget(self.title)
+        right_layout.addWidget(self.source)
+        right_layout.addWidget(self.text, 1)
+        body = QSplitter(Qt.Orientation.Horizontal)
+        body.setChildrenCollapsible(False)
+        body.addWidget(self.tree)
+        body.addWidget(right)
+        body.setStretchFactor(0, 5)
+        body.setStretchFactor(1, 6)
 
         self.buttons = QDialogButtonBox()
         self.load_button: QPushButton = self.buttons.addButton(
@@ -112,46 +152,112 @@ class PresetLibrary(QDialog):
         self.buttons.rejected.connect(self.reject)
 
         layout = QVBoxLayout(self)
-        hint = QLabel(f"{len(self.presets)} built-in presets. Loading one mid-session asks "
-                      "whether to keep the trained networks.")
+        hint = QLabel(f"{len(self.presets)} built-in presets, grouped by topic in the order "
+                      "the lectures teach them. Loading one mid-session asks whether to keep "
+                      "the trained networks.")
         hint.setWordWrap(True)
         layout.addWidget(hint)
-        layout.addLayout(body, 1)
+        layout.addWidget(body, 1)
         layout.addWidget(self.buttons)
-        self.resize(760, 440)
+        self._fit_to_screen(1040, 620)
 
-        self.list.currentRowChanged.connect(self._show)
-        self.list.itemDoubleClicked.connect(lambda _item: self.load_selected())
-        if self.presets:
-            self.list.setCurrentRow(0)
+        self.tree.currentItemChanged.connect(self._current_changed)
+        self.tree.itemDoubleClicked.connect(lambda item, _col: self.load_selected())
+        self.tree.itemClicked.connect(lambda item, _col: self._header_clicked(item))
+        first = next(iter(self.items.values()), None)
+        if first is not None:
+            self.tree.setCurrentItem(first)
         else:
-            self._show(-1)
+            self._show(None)
+
+    def _fill(self) -> None:
+        """A header per topic (not selectable; the arrow keys step over it), its presets."""
+        headers: dict[str, QTreeWidgetItem] = {}
+        for info in self.presets:
+            topic = info.topic if not info.error else OTHER_TOPIC
+            header = headers.get(topic)
+            if header is None:
+                header = QTreeWidgetItem(self.tree, [topic_title(topic)])
+                header.setFlags(Qt.ItemFlag.ItemIsEnabled)  # disabled would disable its presets
+                font = header.font(0)
+                font.setBold(True)
+                header.setFont(0, font)
+                header.setForeground(0, QBrush(QColor(HEADER_COLOUR)))
+                header.setFirstColumnSpanned(True)
+                headers[topic] = header
+            label = info.name if not info.error else f"{info.name} (broken)"
+            item = QTreeWidgetItem(header, [label, info.lecture])
+            item.setData(0, Qt.ItemDataRole.UserRole, info.stem)
+            item.setToolTip(0, f"presets/{info.stem}.json")
+            item.setToolTip(1, info.lecture)
+            self.items[info.stem] = item
+
+    def _fit_to_screen(self, width: int, height: int) -> None:
+        screen = (self.parent().screen() if isinstance(self.parent(), QWidget) else None) \
+            or self.screen()
+        if screen is not None:
+            room = screen.availableGeometry()
+            width, height = min(width, room.width() - 40), min(height, room.height() - 60)
+        self.resize(width, height)
+
+    def _current_changed(self, item: QTreeWidgetItem | None,
+                         old: QTreeWidgetItem | None) -> None:
+        """A header became current (the arrow keys): go on to the nearest preset in the
+        direction of travel, so the current item is always a preset."""
+        if item is not None and item.parent() is None:
+            rect = self.tree.visualItemRect
+            down = old is None or rect(old).top() < rect(item).top()
+            target = (self.tree.itemBelow if down else self.tree.itemAbove)(item)
+            target = target or self.tree.itemBelow(item)  # the first header, going up
+            if target is not None:
+                self.tree.setCurrentItem(target)
+            return
+        self._show(self._info(item))
+
+    def _header_clicked(self, item: QTreeWidgetItem) -> None:
+        """A click on a header picks its first preset."""
+        if item.parent() is None and item.childCount():
+            self.tree.setCurrentItem(item.child(0))
+
+    def _info(self, item: QTreeWidgetItem | None) -> PresetInfo | None:
+        stem = item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
+        return next((p for p in self.presets if p.stem == stem), None) if stem else None
+
+    def entries(self) -> list[str]:
+        """The stems as listed, top to bottom."""
+        return list(self.items)
+
+    def headers(self) -> list[str]:
+        """The group headers as listed, top to bottom."""
+        return [self.tree.topLevelItem(i).text(0) for i in range(self.tree.topLevelItemCount())]
 
     def selected(self) -> PresetInfo | None:
-        row = self.list.currentRow()
-        return self.presets[row] if 0 <= row < len(self.presets) else None
+        return self._info(self.tree.currentItem())
 
     def select(self, stem: str) -> None:
-        for row, info in enumerate(self.presets):
-            if info.stem == stem:
-                self.list.setCurrentRow(row)
-                return
-        raise KeyError(stem)
+        if stem not in self.items:
+            raise KeyError(stem)
+        self.tree.setCurrentItem(self.items[stem])
 
-    def _show(self, row: int) -> None:
-        info = self.presets[row] if 0 <= row < len(self.presets) else None
+    def _show(self, info: PresetInfo | None) -> None:
         if info is None:
-            self.title.setText("No built-in presets found")
+            self.title.setText("No built-in presets found" if not self.presets else "")
+            self.source.setText("")
             self.text.setHtml("")
             self.load_button.setEnabled(False)
             return
         self.title.setText(info.name)
+        where = [f"From the lecture: {info.lecture}"] if info.lecture else []
+        if info.topic != OTHER_TOPIC:
+            where.append(f"Topic: {info.topic}")
+        self.source.setText(" · ".join(where))
+        self.source.setVisible(bool(where))
         if info.error:
             html = f"<p>This preset file does not load:</p><p>{escape(info.error)}</p>"
         else:
             desc = escape(info.description) or "<i>No description.</i>"
-            html = (f"<p>{desc}</p><p style='color:#aab0ba'>{escape(info.summary)}</p>"
-                    f"<p style='color:#aab0ba'>File: presets/{escape(info.stem)}.json</p>")
+            html = (f"<p>{desc}</p><p style='color:{DIM}'>{escape(info.summary)}</p>"
+                    f"<p style='color:{DIM}'>File: presets/{escape(info.stem)}.json</p>")
         self.text.setHtml(html)
         self.load_button.setEnabled(not info.error)
 

@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from engine import load_preset, save_preset  # noqa: E402
 from engine.config import default_config, with_changes  # noqa: E402
+from engine.presets import LECTURES, TOPICS  # noqa: E402
 
 BASE: dict[str, Any] = {
     "seed": 0, "device": "auto",
@@ -45,7 +46,7 @@ BASE: dict[str, Any] = {
 }
 
 # Set-ups shared by a pair of presets (the pair then differs in one knob only).
-STRONG_D_SGD_G = {  # D: Adam 1e-3, 5 steps per G step; G: plain SGD, so its step is its gradient
+STRONG_D_SGD_G = {  # D: Adam 1e-3, 5 steps per G step; G: SGD 1e-3 with momentum 0.9
     "train.d_steps": 5,
     "optim.g.name": "sgd",
     "optim.g.lr": 0.001,
@@ -69,7 +70,8 @@ STRONG_D_SLOW_G = {  # D: Adam 2e-3, 5 steps; G: Adam 1e-4
 PRESETS: dict[str, tuple[dict[str, Any], str]] = {
     "minimax_vanishing": ({**STRONG_D_SGD_G, "loss.name": "minimax"}, (
         "The saturating (minimax) generator loss against a strong discriminator (5 D steps "
-        "per G step; G on plain SGD, so its step is its gradient). D rejects the first fakes "
+        "per G step; G on SGD with momentum 0.9, so its steps shrink with its gradient). D "
+        "rejects the first fakes "
         "within a few dozen steps, and from then on dL_G/dl = -D(G(z)) is nearly 0. Watch "
         "the Gradient norms plot: G's gradient is ~5e-3 by step 100, below 1e-3 by step 200 "
         "and keeps sinking (~1e-5 by step 1000), while the outputs plot shows D(x) at 1 and "
@@ -134,7 +136,8 @@ PRESETS: dict[str, tuple[dict[str, Any], str]] = {
     "lines_js": ({**LINES, "loss.name": "minimax"}, (
         "Disjoint supports (seed 003's parallel lines): the data are two vertical segments "
         "at x = 2.5 and 3.5 and G starts as a blob at x ~ 0, so the supports do not overlap. "
-        "With the minimax loss and a strong D (5 steps per G step; G on plain SGD) D "
+        "With the minimax loss and a strong D (5 steps per G step; G on SGD with momentum "
+        "0.9) D "
         "separates them perfectly: D(x) = 1 and D(G(z)) ~ 0 in the outputs plot, JS in the "
         "Divergences tab sits at log 2 = 0.693 and W1 at ~3, G's gradient norm falls to "
         "~1e-2 by step 100 and ~2e-3 by step 200 and keeps sinking, and the fakes never "
@@ -262,10 +265,37 @@ IMAGE_PRESETS: dict[str, tuple[dict[str, Any], str]] = {
 PRESETS.update(IMAGE_PRESETS)
 
 
+LOSS, DIVERGENCES, OPTIMAL_D, COLLAPSE, NORMALIZATION, IMAGES = TOPICS
+LI, AMMI, MARLIN, ISACHENKO, KOREAN = LECTURES  # the lecture notes 000 to 004
+# Each preset's library group and the lecture note whose phenomenon it shows (ring8.json,
+# written by hand, carries its own: the loss and its gradients, Marlin).
+LIBRARY: dict[str, tuple[str, str]] = {
+    "minimax_vanishing": (LOSS, ISACHENKO),          # "log(1 - D(G(z))) saturates"
+    "non_saturating_strong_d": (LOSS, AMMI),         # G learns though D rejects every fake
+    "lines_js": (DIVERGENCES, ISACHENKO),            # disjoint supports: JSD = log 2
+    "lines_wgan": (DIVERGENCES, ISACHENKO),          # WGAN's gradients on disjoint supports
+    "wgan_clip": (DIVERGENCES, ISACHENKO),           # weight clipping and its critic
+    "wgan_gp": (DIVERGENCES, LI),                    # WGAN-GP's penalty
+    "too_many_d_steps": (OPTIMAL_D, KOREAN),         # k D steps; D* and a D that wins
+    "too_few_d_steps": (OPTIMAL_D, LI),              # learning rates and inner-loop K
+    "label_smoothing_one_sided": (OPTIMAL_D, AMMI),  # D* with smoothed labels
+    "label_smoothing_two_sided": (OPTIMAL_D, AMMI),  # "reinforces current generator behavior"
+    "mode_collapse": (COLLAPSE, AMMI),               # mode collapse; D bigger than G
+    "minibatch_rescue": (COLLAPSE, AMMI),            # minibatch features against it
+    "batchnorm_generator": (NORMALIZATION, AMMI),    # intra-batch correlation
+    "reference_norm_generator": (NORMALIZATION, AMMI),
+    "virtual_norm_generator": (NORMALIZATION, AMMI),
+    "dcgan_digits": (IMAGES, MARLIN),                # convolutional GANs; digits
+    "dcgan_digits_conditional": (IMAGES, AMMI),      # labels improve samples; CGANs
+}
+
+
 def config_of(name: str) -> dict[str, Any]:
     changes, description = PRESETS[name]
+    topic, lecture = LIBRARY[name]
     base = with_changes(default_config(), IMAGE_BASE if name in IMAGE_PRESETS else BASE)
-    return with_changes(base, {**changes, "name": name, "description": description})
+    return with_changes(base, {**changes, "name": name, "description": description,
+                               "topic": topic, "lecture": lecture})
 
 
 def write(names: list[str]) -> None:

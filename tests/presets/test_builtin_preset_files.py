@@ -13,7 +13,8 @@ from engine.config import diff
 PRESET_DIR = Path(__file__).resolve().parents[2] / "presets"
 FILES = sorted(PRESET_DIR.glob("*.json"))
 
-# (preset, its counterpart, the dotted keys in which they may differ besides name/description)
+# (preset, its counterpart, the dotted keys in which they may differ besides name, description
+# and their place in the library: topic and lecture)
 PAIRS = [
     ("minimax_vanishing", "non_saturating_strong_d", {"loss.name"}),
     ("mode_collapse", "minibatch_rescue", {"discriminator.minibatch"}),
@@ -44,5 +45,34 @@ def test_preset_file_is_normalised(path: Path, tmp_path: Path):
 
 @pytest.mark.parametrize("a, b, keys", PAIRS, ids=[f"{a}-{b}" for a, b, _ in PAIRS])
 def test_paired_presets_differ_only_in_their_knob(a: str, b: str, keys: set[str]):
-    changed = set(diff(load_preset(a), load_preset(b))) - {"name", "description"}
+    changed = set(diff(load_preset(a), load_preset(b))) - {"name", "description", "topic",
+                                                           "lecture"}
     assert changed == keys
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_description_names_the_optimizers_truly(path: Path):
+    """"plain SGD" means SGD without momentum (minimax_vanishing and lines_js once said so
+    of a G on SGD with momentum 0.9)."""
+    cfg = load_preset(str(path))
+    text = cfg["description"].lower()
+    for net in ("g", "d"):
+        opt = cfg["optim"][net]
+        if opt["name"] == "sgd" and opt["momentum"] > 0:
+            assert "plain sgd" not in text, f"optim.{net} has momentum {opt['momentum']}"
+
+
+def test_every_builtin_has_a_topic_and_a_lecture_in_teaching_order():
+    from engine.presets import LECTURES, TEACHING_ORDER, TOPICS
+
+    topics = []
+    for stem in builtin_presets():
+        cfg = load_preset(stem)
+        assert cfg["topic"] in TOPICS, stem
+        assert cfg["lecture"] in LECTURES, stem
+        assert stem in TEACHING_ORDER, stem
+        topics.append(cfg["topic"])
+    assert set(topics) == set(TOPICS)  # every topic has a preset
+    ordered = sorted(builtin_presets(), key=TEACHING_ORDER.index)
+    ranks = [TOPICS.index(load_preset(s)["topic"]) for s in ordered]
+    assert ranks == sorted(ranks), "TEACHING_ORDER keeps each topic's presets together"
