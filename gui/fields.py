@@ -443,3 +443,47 @@ FIELD_KINDS: dict[str, type[Field]] = {
 def make_field(key: str, param: Param, parent: QObject | None = None) -> Field:
     """The editor for ``param`` (by its kind)."""
     return FIELD_KINDS[param.kind](key, param, parent)
+
+
+# ---------------------------------------------------------------------------- words
+def describe_value(key: str, value: Any) -> str:
+    """A changed value as a message shows it: short, in words where data would be long
+    (``data.points`` is "412 points", never the points themselves)."""
+    if isinstance(value, list | tuple) and value and all(
+            isinstance(p, list | tuple) for p in value):
+        return f"{len(value):,} point{'s' if len(value) != 1 else ''}"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return format_float(value)
+    if isinstance(value, list | tuple):
+        text = format_list(value)
+        return f"[{text}]" if len(text) <= 40 else f"{len(value)} values"
+    text = str(value)
+    if key.endswith(".path") and ("/" in text or "\\" in text):
+        text = text.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or text
+    if len(text) > 40:
+        return f"{len(text):,} characters"
+    return text
+
+
+def describe_change(key: str, value: Any) -> str:
+    """``key = value``, or ``key (value)`` where the value is a count in words."""
+    shown = describe_value(key, value)
+    counted = shown.endswith((" points", " point", " characters", " values"))
+    return f"{key} ({shown})" if counted else f"{key} = {shown}"
+
+
+def describe_changes(changes: dict[str, Any], limit: int = 3) -> str:
+    """The keys that now have a value, in words (a data set swap also drops the old set's
+    keys, reported as None, and resets the rest of ``data.*``: said once, with the count of
+    drawn points when there are some), the first ``limit`` only: a status line, not a log."""
+    items = [(k, v) for k, v in changes.items() if v is not None]
+    if any(k == "data.name" for k, _ in items):
+        points = changes.get("data.points")
+        items = [(k, v) for k, v in items if k == "data.name" or not k.startswith("data.")]
+        if isinstance(points, list | tuple):
+            items = [(k, f"{v} ({describe_value('data.points', points)})" if k == "data.name"
+                      else v) for k, v in items]
+    text = ", ".join(describe_change(k, v) for k, v in items[:limit])
+    return text + (f" and {len(items) - limit} more" if len(items) > limit else "")

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
     QInputDialog,
+    QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
@@ -58,12 +59,13 @@ from .dialogs import text_dialog
 from .document import Document
 from .engine_client import parse_connection
 from .engine_link import EngineLink
+from .fields import describe_changes
 from .file_actions import MAX_POINTS, FileActions, user_preset_file
 from .insight import InsightPanel
 from .lecture import LectureLayout
 from .menus import build_menus
 from .settings import app_settings
-from .status_bar import StatusReadout, describe_changes
+from .status_bar import StatusReadout
 from .transport import Transport
 from .views.curves import CurvesView
 from .views.images import ImageView, image_view_request
@@ -124,7 +126,12 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, 100)
         self.progress.setMaximumWidth(260)
         self.progress.setTextVisible(True)
+        self.progress.setFormat("%p%")  # the words go beside the bar, never over it
         self.progress.hide()
+        self.progress_label = QLabel()
+        self.progress_label.setObjectName("work_progress_text")
+        self.progress_label.hide()
+        self.statusBar().addWidget(self.progress_label)
         self.statusBar().addWidget(self.progress)
         self.readout.show_setup(config)
         self.appearance = appearance()
@@ -455,11 +462,13 @@ class MainWindow(QMainWindow):
         classifier): a bar in the status bar while it lasts."""
         if ev.fraction >= 1.0:
             self.progress.hide()
+            self.progress_label.hide()
             self.statusBar().showMessage(f"{ev.text.split(' (')[0]}: done", 4000)
             return
         self.progress.setValue(int(100 * ev.fraction))
-        self.progress.setFormat(f"{ev.text} %p%")
+        self.progress_label.setText(ev.text)
         self.progress.setToolTip(ev.text)
+        self.progress_label.show()
         self.progress.show()
 
     def _on_saved(self, ev: Saved) -> None:

@@ -62,3 +62,42 @@ def test_hidden_widths_typed_with_spaces_apply(qtbot, make_window):
     window.panel.changes_requested.connect(sent.append)
     type_into(qtbot, window, "generator.hidden", "24 24  24")  # the same widths: no change
     assert sent == []
+
+
+def test_drawn_points_are_described_in_words_not_dumped(qtbot, make_window):
+    window = make_window()
+    points = [[-2.0597629 + 0.01 * i, 0.5] for i in range(412)]
+    with qtbot.waitSignal(window.link.applied, timeout=TIMEOUT,
+                          check_params_cb=lambda ev: "data.points" in ev.changes):
+        window.apply_changes({"data.name": "points", "data.points": points[:40]})
+    assert window.statusBar().currentMessage() == "Applied data.name = points (40 points)"
+    with qtbot.waitSignal(window.link.applied, timeout=TIMEOUT,
+                          check_params_cb=lambda ev: "data.points" in ev.changes):
+        window.apply_changes({"data.points": points})  # more strokes on drawn data
+    assert window.statusBar().currentMessage() == "Applied data.points (412 points)"
+    with qtbot.waitSignal(window.link.applied, timeout=TIMEOUT):
+        window.apply_changes({"generator.hidden": [8, 8], "optim.g.lr": 0.001})
+    assert window.statusBar().currentMessage() == (
+        "Applied generator.hidden = [8, 8], optim.g.lr = 0.001")
+
+
+def test_a_long_message_wraps_beside_its_buttons_and_never_widens_the_window(qtbot,
+                                                                            make_window):
+    window = make_window()
+    width = window.width()
+    path = "/tmp/" + "a" * 300 + ".safetensors"  # a word too long for any line
+    window.message.show_message(f"Could not save the session to {path}: disk full", "error",
+                                actions=[("Restart fresh", lambda: None)])
+    qtbot.waitUntil(lambda: window.message.isVisible())
+    qtbot.wait(50)  # a layout pass
+    line = window.message
+    assert window.width() == width, "the message widened the window"
+    text, button, dismiss = line.label, line.action_buttons()[0], line.close_button
+    assert text.geometry().right() < button.geometry().left()
+    assert button.geometry().right() < dismiss.geometry().left()
+    assert line.geometry().right() <= line.parentWidget().width()
+    right = dismiss.mapTo(window, dismiss.rect().topRight()).x()
+    assert right <= window.width(), "the dismiss button is out of sight"
+    lines = text.document().size().height() / text.fontMetrics().lineSpacing()
+    assert lines > 3 and text.height() >= text.document().size().height() - 1  # all of it
+    assert line.text().endswith("disk full")

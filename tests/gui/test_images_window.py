@@ -273,9 +273,13 @@ def test_progress_events_show_and_hide_the_bar(qtbot, open_window):
     assert not bar.isVisibleTo(window)
     window.link.progress_reported.emit(Progress(0.4, "Training the quality classifier (epoch 2/5)"))
     assert bar.isVisibleTo(window) and bar.value() == 40
-    assert "epoch 2/5" in bar.format() and "epoch 2/5" in bar.toolTip()
+    # the words sit beside the bar, never over it (a long text once wrapped over the chunk)
+    text = window.progress_label
+    assert "epoch 2/5" in text.text() and "epoch 2/5" in bar.toolTip()
+    assert bar.format() == "%p%" and text.isVisibleTo(window)
+    assert not text.geometry().intersects(bar.geometry())
     window.link.progress_reported.emit(Progress(1.0, "Quality classifier ready (99% accuracy)"))
-    assert not bar.isVisibleTo(window)
+    assert not bar.isVisibleTo(window) and not text.isVisibleTo(window)
     assert window.statusBar().currentMessage() == "Quality classifier ready: done"
 
 
