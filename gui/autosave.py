@@ -3,7 +3,8 @@
 ``SessionKeeper`` follows the engine's status and saves:
 
 * **unsaved training**: steps trained since the last session save or load
-  (``unsaved_steps``); closing the window with some asks Save session / Discard / Cancel;
+  (``unsaved_steps``); closing the window with some asks Save session / Discard / Cancel,
+  with training paused while the question is open (and resumed on Cancel);
 * **autosave**: every minute (``autosave/minutes`` in the settings, default 1) the
   session is saved to the user's data folder with ``SaveSession``, only when training has
   moved since the last autosave; an autosave is a safety net and does not count as saved;
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer
 
 from engine.atomic import atomic_write_text
-from engine.protocol import Failed, Pause, Saved, SaveSession, Status
+from engine.protocol import Failed, Saved, SaveSession, Status
 from engine.stfile import read_metadata
 
 from . import dialogs
@@ -271,14 +272,27 @@ class SessionKeeper(QObject):
             return True
         if self.link.remote is not None:
             return True  # an attached engine trains on when the window closes
-        answer = dialogs.ask_save_before_close(self.window, unsaved)
+        # training waits while the question is open: the count it asks about stays true,
+        # and nothing trains on unseen behind the box
+        was_running = self.pause_for_question()
+        answer = dialogs.ask_save_before_close(self.window, self.unsaved_steps)
         if answer == dialogs.DISCARD:
             return True
         if answer == dialogs.SAVE:
             path = self.window.files.choose_session_path()
             if path:
-                self.link.send(Pause())
                 self.link.send(SaveSession(path))
                 self._close_after = path
                 self.window.statusBar().showMessage("Saving the session, then closing…", 10_000)
+                return False
+        if was_running:  # cancelled: carry on as before
+            self.window.transport.request_running(True)
         return False
+
+    def pause_for_question(self) -> bool:
+        """Pause training while a question is open; True when it was running (the caller
+        resumes it if the user cancels)."""
+        running = self.link.state.running or self.window.transport.actions["play"].isChecked()
+        if running:
+            self.window.transport.request_running(False)
+        return running

@@ -114,6 +114,14 @@ class Transport(QObject):
             play.setChecked(running)
         self._label_play(running)
 
+    def request_running(self, running: bool) -> None:
+        """Play or pause as if the play button had been pressed (the button follows)."""
+        play = self.actions["play"]
+        if play.isChecked() != running:
+            play.setChecked(running)  # toggled: labels the button and sends the command
+        else:
+            self.command_requested.emit(Play() if running else Pause())
+
     @property
     def speed(self) -> float | None:
         return SPEEDS[self.speed_slider.value()]
