@@ -21,12 +21,14 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QActionGroup
 from PySide6.QtWidgets import (
-    QComboBox,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -283,15 +285,20 @@ class ImageView(QWidget):
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 4, 0)
         top.addWidget(self.caption, 1)
-        self.class_label = QLabel("Show")
-        self.class_picker = QComboBox()
+        # a button with a menu that opens below it: the click that opens it never picks a
+        # class (a combo box opened with the current item under the cursor, so it could)
+        self.class_picker = QToolButton()
         self.class_picker.setObjectName("image_class_picker")
         self.class_picker.setToolTip("Conditional G: every class (a row each), or a grid of one "
-                                     "class only: ask G for a 7 and watch the sevens")
-        self.class_picker.activated.connect(
-            lambda i: self.class_chosen.emit(int(self.class_picker.itemData(i))))
-        self.class_label.setBuddy(self.class_picker)
-        top.addWidget(self.class_label)
+                                     "class only: ask G for a 7 and watch the sevens (the real "
+                                     "grid shows the same class)")
+        self.class_picker.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.class_menu = QMenu(self.class_picker)
+        self.class_picker.setMenu(self.class_menu)
+        self._class_actions = QActionGroup(self)
+        self._class_actions.setExclusive(True)
+        self._class_actions.triggered.connect(lambda a: self.choose_class(int(a.data())))
+        self._chosen = -1
         top.addWidget(self.class_picker)
         self._picker_names: tuple[str, ...] | None = None
         self._show_picker(())
@@ -326,22 +333,40 @@ class ImageView(QWidget):
     def _show_picker(self, names: tuple[str, ...]) -> None:
         """The class picker lists the classes of a conditional G; hidden otherwise."""
         if names != self._picker_names:
-            current = self.chosen_class
-            with QSignalBlocker(self.class_picker):
-                self.class_picker.clear()
-                self.class_picker.addItem("every class (a row each)", -1)
-                for k, name in enumerate(names):
-                    self.class_picker.addItem(f"class {name}" if name != str(k) else name, k)
-                i = self.class_picker.findData(current)
-                self.class_picker.setCurrentIndex(max(i, 0))
+            self.class_menu.clear()
+            for action in self._class_actions.actions():
+                self._class_actions.removeAction(action)
+            titles = [(-1, "every class (a row each)"), *enumerate(names)]
+            if not any(k == self._chosen for k, _ in titles):
+                self._chosen = -1
+            for k, title in titles:
+                action = self.class_menu.addAction(title)
+                action.setData(k)
+                action.setCheckable(True)
+                action.setChecked(k == self._chosen)
+                self._class_actions.addAction(action)
             self._picker_names = names
+            self._label_picker()
         self.class_picker.setVisible(bool(names))
-        self.class_label.setVisible(bool(names))
+
+    def _label_picker(self) -> None:
+        names = self._picker_names or ()
+        k = self._chosen
+        self.class_picker.setText(f"Show: {names[k] if 0 <= k < len(names) else 'every class'}")
+
+    def choose_class(self, k: int) -> None:
+        """Show class ``k`` only (-1: every class), as picking it in the menu does."""
+        for action in self._class_actions.actions():
+            action.setChecked(int(action.data()) == k)
+        if k == self._chosen:
+            return
+        self._chosen = k
+        self._label_picker()
+        self.class_chosen.emit(k)
 
     @property
     def chosen_class(self) -> int:
-        data = self.class_picker.currentData()
-        return int(data) if data is not None else -1
+        return self._chosen
 
     @staticmethod
     def _classes(snap: Snapshot, labels: np.ndarray | None) -> int:
@@ -388,10 +413,14 @@ class ImageView(QWidget):
         self.fake_grid.show_images(*self._layout(snap, snap.images_fake, snap.labels_fake))
         labels_real = snap.labels_real if conditional else None
         real = (snap.images_real, labels_real)
+        if one and labels_real is not None and snap.images_real is not None:
+            # one class asked of G: the real grid shows the same class (a plain grid)
+            keep = np.asarray(labels_real).reshape(-1) == int(snap.labels_fake[0])
+            real = (snap.images_real[keep], None)
         shown = self._real_shown
-        if snap.images_real is not None and len(snap.images_real) and (
+        if real[0] is not None and len(real[0]) and (
                 shown is None or not (_same(shown[0], real[0]) and _same(shown[1], real[1]))):
-            self.real_grid.show_images(*self._layout(snap, snap.images_real, labels_real))
+            self.real_grid.show_images(*self._layout(snap, real[0], real[1]))
             self._real_shown = real
         self.histogram.show_outputs(snap.d_real, snap.d_fake, snap.heatmap_is_probability)
 

@@ -314,11 +314,11 @@ def test_class_picker_appears_for_a_conditional_grid_and_asks_for_one_class(qtbo
     assert not view.class_picker.isVisibleTo(view)  # unconditional: nothing to pick
     view.show_snapshot(snapshot(step=2, conditional=True))
     assert view.class_picker.isVisibleTo(view)
-    assert view.class_picker.count() == 11 and view.chosen_class == -1
+    assert len(view.class_menu.actions()) == 11 and view.chosen_class == -1
     with qtbot.waitSignal(view.class_chosen) as got:
-        view.class_picker.setCurrentIndex(8)
-        view.class_picker.activated.emit(8)
+        view.class_menu.actions()[8].trigger()
     assert got.args == [7] and view.chosen_class == 7
+    assert view.class_picker.text() == "Show: class 7"
     assert image_view_request({}, 7).only_class == 7
     # the engine's answer: every fake of class 7, shown as one square grid, not one row
     n = IMAGE_GRID
@@ -328,3 +328,49 @@ def test_class_picker_appears_for_a_conditional_grid_and_asks_for_one_class(qtbo
     view.show_snapshot(one)
     assert "only" in view.caption.text() and view.chosen_class == 7
     assert view.fake_grid.row_labels == []
+
+
+def test_show_one_class_filters_the_real_grid_too_and_the_opening_click_picks_nothing(qtbot):
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtWidgets import QApplication, QMenu
+
+    view = ImageView()
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    view.show_snapshot(snapshot(step=1, conditional=True))
+    assert view.real_grid.row_labels == [f"class {k}" for k in range(10)]
+    # the click that opens the picker opens a menu below it and picks nothing
+    picked: list[int] = []
+    view.class_chosen.connect(picked.append)
+    seen: dict[str, object] = {}
+
+    def look_and_close() -> None:
+        menu = QApplication.activePopupWidget()
+        seen["menu"] = isinstance(menu, QMenu)
+        seen["below"] = menu is not None and menu.geometry().top() >= \
+            view.class_picker.mapToGlobal(view.class_picker.rect().bottomLeft()).y() - 1
+        if menu is not None:
+            menu.close()
+
+    QTimer.singleShot(200, look_and_close)
+    qtbot.mouseClick(view.class_picker, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "menu" in seen)
+    assert seen == {"menu": True, "below": True} and picked == [] and view.chosen_class == -1
+    view.class_menu.actions()[8].trigger()  # "7"
+    assert picked == [7]
+    # the engine's answer: a grid of sevens; the real grid shows the real sevens
+    snap = snapshot(step=2, conditional=True)
+    n = IMAGE_GRID
+    one = Snapshot(**{**snap.__dict__, "images_fake": snap.images_fake[:1].repeat(n, 0),
+                      "labels_fake": np.full(n, 7)})
+    view.show_snapshot(one)
+    sevens = snap.images_real[snap.labels_real == 7]
+    assert len(sevens) == REAL_GRID // 10
+    expected = mosaic(sevens, int(np.ceil(np.sqrt(len(sevens)))))
+    assert np.array_equal(view.real_grid.image.image, expected)
+    assert view.real_grid.row_labels == []  # one class: a plain grid, no rows to name
+    # every class again: rows by class on both grids
+    view.choose_class(-1)
+    view.show_snapshot(snapshot(step=3, conditional=True))
+    assert view.real_grid.row_labels == [f"class {k}" for k in range(10)]
