@@ -10,7 +10,11 @@
   moved since the last autosave; an autosave is a safety net and does not count as saved;
 * **crash restore**: ``arm()`` writes a "running" marker; a clean close removes it (the
   autosave file stays). When ``arm()`` finds a marker left behind and an autosave, it offers
-  to restore that session (``LoadSession``).
+  to restore that session (``LoadSession``);
+* **reset**: Reset (Ctrl+R, the toolbar) asks first when more than ``RESET_ASK_STEPS``
+  steps are unsaved (training paused meanwhile), and before a trained session is reset the
+  engine saves it to a temporary file: "Undo reset" in the message line loads it back,
+  the unsaved-step count as it was (the file goes when the window closes).
 
 A window built directly (tests, scripts) starts unarmed: it tracks steps but writes no
 marker, runs no timer and never asks before closing. ``run_app`` arms it. Tests arm it with
@@ -23,13 +27,16 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import shutil
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer
 
 from engine.atomic import atomic_write_text
-from engine.protocol import Failed, Saved, SaveSession, Status
+from engine.protocol import Failed, ResetDone, Saved, SaveSession, Status
 from engine.stfile import read_metadata
 
 from . import dialogs
@@ -41,6 +48,9 @@ DATA_DIR_ENV = "GAN_PLAYGROUND_DATA_DIR"  # overrides the data folder (tests, po
 AUTOSAVE_NAME = "autosave-session.safetensors"
 MARKER_NAME = "running.json"
 DEFAULT_AUTOSAVE_MINUTES = 1.0
+RESET_ASK_STEPS = 300  # Reset asks first when more steps than this are unsaved
+UNDO_NAME = "before-reset.safetensors"
+UNDO_WHAT = "run from before the reset"  # how a load of it is named in messages
 
 
 def data_dir() -> Path:
@@ -106,6 +116,17 @@ def _older(date: str, than: str) -> bool:
         return False
 
 
+@dataclass
+class _Undo:
+    """The session as it was before a reset, saved for Undo."""
+
+    path: Path
+    step: int
+    saved_step: int      # the last real save's step then: undo restores the unsaved count
+    written: bool = False
+    announced: bool = False  # the reset it belongs to is done and Undo was offered
+
+
 class SessionKeeper(QObject):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
@@ -124,8 +145,12 @@ class SessionKeeper(QObject):
         self._autosave_pending = False
         self._close_after: str | None = None  # the session path whose save closes the window
         self._close_now = False
+        self._undo: _Undo | None = None
+        self._undo_dir: str | None = None
         self.link.status_changed.connect(self._on_status)
         self.link.saved.connect(self._on_saved)
+        self.link.reset_done.connect(self._on_reset_done)  # after FileActions' (rebase)
+        window.transport.reset_handler = self.reset
 
     # ------------------------------------------------------------------ state
     @property
@@ -141,6 +166,10 @@ class SessionKeeper(QObject):
         return self.folder / MARKER_NAME if self.folder is not None else None
 
     def is_autosave(self, path: str) -> bool:
+        """Whether ``path`` is a save the keeper made on its own (the autosave, or the copy
+        kept to undo a reset), not one the user asked for."""
+        if self._undo is not None and Path(path) == self._undo.path:
+            return True
         return self.autosave_path is not None and Path(path) == self.autosave_path
 
     def rebase(self, step: int) -> None:
@@ -154,6 +183,9 @@ class SessionKeeper(QObject):
 
     def _on_saved(self, ev: Saved) -> None:
         if ev.what != "session":
+            return
+        if self._undo is not None and Path(ev.path) == self._undo.path:
+            self._undo.written = True
             return
         step = header_step(ev.path)
         if self.is_autosave(ev.path):
@@ -169,6 +201,10 @@ class SessionKeeper(QObject):
 
     def handle_failed_save(self, ev: Failed) -> str:
         """A save that failed: '' when it was the user's own, else what it was for."""
+        undo = self._undo
+        if undo is not None and not undo.written and str(undo.path) in ev.message:
+            self._undo = None
+            return "undo"
         if self._autosave_pending and (str(self.autosave_path) in ev.message
                                        or ev.message.startswith("could not save the session")):
             self._autosave_pending = False
@@ -214,9 +250,14 @@ class SessionKeeper(QObject):
         return True
 
     def disarm(self) -> None:
-        """A clean close: stop autosaving and remove the marker (the autosave stays)."""
+        """A clean close: stop autosaving and remove the marker (the autosave stays) and
+        the run kept for undoing a reset."""
         self.timer.stop()
         self.confirm_close = False
+        self._undo = None
+        if self._undo_dir is not None:
+            shutil.rmtree(self._undo_dir, ignore_errors=True)
+            self._undo_dir = None
         marker = self.marker_path
         if marker is not None:
             try:
@@ -288,6 +329,59 @@ class SessionKeeper(QObject):
         if was_running:  # cancelled: carry on as before
             self.window.transport.request_running(True)
         return False
+
+    # ------------------------------------------------------------------ reset
+    def reset(self) -> None:
+        """Reset (the transport's handler): ask first when many steps are unsaved, keep a
+        trained session for Undo (the engine saves it before it resets), then reset."""
+        was_running = False
+        if self.link.alive and self.unsaved_steps > RESET_ASK_STEPS:
+            was_running = self.pause_for_question()
+            if not dialogs.ask_reset(self.window, self.unsaved_steps):
+                if was_running:
+                    self.window.transport.request_running(True)
+                return
+        if self.link.alive and self.trained:
+            if self._undo_dir is None:
+                self._undo_dir = tempfile.mkdtemp(prefix="gan-playground-undo-")
+            self._undo = _Undo(Path(self._undo_dir) / UNDO_NAME, self.step, self.saved_step)
+            self.link.send(SaveSession(str(self._undo.path)))  # the engine saves, then resets
+        self.window.transport.send_reset()
+        if was_running:
+            self.window.transport.request_running(True)
+
+    def _on_reset_done(self, ev: ResetDone) -> None:
+        """The reset is done: offer Undo (once per reset; loads answer ResetDone too)."""
+        undo = self._undo
+        if undo is None or undo.announced or not undo.written or self.window.files.loading:
+            return
+        undo.announced = True
+        self.window.message.show_message(
+            f"Reset: both networks start again from seed {ev.config.get('seed', 0)}. The run "
+            f"you had (step {undo.step:,}) is kept until the window closes.", "info",
+            actions=[("Undo reset", self.undo_reset)], stay=True)
+        self.window.statusBar().showMessage("Reset (Undo reset brings the run back)", 5000)
+
+    @property
+    def can_undo_reset(self) -> bool:
+        undo = self._undo
+        return undo is not None and undo.written and undo.path.is_file()
+
+    def undo_reset(self) -> bool:
+        """Load the session kept before the last reset; True when the load was sent."""
+        if not self.can_undo_reset:
+            self.window.message.show_message("Nothing to undo: the run from before the reset "
+                                             "is no longer kept.", "warning")
+            return False
+        assert self._undo is not None
+        return self.window.files.open_session(str(self._undo.path), what=UNDO_WHAT)
+
+    def reset_undone(self, step: int) -> None:
+        """The kept run is back (FileActions, on its ResetDone): unsaved as it was."""
+        undo = self._undo
+        self.rebase(step)
+        if undo is not None:
+            self.saved_step = min(undo.saved_step, step)
 
     def pause_for_question(self) -> bool:
         """Pause training while a question is open; True when it was running (the caller

@@ -9,6 +9,7 @@ for SGD ...) are hidden, from the engine's own flags.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QLabel,
+    QPushButton,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -27,7 +29,8 @@ from engine.catalogue import LOSS_INFO, NORM_INFO
 from engine.config import SCHEMA, data_params, flatten
 from engine.dataspecs import DATA_SPECS
 
-from .fields import Field, PathField, make_field
+from . import dialogs
+from .fields import Field, PathField, make_field, tooltip_for
 
 Flat = dict[str, Any]
 
@@ -242,6 +245,85 @@ class OptimizerSection(QGroupBox):
             self.row_labels[k].setVisible(any_visible)
 
 
+def first_sentence(text: str, limit: int = 180) -> str:
+    """The description's first sentence (its headline), cut at a word near ``limit``."""
+    text = " ".join(text.split())
+    for m in re.finditer(r"\. ", text[:limit]):
+        head = text[:m.start()]
+        if head.endswith(("et al", "e.g", "i.e", "vs", "cf")) or head.count("(") > head.count(")"):
+            continue  # an abbreviation, or inside parentheses: not the sentence's end
+        return head + "."
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + "…"
+
+
+class PresetSection(QGroupBox):
+    """What is loaded: the preset's name, the lecture it comes from and the headline of its
+    description (all of it in the tooltip), with Edit… for the name and description, which
+    Save then writes into the preset file."""
+
+    def __init__(self, panel: ControlPanel) -> None:
+        super().__init__("Preset")
+        self.panel = panel
+        self.setObjectName("preset_section")
+        grid = QGridLayout(self)
+        grid.setContentsMargins(8, 6, 8, 6)
+        grid.setHorizontalSpacing(8)
+        grid.setVerticalSpacing(2)
+        self.name = QLabel()
+        self.name.setObjectName("preset_name")
+        self.name.setStyleSheet("font-weight: 600;")
+        self.name.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.edit_button = QPushButton("Edit…")
+        self.edit_button.setObjectName("preset_edit")
+        self.edit_button.setToolTip("Edit the preset's name and description (Save preset "
+                                    "writes them into the preset file)")
+        self.edit_button.clicked.connect(self.edit)
+        self.lecture = QLabel()
+        self.lecture.setObjectName("preset_lecture")
+        self.lecture.setStyleSheet("color: #aab0ba; font-weight: normal;")
+        self.lecture.setWordWrap(True)
+        self.headline = QLabel()
+        self.headline.setObjectName("preset_headline")
+        self.headline.setStyleSheet("font-weight: normal;")
+        self.headline.setWordWrap(True)
+        self.headline.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        grid.addWidget(self.name, 0, 0)
+        grid.addWidget(self.edit_button, 0, 1, Qt.AlignmentFlag.AlignRight)
+        grid.addWidget(self.lecture, 1, 0, 1, 2)
+        grid.addWidget(self.headline, 2, 0, 1, 2)
+        grid.setColumnStretch(0, 1)
+        self.config: dict[str, Any] = {}
+
+    def show_preset(self, config: dict[str, Any]) -> None:
+        self.config = config
+        name = str(config.get("name") or "untitled")
+        description = str(config.get("description") or "")
+        lecture = str(config.get("lecture") or "")
+        self.name.setText(name)
+        self.lecture.setText(f"From the lecture: {lecture}" if lecture else "")
+        self.lecture.setVisible(bool(lecture))
+        self.headline.setText(first_sentence(description) if description
+                              else "No description yet: Edit… to write one.")
+        tip = description or "No description"
+        self.headline.setToolTip(tip)
+        self.name.setToolTip(tip)
+
+    def edit(self) -> None:
+        """Ask for a new name and description; the changes go to the engine like any edit."""
+        answer = dialogs.ask_preset_details(
+            self.window(), str(self.config.get("name") or ""),
+            str(self.config.get("description") or ""))
+        if answer is None:
+            return
+        name, description = answer
+        changes = {k: v for k, v in (("name", name), ("description", description))
+                   if v != self.config.get(k)}
+        if changes:
+            self.panel.changes_requested.emit(changes)
+
+
 class ControlPanel(QWidget):
     """All controls; ``changes_requested`` carries one dotted-key change set per user edit."""
 
@@ -255,6 +337,7 @@ class ControlPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 8)
         layout.setSpacing(2)
+        self.preset = PresetSection(self)
         self.data = DataSection(self)
         self.generator = NetworkSection("Generator", "generator", self,
                                         before=("noise.dim", "noise.dist"))
@@ -272,6 +355,7 @@ class ControlPanel(QWidget):
             self.training.add(key)
         self.sections: list[Any] = [self.data, self.generator, self.discriminator, self.loss,
                                     self.optim, self.training]
+        layout.addWidget(self.preset)
         for s in self.sections:
             layout.addWidget(s)
         layout.addStretch(1)
@@ -298,6 +382,20 @@ class ControlPanel(QWidget):
             return
         self.changes_requested.emit({key: value})
 
+    def set_devices(self, devices: tuple[str, ...]) -> None:
+        """Offer only the devices the engine has (``auto`` says which it picks); an empty
+        tuple (an engine that did not say) offers them all."""
+        field = self.fields["device"]
+        if not devices:
+            field.set_choices(SCHEMA["device"].choices or ())  # type: ignore[attr-defined]
+            return
+        choices = tuple(c for c in SCHEMA["device"].choices or () if c == "auto" or c in devices)
+        auto = "cuda" if "cuda" in devices else "cpu"
+        field.set_choices(choices, {"auto": f"auto ({auto.upper()} here)"})  # type: ignore[attr-defined]
+        missing = [c for c in SCHEMA["device"].choices or () if c not in choices]
+        note = f"<br>This engine has no {', '.join(missing)}." if missing else ""
+        field.widget.setToolTip(tooltip_for("device", SCHEMA["device"]) + note)
+
     def align_labels(self) -> None:
         """One label column width for every section, so all fields line up."""
         width = max((lab.sizeHint().width() for lab in self.labels), default=0)
@@ -309,6 +407,7 @@ class ControlPanel(QWidget):
         """Show the engine's effective config everywhere (signals blocked: no echo)."""
         self.config = config
         flat = flatten(config)
+        self.preset.show_preset(config)
         self.data.show_data(flat["data.name"])
         force = set(force_keys)
         for key, field in self.fields.items():

@@ -11,7 +11,11 @@ from __future__ import annotations
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
     QMessageBox,
+    QPlainTextEdit,
     QPushButton,
     QTextBrowser,
     QVBoxLayout,
@@ -74,6 +78,30 @@ def ask_save_before_close(parent: QWidget | None, steps: int) -> str:
     return answers.get(box.clickedButton(), CANCEL)  # type: ignore[call-overload]
 
 
+def reset_box(parent: QWidget | None, steps: int
+              ) -> tuple[QMessageBox, dict[QPushButton, bool]]:
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Reset training")
+    plural = "s" if steps != 1 else ""
+    box.setText(f"Reset both networks? {steps:,} training step{plural} since the last save "
+                "start again from the seed.")
+    box.setInformativeText("The run is kept until the window closes: Undo reset, in the "
+                           "message above the plots, brings it back.")
+    reset = box.addButton("Reset", QMessageBox.ButtonRole.DestructiveRole)
+    cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(cancel)
+    box.setEscapeButton(cancel)
+    return box, {reset: True, cancel: False}
+
+
+def ask_reset(parent: QWidget | None, steps: int) -> bool:
+    """True when the user confirms the reset."""
+    box, answers = reset_box(parent, steps)
+    box.exec()
+    return answers.get(box.clickedButton(), False)  # type: ignore[call-overload]
+
+
 def restore_text(step: str | int, when: str) -> str:
     return ("GAN Playground did not close cleanly last time. Restore the autosaved session "
             f"(step {step}, saved at {when})?")
@@ -95,6 +123,60 @@ def ask_restore(parent: QWidget | None, step: str | int, when: str) -> bool:
     box = restore_box(parent, step, when)
     box.exec()
     return box.standardButton(box.clickedButton()) == QMessageBox.StandardButton.Yes
+
+
+class PresetDetailsDialog(QDialog):
+    """A preset's name and its description ("what to watch for"), to edit before saving."""
+
+    def __init__(self, parent: QWidget | None, name: str, description: str,
+                 title: str = "Preset name and description", note: str = "") -> None:
+        super().__init__(parent)
+        self.setObjectName("preset_details")
+        self.setWindowTitle(title)
+        self.name_edit = QLineEdit(name)
+        self.name_edit.setObjectName("preset_details_name")
+        self.description_edit = QPlainTextEdit(description)
+        self.description_edit.setObjectName("preset_details_description")
+        self.description_edit.setPlaceholderText(
+            "What this preset shows and what to watch for (the preset library shows it)")
+        self.description_edit.setTabChangesFocus(True)
+        form = QFormLayout()
+        form.addRow("Name", self.name_edit)
+        form.addRow("Description", self.description_edit)
+        layout = QVBoxLayout(self)
+        if note:
+            hint = QLabel(note)
+            hint.setObjectName("preset_details_note")
+            hint.setWordWrap(True)
+            layout.addWidget(hint)
+        layout.addLayout(form, 1)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self.name_edit.textChanged.connect(
+            lambda t: self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(
+                bool(t.strip())))
+        layout.addWidget(self.buttons)
+        width, height = 620, 360
+        screen = (parent.screen() if parent is not None else None) or self.screen()
+        if screen is not None:
+            room = screen.availableGeometry()
+            width, height = min(width, room.width() - 40), min(height, room.height() - 80)
+        self.resize(width, height)
+
+    def values(self) -> tuple[str, str]:
+        return self.name_edit.text().strip(), self.description_edit.toPlainText().strip()
+
+
+def ask_preset_details(parent: QWidget | None, name: str, description: str,
+                       title: str = "Preset name and description", note: str = ""
+                       ) -> tuple[str, str] | None:
+    """(name, description) as edited, or None when the user cancels."""
+    dialog = PresetDetailsDialog(parent, name, description, title, note)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return dialog.values()
 
 
 def text_dialog(parent: QWidget | None, title: str, html: str,

@@ -55,8 +55,9 @@ from engine.protocol import (
 )
 
 from . import dialogs
-from .autosave import header_step
+from .autosave import UNDO_WHAT, header_step
 from .document import plain
+from .fields import describe_changes
 from .preset_library import PresetLibrary
 from .recent import RecentPresets
 
@@ -138,19 +139,39 @@ class FileActions(QObject):
         window.link.applied.connect(self._on_applied)
 
     # ------------------------------------------------------------------ dialogs
-    def _save_path(self, title: str, suggested: str, filters: str) -> str | None:
-        path, _ = QFileDialog.getSaveFileName(self.window, title, suggested, filters)
+    # Every file dialog starts in the folder last used for its kind of file (presets,
+    # sessions, generators, point files, exports), remembered in the settings across
+    # launches; the first time, the current preset's folder (presets) or the home folder,
+    # never wherever the app happened to be started from.
+    def start_folder(self, kind: str) -> str:
+        remembered = str(self.window.settings.value(f"folders/{kind}", "") or "")
+        if remembered and os.path.isdir(remembered):
+            return remembered
+        if kind == "preset":
+            recent = self.recent.paths()
+            last = self.doc.preset_file or (recent[0] if recent else "")
+            if last and os.path.isdir(os.path.dirname(last)):
+                return os.path.dirname(last)
+        return str(Path.home())
+
+    def remember_folder(self, kind: str, path: str) -> None:
+        self.window.settings.setValue(f"folders/{kind}",
+                                      os.path.dirname(os.path.abspath(path)))
+
+    def _save_path(self, title: str, suggested: str, filters: str,
+                   kind: str = "export") -> str | None:
+        start = os.path.join(self.start_folder(kind), os.path.basename(suggested))
+        path, _ = QFileDialog.getSaveFileName(self.window, title, start, filters)
+        if path:
+            self.remember_folder(kind, path)
         return path or None
 
-    def _open_path(self, title: str, filters: str, start: str = "") -> str | None:
-        path, _ = QFileDialog.getOpenFileName(self.window, title, start, filters)
+    def _open_path(self, title: str, filters: str, kind: str = "export") -> str | None:
+        path, _ = QFileDialog.getOpenFileName(self.window, title, self.start_folder(kind),
+                                              filters)
+        if path:
+            self.remember_folder(kind, path)
         return path or None
-
-    def _preset_folder(self) -> str:
-        """Where preset dialogs start: the current preset's folder, else the last used."""
-        recent = self.recent.paths()
-        last = self.doc.preset_file or (recent[0] if recent else "")
-        return os.path.dirname(last) if last else ""
 
     def _error(self, text: str) -> None:
         self.window.message.show_message(text, "error")
@@ -163,8 +184,7 @@ class FileActions(QObject):
     def open_preset(self, name_or_path: str | None = None, *, keep: bool | None = None) -> bool:
         """Load a preset (a built-in name or a JSON path). After training, ask whether to
         keep the trained networks (``keep`` answers for tests and scripts). True when sent."""
-        name_or_path = name_or_path or self._open_path("Open preset", PRESET_FILTER,
-                                                       self._preset_folder())
+        name_or_path = name_or_path or self._open_path("Open preset", PRESET_FILTER, "preset")
         if not name_or_path:
             return False
         try:
@@ -212,31 +232,71 @@ class FileActions(QObject):
             return self._write_preset(self.doc.preset_file)
         return self.save_preset_as()
 
-    def save_preset_as(self, path: str | None = None) -> bool:
-        suggested = os.path.join(self._preset_folder(),
-                                 f"{self.window.config.get('name') or 'preset'}.json")
-        path = path or self._save_path("Save preset as", suggested, PRESET_FILTER)
-        return self._write_preset(path) if path else False
+    def save_preset_as(self, path: str | None = None, *, name: str | None = None,
+                       description: str | None = None) -> bool:
+        """Save the live settings as a new preset file. Picked in the file dialog, the file
+        is followed by a question for the preset's name (the file's, by default) and its
+        description, prefilled with one that is true of these settings
+        (``suggested_description``); given a ``path``, those two are ``name`` and
+        ``description`` or the same defaults, unasked."""
+        asked = path is None
+        path = path or self._save_path("Save preset as", f"{self.doc.name}.json",
+                                       PRESET_FILTER, "preset")
+        if not path:
+            return False
+        stem = Path(path).stem or "preset"
+        name = name or stem
+        description = self.suggested_description() if description is None else description
+        if asked:
+            answer = dialogs.ask_preset_details(
+                self.window, name, description, "Save preset as",
+                f"Saving to {Path(path).name}. The description is what the preset library "
+                "shows: say what these settings show and what to watch for.")
+            if answer is None:
+                return False
+            name, description = answer
+        return self._write_preset(path, name=name, description=description)
 
-    def _write_preset(self, path: str) -> bool:
+    def suggested_description(self) -> str:
+        """The description to offer when saving the live settings as a new preset: the
+        current one while the settings are still the preset's; once they differ (a drawn
+        data set, another loss), a line saying what they are made of, never the old
+        preset's text about a run these settings are not."""
+        config = plain(self.window.config)
+        current = str(config.get("description") or "")
+        saved = self.doc.preset_saved
+        if saved is None:  # a checkpoint's own settings
+            return current
+        meta = ("name", "description", "topic", "lecture")
+        changes = {k: v for k, v in diff(saved, config).items() if k not in meta}
+        if not changes:
+            return current
+        base = saved.get("name") or self.doc.preset_name or "a preset"
+        return f"Made from the preset {base}, with {describe_changes(changes, limit=8)}."
+
+    def _write_preset(self, path: str, *, name: str | None = None,
+                      description: str | None = None) -> bool:
         """Write the live settings. Saved under a new file name, the preset takes the file's
-        name (and the engine is told, so the title and the saved file agree)."""
+        name unless ``name`` says otherwise; a new name or ``description`` goes to the
+        engine too, so the title and the saved file agree."""
         p = Path(path)
         if not p.suffix:
             p = p.with_suffix(".json")
         config = copy.deepcopy(self.window.config)
-        rename = self.doc.preset_file is None or Path(self.doc.preset_file) != p.resolve()
-        rename = rename and config.get("name") != p.stem
-        if rename:
-            config["name"] = p.stem
+        if name is None:
+            rename = self.doc.preset_file is None or Path(self.doc.preset_file) != p.resolve()
+            name = p.stem if rename else config.get("name")
+        updates = {k: v for k, v in (("name", name), ("description", description))
+                   if v is not None and v != config.get(k)}
+        config.update(updates)
         try:
             save_preset(config, str(p))
         except (OSError, ValueError) as e:
             reason = getattr(e, "strerror", None) or e
             self._error(f"Could not save the preset to {p}: {reason}")
             return False
-        if rename:
-            self.window.link.send(Apply({"name": p.stem}))
+        if updates:
+            self.window.link.send(Apply(updates))
         saved = _Preset(str(p), user_preset_file(str(p)), json.loads(preset_text(config)))
         self._commit_preset(saved)
         self._info(f"Saved the preset to {p}")
@@ -296,11 +356,12 @@ class FileActions(QObject):
 
     # ------------------------------------------------------------------ checkpoints
     def choose_session_path(self) -> str | None:
-        return self._save_path("Save session", "session.safetensors", CHECKPOINT_FILTER)
+        return self._save_path("Save session", "session.safetensors", CHECKPOINT_FILTER,
+                               "session")
 
     def save_generator(self, path: str | None = None) -> None:
         path = path or self._save_path("Save generator", "generator.safetensors",
-                                       CHECKPOINT_FILTER)
+                                       CHECKPOINT_FILTER, "generator")
         if path:
             self.window.link.send(SaveGenerator(path))
 
@@ -311,7 +372,7 @@ class FileActions(QObject):
 
     def open_session(self, path: str | None = None, *, what: str = "session") -> bool:
         """Resume a session checkpoint exactly (replaces the current session)."""
-        path = path or self._open_path("Open session", CHECKPOINT_FILTER)
+        path = path or self._open_path("Open session", CHECKPOINT_FILTER, "session")
         if not path:
             return False
         self._loads.append(_Load(what, path, header_step(path) or 0))
@@ -322,7 +383,7 @@ class FileActions(QObject):
     def open_generator(self, path: str | None = None) -> bool:
         """Continue from a generator checkpoint: its samples show at once, training goes
         on against a fresh discriminator."""
-        path = path or self._open_path("Open generator", CHECKPOINT_FILTER)
+        path = path or self._open_path("Open generator", CHECKPOINT_FILTER, "generator")
         if not path:
             return False
         self._loads.append(_Load("generator", path, header_step(path) or 0))
@@ -337,6 +398,10 @@ class FileActions(QObject):
         self.window.keeper.rebase(load.step if load else 0)
         if load is None:
             return
+        if load.what == UNDO_WHAT:  # the run before a reset: same settings, same preset
+            self.window.keeper.reset_undone(load.step)
+            self._info(f"Undid the reset: back at step {load.step:,}")
+            return
         if load.preset is not None:
             self._commit_preset(load.preset)
             name = load.preset.config.get("name") or load.path
@@ -345,6 +410,11 @@ class FileActions(QObject):
         # a checkpoint carries its own config: no preset file to save to or compare with
         self.doc.forget_preset()
         self._info(f"Opened the {load.what} {load.path} (step {load.step:,})")
+
+    @property
+    def loading(self) -> bool:
+        """Whether a load (preset, session, generator) is on its way to the engine."""
+        return bool(self._loads)
 
     def _on_applied(self, ev: Applied) -> None:
         """A kept-networks load is done when the engine runs the preset's settings."""
@@ -375,6 +445,9 @@ class FileActions(QObject):
         text = ev.message[:1].upper() + ev.message[1:]
         if purpose == "autosave":
             self.window.message.show_message(f"Autosave failed: {ev.message}", "warning")
+        elif purpose == "undo":
+            self.window.message.show_message(
+                f"Reset without Undo: the run could not be kept ({ev.message})", "warning")
         elif purpose == "close":
             self._error(f"{text}. The window stays open.")
         else:
@@ -412,8 +485,11 @@ class FileActions(QObject):
         engine, which refuses a .png of points with a message)."""
         chosen = ""
         if not path:
-            path, chosen = QFileDialog.getSaveFileName(self.window, "Export samples",
-                                                       "samples.npy", SAMPLES_FILTER)
+            start = os.path.join(self.start_folder("export"), "samples.npy")
+            path, chosen = QFileDialog.getSaveFileName(self.window, "Export samples", start,
+                                                       SAMPLES_FILTER)
+            if path:
+                self.remember_folder("export", path)
         if not path:
             return False
         p = Path(path)
@@ -440,7 +516,7 @@ class FileActions(QObject):
     # ------------------------------------------------------------------ points
     def import_points_csv(self, path: str | None = None) -> bool:
         """Use a CSV of x,y rows as the real data; a bad file is explained, not raised."""
-        path = path or self._open_path("Import points", CSV_FILTER)
+        path = path or self._open_path("Import points", CSV_FILTER, "points")
         if not path:
             return False
         try:

@@ -6,6 +6,7 @@ the Training menu and the keyboard-shortcut help are all built from that table.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +38,8 @@ TRANSPORT: tuple[ActionSpec, ...] = (
     ActionSpec("step_d", "D step", "D", "One discriminator update only (pauses first)"),
     ActionSpec("step_g", "G step", "G", "One generator update only (pauses first)"),
     ActionSpec("reset", "Reset", "Ctrl+R", "Re-initialise both networks from the seed; "
-               "the curves restart", QStyle.StandardPixmap.SP_BrowserReload),
+               "the curves restart (asks first after a long unsaved run; Undo brings it back)",
+               QStyle.StandardPixmap.SP_BrowserReload),
     ActionSpec("slower", "Slower", "[", "Slow down (down to slow motion)"),
     ActionSpec("faster", "Faster", "]", "Speed up (up to full speed)"),
 )
@@ -76,7 +78,13 @@ class Transport(QObject):
             action.setObjectName(f"action_{spec.name}")
             self.actions[spec.name] = action
         self.actions["play"].toggled.connect(self._on_play_toggled)
+        # who decides about a reset (asks first, keeps the run for Undo): the window's
+        # SessionKeeper; None sends it at once
+        self.reset_handler: Callable[[], None] | None = None
         for name, cmd in _COMMANDS.items():
+            if name == "reset":
+                self.actions[name].triggered.connect(self._on_reset)
+                continue
             self.actions[name].triggered.connect(lambda _=False, c=cmd: self._send_step(c))
         self.actions["slower"].triggered.connect(lambda: self.nudge_speed(-1))
         self.actions["faster"].triggered.connect(lambda: self.nudge_speed(+1))
@@ -136,6 +144,16 @@ class Transport(QObject):
     def _on_play_toggled(self, running: bool) -> None:
         self._label_play(running)
         self.command_requested.emit(Play() if running else Pause())
+
+    def _on_reset(self) -> None:
+        if self.reset_handler is not None:
+            self.reset_handler()
+        else:
+            self.send_reset()
+
+    def send_reset(self) -> None:
+        """Re-initialise both networks now (no question)."""
+        self._send_step(Reset())
 
     def _send_step(self, command: Any) -> None:
         self.show_running(False)  # a step pauses the engine first

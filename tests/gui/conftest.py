@@ -83,14 +83,17 @@ UNSET = object()
 
 class Answers:
     """Scripted answers to the questions in ``gui.dialogs``; ``asked`` records each one as
-    (question, args). A keep/restore question with no answer set fails the test instead of
-    blocking it; an unanswered close question discards (pytest-qt closes the test's windows
-    before any fixture teardown, so a failed test must still be able to close)."""
+    (question, args). A keep/restore/reset question with no answer set fails the test instead
+    of blocking it; an unanswered close question discards (pytest-qt closes the test's windows
+    before any fixture teardown, so a failed test must still be able to close) and unanswered
+    preset details are accepted as prefilled."""
 
     def __init__(self) -> None:
         self.keep: Any = UNSET     # "keep", "fresh" or None (cancel)
         self.close: Any = UNSET    # "save", "discard" or "cancel"
         self.restore: Any = UNSET  # True / False
+        self.reset: Any = UNSET    # True (reset) / False (cancel)
+        self.details: Any = UNSET  # (name, description), None (cancel); unset: as prefilled
         self.asked: list[tuple[str, tuple[Any, ...]]] = []
 
     def _answer(self, question: str, value: Any, *args: Any) -> Any:
@@ -98,6 +101,8 @@ class Answers:
         if value is UNSET:
             if question == "close":
                 return "discard"
+            if question == "details":  # accepted as prefilled
+                return args[1], args[2]
             raise AssertionError(f"unexpected question: {question} {args[1:]}")
         return value
 
@@ -114,4 +119,8 @@ def answers(monkeypatch: pytest.MonkeyPatch) -> Answers:
                         lambda *args: a._answer("close", a.close, *args))
     monkeypatch.setattr(dialogs, "ask_restore",
                         lambda *args: a._answer("restore", a.restore, *args))
+    monkeypatch.setattr(dialogs, "ask_reset",
+                        lambda *args: a._answer("reset", a.reset, *args))
+    monkeypatch.setattr(dialogs, "ask_preset_details",
+                        lambda *args: a._answer("details", a.details, *args))
     return a

@@ -206,7 +206,8 @@ def test_open_session_resumes_exactly_and_generator_continues(qtbot, make_window
 
 
 # ---------------------------------------------------------------------------- presets
-def test_save_preset_marks_modified_and_round_trips(qtbot, make_window, tmp_path, monkeypatch):
+def test_save_preset_marks_modified_and_round_trips(qtbot, make_window, tmp_path, monkeypatch,
+                                                    answers):
     window = make_window()
     assert "[*]" in window.windowTitle() and not window.isWindowModified()
     with qtbot.waitSignal(window.link.applied, timeout=TIMEOUT,
@@ -478,7 +479,7 @@ def test_shortcuts_for_presets_and_sessions_are_distinct(qtbot, make_window):
     assert len(keys) == len(set(keys)), sorted(keys)
 
 
-@pytest.mark.parametrize("name", ["keep", "close", "restore"])
+@pytest.mark.parametrize("name", ["keep", "close", "restore", "reset"])
 def test_question_boxes_read_well(qtbot, name):
     from gui import dialogs
 
@@ -488,6 +489,10 @@ def test_question_boxes_read_well(qtbot, name):
     elif name == "close":
         box, answers = dialogs.save_before_close_box(None, 5000)
         assert "5,000 training steps" in box.text()
+    elif name == "reset":
+        box, answers = dialogs.reset_box(None, 1234)
+        assert "1,234 training steps" in box.text() and "Undo reset" in box.informativeText()
+        assert answers[box.defaultButton()] is False  # Enter keeps the run
     else:
         box = dialogs.restore_box(None, 42, "2025-01-02 03:04")
         assert box.text() == dialogs.restore_text(42, "2025-01-02 03:04")
@@ -508,6 +513,8 @@ def test_question_boxes_read_well(qtbot, name):
     ("ask_save_before_close", "Save session…", "save"),
     ("ask_restore", "&Yes", True),
     ("ask_restore", "&No", False),
+    ("ask_reset", "Reset", True),
+    ("ask_reset", "Cancel", False),
 ])
 def test_real_questions_return_the_clicked_answer(qtbot, ask, button, expected):
     """The real modal boxes (clicked by a timer): each button maps to its answer."""
@@ -527,5 +534,5 @@ def test_real_questions_return_the_clicked_answer(qtbot, ask, button, expected):
 
     QTimer.singleShot(10, click)
     args = {"ask_keep_networks": ("ring8", 10), "ask_save_before_close": (10,),
-            "ask_restore": (10, "now")}[ask]
+            "ask_restore": (10, "now"), "ask_reset": (400,)}[ask]
     assert getattr(dialogs, ask)(None, *args) == expected
