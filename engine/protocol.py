@@ -306,6 +306,7 @@ class Welcome:
     message: str = ""
     pid: int = 0
     version: int = VERSION
+    devices: tuple[str, ...] = ()  # what ``device`` may be besides auto (empty: not told)
 
 
 @dataclass(frozen=True)

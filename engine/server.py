@@ -45,6 +45,13 @@ FRAME_EVERY = 1 / 30
 DETACH_AFTER = 10.0  # seconds of silence after which a window counts as gone
 
 
+def _devices() -> tuple[str, ...]:
+    """The devices this engine can train on (the window offers no others)."""
+    import torch
+
+    return ("cpu", "cuda") if torch.cuda.is_available() else ("cpu",)
+
+
 @dataclass
 class _Client:
     identity: bytes
@@ -176,7 +183,7 @@ class EngineServer:
             self._reply(identity, P.Welcome(False, "another window is attached to this engine"))
             return
         self.client = _Client(identity)
-        self._reply(identity, P.Welcome(True, "", os.getpid()))
+        self._reply(identity, P.Welcome(True, "", os.getpid(), devices=_devices()))
         from .runner import Replay
 
         self.runner.send(Replay())  # the whole state so far, in order, from the trainer

@@ -80,6 +80,7 @@ class EngineState:
     rows: int = 0                # history rows received since the last ResetDone
     pid: int = 0
     swaps: tuple[tuple[int, str], ...] = ()  # the session's swap log: (step, text)
+    devices: tuple[str, ...] = ()  # where the engine can train (its Welcome; empty: unknown)
 
 
 class EngineLink(QObject):
@@ -396,5 +397,6 @@ class EngineLink(QObject):
     def _on_welcome(self, ev: P.Welcome) -> None:
         if ev.accepted:
             self.state.pid = ev.pid
+            self.state.devices = tuple(ev.devices)
         else:
             self.attach_refused.emit(ev.message)

@@ -243,6 +243,18 @@ class ChoiceField(Field):
         w.activated.connect(self._commit)
         return w
 
+    def set_choices(self, choices: tuple[str, ...], titles: dict[str, str] | None = None
+                    ) -> None:
+        """Offer only ``choices`` (a subset of the param's), titled by ``titles`` where
+        given; the shown value stays shown even when it is not among them."""
+        w: QComboBox = self.widget  # type: ignore[assignment]
+        titles = titles or {}
+        with QSignalBlocker(w):
+            w.clear()
+            for c in choices:
+                w.addItem(titles.get(c) or choice_title(self.key, c), c)
+            self._show(self._shown)
+
     def _show(self, value: Any) -> None:
         w: QComboBox = self.widget  # type: ignore[assignment]
         i = w.findData(value)

@@ -341,6 +341,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Training paused after an error", 8000)
 
     def _on_engine_started(self) -> None:
+        self.panel.set_devices(self.link.state.devices)  # offer only what the engine has
         if self.statusBar().currentMessage().startswith("Starting the engine"):
             self.statusBar().showMessage("Engine ready", 3000)
 
