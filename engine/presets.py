@@ -27,11 +27,11 @@ OTHER_TOPIC = "Other presets"  # a preset with no topic, or one not in TOPICS
 
 # The lecture notes the built-in presets come from (a preset's "lecture").
 LECTURES: tuple[str, ...] = (
-    "Li: GAN basics (Imperial)",
-    "AMMI review: Deep Learning 10, GANs",
-    "Marlin: COMPSCI 689, lecture 22 (UMass)",
-    "Isachenko: Deep Generative Models, lecture 9 (MIPT)",
-    "Generative Models: an introduction (in Korean)",
+    "Li, GAN basics (Imperial)",
+    "AMMI review session, Deep Learning 10 (GANs)",
+    "Marlin, COMPSCI 689 lecture 22 (UMass)",
+    "Isachenko, Deep Generative Models lecture 9 (MIPT)",
+    "Generative Models, an introduction (in Korean)",
 )
 
 # Within a topic, the built-ins in the order a lecture would show them (a phenomenon before
