@@ -427,11 +427,13 @@ class PointsField(Field):
     """Drawn or imported points are edited on the data plane, not typed: show a count."""
 
     def _build(self) -> QWidget:
-        return QLabel()
+        label = QLabel()
+        label.setWordWrap(True)  # the hint wraps: it never widens (and clips) the panel
+        return label
 
     def _show(self, value: Any) -> None:
         n = len(value) if isinstance(value, list | tuple) else 0
-        self.widget.setText(f"{n} point{'s' if n != 1 else ''} (draw on the plane "  # type: ignore[attr-defined]
+        self.widget.setText(f"{n:,} point{'s' if n != 1 else ''} (draw on the plane "  # type: ignore[attr-defined]
                             "or File ▸ Import)")
 
     def value(self) -> Any:

@@ -101,3 +101,19 @@ def test_a_long_message_wraps_beside_its_buttons_and_never_widens_the_window(qtb
     lines = text.document().size().height() / text.fontMetrics().lineSpacing()
     assert lines > 3 and text.height() >= text.document().size().height() - 1  # all of it
     assert line.text().endswith("disk full")
+
+
+def test_the_panel_never_grows_wider_than_its_scroll_area(qtbot, make_window):
+    """A long field (the drawn points' hint) once widened the panel past its scroll area,
+    clipping every control's right edge (horizontal scrolling is off)."""
+    window = make_window()
+    points = [[0.1 * i, 0.0] for i in range(1200)]
+    for changes in ({"data.name": "points", "data.points": points}, {"data.name": "spiral"},
+                    {"data.name": "lines"}, {"data.name": "mixture1d"}):
+        with qtbot.waitSignal(window.link.applied, timeout=TIMEOUT,
+                              check_params_cb=lambda ev: "data.name" in ev.changes):
+            window.apply_changes(changes)
+        qtbot.wait(20)  # a layout pass
+        viewport = window.scroll.viewport().width()
+        assert window.panel.width() <= viewport, (changes["data.name"], window.panel.width(),
+                                                  viewport)
