@@ -140,8 +140,9 @@ class PresetLibrary(QDialog):
         body.setChildrenCollapsible(False)
         body.addWidget(self.tree)
         body.addWidget(right)
-        body.setStretchFactor(0, 5)
-        body.setStretchFactor(1, 6)
+        body.setStretchFactor(0, 1)
+        body.setStretchFactor(1, 1)
+        body.setSizes([600, 440])  # the list wide enough for its lectures; scaled to fit
 
         self.buttons = QDialogButtonBox()
         self.load_button: QPushButton = self.buttons.addButton(
