@@ -29,11 +29,12 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QTimer
 
 from engine.atomic import atomic_write_text
 from engine.protocol import Failed, ResetDone, Saved, SaveSession, Status
@@ -49,6 +50,7 @@ AUTOSAVE_NAME = "autosave-session.safetensors"
 MARKER_NAME = "running.json"
 DEFAULT_AUTOSAVE_MINUTES = 1.0
 RESET_ASK_STEPS = 300  # Reset asks first when more steps than this are unsaved
+PAUSE_WAIT_S = 0.5     # how long a question waits for the engine to report it paused
 UNDO_NAME = "before-reset.safetensors"
 UNDO_WHAT = "run from before the reset"  # how a load of it is named in messages
 
@@ -389,4 +391,9 @@ class SessionKeeper(QObject):
         running = self.link.state.running or self.window.transport.actions["play"].isChecked()
         if running:
             self.window.transport.request_running(False)
+            # let the engine's paused status arrive (half a second at most), so the question
+            # counts the steps as they stay, not as they were a moment before the pause
+            deadline = time.monotonic() + PAUSE_WAIT_S
+            while self.link.state.running and self.link.alive and time.monotonic() < deadline:
+                QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
         return running

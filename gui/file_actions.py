@@ -377,7 +377,8 @@ class FileActions(QObject):
             return False
         self._loads.append(_Load(what, path, header_step(path) or 0))
         self.window.link.send(LoadSession(path))
-        self.window.statusBar().showMessage(f"Opening the {what} {path}…", 5000)
+        where = "" if what == UNDO_WHAT else f" {path}"  # the kept run's file is the app's own
+        self.window.statusBar().showMessage(f"Opening the {what}{where}…", 5000)
         return True
 
     def open_generator(self, path: str | None = None) -> bool:
