@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,23 @@ from . import config as C
 from .atomic import atomic_write_text
 from .safeio import PRESET_BYTES, read_capped
 
-PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
+PRESET_PACKAGE = "gan_playground_presets"  # the repository's presets/ folder, once installed
+
+
+def _builtin_dir() -> Path:
+    """Where the built-in presets are: the installed package data (a wheel or an editable
+    install, found through ``importlib.resources``), else the clone's ``presets/`` folder
+    (running from a checkout that was never installed)."""
+    try:
+        root = Path(str(resources.files(PRESET_PACKAGE)))
+    except (ModuleNotFoundError, TypeError):
+        root = None
+    if root is not None and root.is_dir():
+        return root
+    return Path(__file__).resolve().parent.parent / "presets"
+
+
+PRESET_DIR = _builtin_dir()
 DEFAULT_PRESET = "ring8"
 
 # The preset library's groups (a preset's "topic"), in the order the lecture notes teach them.

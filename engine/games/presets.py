@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..presets import PRESET_DIR
 from .player import MAX_STEPS
 from .settings import GameSettings
 
-GAME_PRESET_DIR = Path(__file__).resolve().parents[2] / "presets" / "games"
+GAME_PRESET_DIR = PRESET_DIR / "games"  # beside the trainer's, shipped with them
 MAX_PRESET_BYTES = 1_000_000
 PRESET_KEYS = ("format", "name", "description", "steps", "settings")
 
