@@ -40,6 +40,11 @@ class Snapshot:
     with ``hb = heat_box or box`` (pyqtgraph's default column-major image order). It is a probability for the BCE losses,
     a raw score otherwise. For 1-D data (``dim == 1``) the heatmap, D*, p_data and p_g are
     curves over x = linspace(box[0], box[1], grid).
+
+    D*, p_data and p_g belong to the *cell* around each grid point (half a spacing either
+    side): p_data and p_g are the data's and G's probability mass in the cell divided by
+    its area (exact for the Gaussian mixtures; the share of 8192 fixed samples otherwise,
+    and for G), and D* = P_data / (P_data + P_g) per cell, 0.5 where neither has mass.
     """
 
     step: int
@@ -54,8 +59,8 @@ class Snapshot:
     dim: int = 2                          # data dimension: 1 draws curves instead of a plane
     view_z: np.ndarray | None = None      # the fixed noise of ``fake`` (z -> G(z) lines in 1-D)
     dstar: np.ndarray | None = None       # D* on the heatmap grid (BCE losses only)
-    dstar_gap: float | None = None        # mean |D - D*| weighted by p_data + p_g
-    p_data: np.ndarray | None = None      # densities on the grid (1-D views, D*)
+    dstar_gap: float | None = None        # mean |D - D*| over the cells, weighted by their mass
+    p_data: np.ndarray | None = None      # mean density in each cell (1-D views, D*)
     p_g: np.ndarray | None = None
     arrows: np.ndarray | None = None      # (n, dim) -dL_G/dx at the fakes
     d_field: np.ndarray | None = None     # (k, k, 2) dD/dx over a coarse grid of the box

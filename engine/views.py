@@ -12,13 +12,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from .divergences import kde_density, mixture_density, optimal_discriminator
+from .divergences import cell_dstar, cell_edges, mixture_cell_mass, sample_cell_mass
 from .evaluation import as_numpy, generate_tensor
 from .seeds import seed_of
 from .snapshot import Snapshot, ViewRequest
 from .training import noise
 
 MB_CONTEXT = 64  # fakes each grid point is compared with when D has minibatch features
+# fixed samples behind D*'s per-cell masses: P_g (and P_data for sets without modes) is the
+# share of them in each cell; enough that a 64x64 grid's busy cells hold dozens
+DSTAR_SAMPLES = 8192
 
 if TYPE_CHECKING:
     from .session import Session
@@ -151,17 +154,28 @@ def _with_grad(s: Session, x: torch.Tensor, fn) -> np.ndarray:
         d.train()
 
 
-def _densities(s: Session, grid: np.ndarray, real: np.ndarray, fake: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """p_data in closed form for mixture sets (KDE of the real batch otherwise); p_g by KDE."""
+def _cell_masses(s: Session, box: tuple[float, ...], r: int, dim: int
+                 ) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """P_data and P_g per grid cell (the cell around each heatmap point), the floor below
+    which a data mass counts as none, and the cell's area (length in 1-D).
+
+    P_data is exact for the mixture sets (normal CDF differences) and the share of
+    ``DSTAR_SAMPLES`` fixed real samples otherwise; P_g is the share of as many fakes from
+    fixed noise, so frames change smoothly as G moves."""
+    edges = [cell_edges(box[0], box[1], r)]
+    if dim == 2:
+        edges.append(cell_edges(box[2], box[3], r))
+    area = float(np.prod([e[1] - e[0] for e in edges]))
     modes = s.dataset.modes(s.config["data"])
-    p_data = mixture_density(grid, modes) if modes is not None else _kde(grid, real)
-    return p_data, _kde(grid, fake)
-
-
-def _kde(grid: np.ndarray, samples: np.ndarray) -> np.ndarray:
-    """A view may ask for no fakes or no reals (``n_fake=0``): no samples put no mass
-    anywhere, where the KDE of an empty batch would fail on its shape."""
-    return kde_density(grid, samples) if len(samples) else np.zeros(len(grid))
+    n = DSTAR_SAMPLES
+    z, real_t = s.view_batches(n, 0 if modes is not None else n)
+    fake = as_numpy(s, lambda: _generate_in_batches(s, z))
+    p_g = sample_cell_mass(fake, edges)
+    if modes is not None:
+        p_data = mixture_cell_mass(edges, modes)
+    else:
+        p_data = sample_cell_mass(real_t.cpu().numpy(), edges)
+    return p_data, p_g, 0.5 / n, area
 
 
 def _batch_mates(s: Session, z: torch.Tensor, k: int) -> np.ndarray:
@@ -255,12 +269,13 @@ def build_snapshot(s: Session, req: ViewRequest) -> Snapshot:
         else:
             heat = as_numpy(s, lambda: _d_out(s, grid_t)).reshape(shape)
         if req.dstar or dim == 1:
-            grid = grid_t.cpu().numpy()
-            p_data, p_g = (d.reshape(shape) for d in _densities(s, grid, real, fake))
+            # D* from the probability mass in each cell, not densities at its centre
+            mass_data, mass_g, floor, area = _cell_masses(s, heat_box, req.grid, dim)
+            cells = cell_dstar(mass_data, mass_g, floor)
+            p_data, p_g = cells.p_data / area, cells.p_g / area  # mean density in each cell
             if s.loss.probability:
-                dstar = optimal_discriminator(p_data, p_g)
-                w = p_data + p_g
-                gap = float((np.abs(heat - dstar) * w).sum() / max(w.sum(), 1e-300))
+                dstar = cells.dstar
+                gap = cells.gap(heat)
     arrows = None
     if req.arrows and fake_t is not None and len(fake):
         g_loss = s.loss.g_loss
