@@ -43,6 +43,23 @@ DEFAULT_LINES = 40
 ONE_D_CHANGES = {"data.name": "mixture1d", "noise.dim": 1}
 
 
+def signed(v: float) -> str:
+    """A tick label with a true minus sign (U+2212), as the axes write it."""
+    text = f"{v:.2g}"
+    return text.replace("-", "\u2212") if v < 0 else text
+
+
+def centred(label: QLabel) -> QHBoxLayout:
+    """``label`` (word-wrapped) centred in a row: it gets the row's width up to its maximum,
+    and with it the height its wrapped text needs (an alignment flag would give it only its
+    size hint's width, and cut the last lines off)."""
+    row = QHBoxLayout()
+    row.addStretch(1)
+    row.addWidget(label, 100)
+    row.addStretch(1)
+    return row
+
+
 class OneDView(QWidget):
     """Curves over x and z -> G(z) lines; a note (and a switch button) for 2-D data."""
 
@@ -108,7 +125,7 @@ class OneDView(QWidget):
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message.setStyleSheet(f"color: {MUTED}; font-size: 11pt;")
         self.message.setMaximumWidth(560)
-        o.addWidget(self.message, 0, Qt.AlignmentFlag.AlignHCenter)
+        o.addLayout(centred(self.message))
         self.switch_button = QPushButton("Switch to 1-D data")
         self.switch_button.setObjectName("one_d_switch")
         self.switch_button.setToolTip("Apply data.name = mixture1d and noise.dim = 1 to this "
@@ -146,7 +163,10 @@ class OneDView(QWidget):
         item.addItem(self.z_dots)
         self.x_text = pg.TextItem("x", color="#111827", anchor=(1.2, 0.5))
         self.z_text = pg.TextItem("z", color="#111827", anchor=(1.2, 0.5))
-        self.z_ticks = [pg.TextItem("", color=PAPER_AXIS, anchor=(0.5, 0.0)) for _ in range(3)]
+        # the end labels hang inward from the ends of the z axis: centred on them, half of
+        # each fell outside the plot, and the left one lost its minus sign
+        self.z_ticks = [pg.TextItem("", color=PAPER_AXIS, anchor=(ax, 0.0))
+                        for ax in (0.0, 0.5, 1.0)]
         for t in (self.x_text, self.z_text, *self.z_ticks):
             item.addItem(t, ignoreBounds=True)
         item.setYRange(Z_LEVEL - 0.14, 1.06, padding=0)
@@ -226,7 +246,7 @@ class OneDView(QWidget):
             lim = max(lim, 1e-6)
             self._z_range = (-lim, lim)
             for t, v in zip(self.z_ticks, (-lim, 0.0, lim)):
-                t.setText(f"{v:.2g}")
+                t.setText(signed(v))
                 t.setPos(float(z_to_axis(np.array([v]), self._z_range, box)[0]), Z_LEVEL - 0.02)
         sub = self._subset
         xs, ys = mapping_segments(z[sub], gz[sub], self._z_range, box, Z_LEVEL, X_LEVEL)

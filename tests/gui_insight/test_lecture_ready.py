@@ -1,0 +1,132 @@
+"""Issue #12, the Insight tab: views that never mislead, at the sizes a lecture hall gets.
+
+Engine-free tests feed frames through a link that never starts (its ``snapshot_ready``
+signal is what a started one emits); the data-set change and the scrub hook run against
+the real engine process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings, Qt
+
+from engine.metrics import COLUMNS
+from engine.snapshot import Snapshot
+
+from .conftest import small_config
+
+BOX = (-3.0, 3.0, -3.0, 3.0)
+
+
+def frame(step: int, *, dstar: bool = False, dim: int = 2, n: int = 64) -> Snapshot:
+    """A made-up 2-D (or 1-D) frame whose contents depend on ``step``."""
+    rng = np.random.default_rng(step)
+    if dim == 1:
+        grid = 40
+        z = np.linspace(-3.1, 3.1, n)[:, None]
+        x = np.linspace(-4.0, 6.0, grid)
+        p = np.exp(-0.5 * (x - 1.0) ** 2)
+        return Snapshot(step=step, fake=z * 0.5 + 1.0, real=rng.normal(1.0, 1.0, (n, 1)),
+                        heatmap=np.full(grid, 0.5), box=(-4.0, 6.0, 0.0, 1.0),
+                        heatmap_is_probability=True, dim=1, view_z=z, dstar=np.full(grid, 0.5),
+                        p_data=p, p_g=p * 0.8, dstar_gap=0.1, loss_name="non-saturating")
+    heat = np.full((16, 16), (step % 100) / 100.0)
+    extras: dict[str, Any] = {}
+    if dstar:
+        extras = {"dstar": np.full((16, 16), 0.25), "dstar_gap": 0.1 + step / 1e4,
+                  "p_data": np.ones((16, 16)), "p_g": np.ones((16, 16))}
+    return Snapshot(step=step, fake=rng.uniform(-2, 2, (n, 2)), real=rng.uniform(-2, 2, (n, 2)),
+                    heatmap=heat, box=BOX, heatmap_is_probability=True,
+                    loss_name="non-saturating", d_updates=step, g_updates=step, **extras)
+
+
+@pytest.fixture
+def idle_panel(qtbot: Any) -> Any:
+    """A panel on a link that is never started (no engine, no thread), shown offscreen."""
+    from gui.engine_link import EngineLink
+    from gui.insight import InsightPanel
+
+    link = EngineLink(small_config())
+    panel = InsightPanel(link, config=small_config())
+    panel.timeline.ring.min_interval = 0.0
+    qtbot.addWidget(panel)
+    panel.resize(420, 600)  # the panel's width beside the plane at 1280x720
+    panel.show()
+    qtbot.waitExposed(panel)
+    yield panel, link
+    panel.shutdown()
+    assert not panel.timeline.replay_timer.isActive()
+
+
+@pytest.fixture
+def window(qtbot: Any, tmp_path: Any) -> Any:
+    """The real main window, its engine not started (layout only)."""
+    from engine.presets import load_preset
+    from gui.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "win.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(load_preset("ring8"), "ring8", settings=settings, start=False)
+    qtbot.addWidget(w)
+    yield w
+    w.insight.shutdown()
+    w.close()
+
+
+def settle(qtbot: Any) -> None:
+    """Let posted layout requests run (a label's new size reaches the window this way)."""
+    from PySide6.QtWidgets import QApplication
+
+    for _ in range(5):
+        QApplication.processEvents()
+        qtbot.wait(10)
+
+
+def show_insight(qtbot: Any, w: Any, size: tuple[int, int]) -> None:
+    w.resize(*size)
+    w.show()
+    qtbot.waitExposed(w)
+    w.right_tabs.setCurrentWidget(w.insight)
+    settle(qtbot)
+
+
+def rows(step: int, **values: float) -> np.ndarray:
+    r = np.full((1, len(COLUMNS)), np.nan)
+    r[0, COLUMNS.index("step")] = step
+    for k, v in values.items():
+        r[0, COLUMNS.index(k)] = v
+    return r
+
+
+def click_tab(qtbot: Any, panel: Any, name: str) -> None:
+    bar = panel.tabs.tabBar()
+    index = list(panel.views).index(name)
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(index).center())
+    assert panel.current_name() == name
+
+
+# --------------------------------------------------------------------------- item 17
+
+
+def test_the_noise_axis_keeps_its_minus_sign(qtbot):
+    """The z axis's end labels were centred on its ends: half of each fell outside the
+    plot, and the left one lost its minus sign ("3.1 … 0 … 3.1")."""
+    from gui.insight.one_d_view import OneDView
+
+    view = OneDView()
+    qtbot.addWidget(view)
+    view.resize(420, 500)
+    view.show()
+    qtbot.waitExposed(view)
+    view.show_snapshot(frame(1, dim=1))
+    settle(qtbot)
+    left, middle, right = view.z_ticks
+    assert (left.toPlainText(), middle.toPlainText(), right.toPlainText()) == \
+        ("−3.1", "0", "3.1")
+    plot_area = view.item.getViewBox().sceneBoundingRect()
+    for tick in view.z_ticks:
+        r = tick.sceneBoundingRect()
+        assert plot_area.left() <= r.left() and r.right() <= plot_area.right(), \
+            (tick.toPlainText(), r, plot_area)
