@@ -4,6 +4,10 @@ The engine estimates them every ``train.metrics_every`` steps on fresh samples a
 them in the metric rows (NaN elsewhere); this view keeps only the rows that carry them,
 in bounded memory, and plots their finite values. The JS plot has a dashed line at log 2:
 on the ``lines`` data set (disjoint supports) JS sits there while W1 keeps falling.
+
+A new data set restarts the curves (``restart``): the old set's JS, W1 or modes describe
+a different target. The mode plots (and the header's modes and HQ) are there only for data
+sets made of modes; two moons or a spiral have none.
 """
 
 from __future__ import annotations
@@ -71,8 +75,11 @@ class DivergenceView(QWidget):
         self._cadence = [self.rows.columns.index(c) for c in CADENCE_COLUMNS]
         self._dirty = False
         self._total_modes: int | None = None
+        self._has_modes: bool | None = None  # None until a config says
         self._metrics_every: int | None = None
         self._samples = 0
+        self._since = ""  # the last data-set change, for the note
+        self._narrow = False  # the x range is held wider than the few estimates so far
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -125,12 +132,41 @@ class DivergenceView(QWidget):
             text.hide()
             self.plots[column].addItem(text, ignoreBounds=True)
             self._empty_notes[column] = text
+        self._positions = {spec.column: (i // 2, i % 2) for i, spec in enumerate(PLOTS)}
         self.markers = SwapMarkers(self.plots.values())  # a line per change applied mid-run
+        self._fit_minimum()
         self._update_note()
 
     def set_swaps(self, entries: Any) -> None:
         """The session's swap log (``(step, text)``): a labelled line on every plot."""
         self.markers.set_entries(entries)
+
+    # ------------------------------------------------------------------ layout
+    @property
+    def mode_plots_shown(self) -> bool:
+        return self.plots["modes"].scene() is not None
+
+    def _show_mode_plots(self, on: bool) -> None:
+        """Put the mode plots in the grid, or take them out of it (a set without modes:
+        the four divergences then share the room)."""
+        if on == self.mode_plots_shown:
+            return
+        top = self.graphics.ci
+        for column in MODE_COLUMNS:
+            item = self.plots[column]
+            if on:
+                top.addItem(item, *self._positions[column])
+                item.show()
+            else:
+                top.removeItem(item)
+                item.hide()
+        self._fit_minimum()
+
+    def _fit_minimum(self) -> None:
+        """The plots' own minimum size (titles, axes) for the scroll area to honour."""
+        hint = self.graphics.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).toSize()
+        if hint != self.graphics.minimumSize():
+            self.graphics.setMinimumSize(hint)
 
     # ------------------------------------------------------------------ data in
     def set_config(self, config: dict[str, Any]) -> None:
@@ -142,6 +178,8 @@ class DivergenceView(QWidget):
         ds = DATA_SPECS.get(data.get("name", ""))
         modes = ds.modes(data) if ds is not None else None
         self._total_modes = len(modes.centers) if modes is not None else None
+        self._has_modes = ds is not None and modes is not None
+        self._show_mode_plots(self._has_modes)
         if self._total_modes:
             self.total_line.setValue(self._total_modes)
             self.total_line.show()
@@ -159,7 +197,8 @@ class DivergenceView(QWidget):
         samples = self._samples
         on = f" on {samples} fresh samples" if samples else ""
         self.note.setText(f"Estimated {cadence}{on}: JS and KL from 30×30 histograms over the "
-                          "data box, exact W₁ by optimal assignment, MMD² with an RBF kernel.")
+                          "data box, exact W₁ by optimal assignment, MMD² with an RBF kernel."
+                          + self._since)
 
     def add_rows(self, rows: np.ndarray) -> None:
         rows = np.asarray(rows, dtype=np.float64)
@@ -173,7 +212,21 @@ class DivergenceView(QWidget):
     def clear(self) -> None:
         self.rows.clear()
         self._dirty = True
+        self._since = ""
         self.readout.setText("Waiting for the first estimate…")
+        self._update_note()
+
+    def restart(self, config: dict[str, Any], step: int) -> None:
+        """The data set changed (at ``step``): drop every curve and the header of the old
+        one, whose divergences and modes describe another target, and learn the new one."""
+        self.rows.clear()
+        self._dirty = True
+        data = config.get("data", {})
+        ds = DATA_SPECS.get(data.get("name", ""))
+        title = ds.title if ds is not None else str(data.get("name", "?"))
+        self._since = f" Restarted at step {step}: the data set changed to {title}."
+        self.readout.setText(f"{title} since step {step}: waiting for its first estimate…")
+        self.set_config(config)
 
     @property
     def point_count(self) -> int:
@@ -195,10 +248,29 @@ class DivergenceView(QWidget):
                     vb = self.plots[spec.column].getViewBox()
                     (x0, x1), (y0, y1) = vb.viewRange()
                     note.setPos((x0 + x1) / 2, (y0 + y1) / 2)
+        self._fit_minimum()
+        self._fit_steps()
         js_max = self.rows.xy("js")[1]
         top = max(LOG2 * JS_HEADROOM, float(js_max.max()) * 1.05 if len(js_max) else 0.0)
         self.plots["js"].setYRange(0, top, padding=0)
         self._update_readout()
+
+    def _fit_steps(self) -> None:
+        """One estimate (or a few close together) auto-ranges to a sliver of a step, whose
+        ticks ("499.8 500.0 500.2") run into each other: show at least a cadence's width."""
+        steps = self.rows.column("step")
+        steps = steps[np.isfinite(steps)]
+        every = float(self._metrics_every or 0) or 1.0
+        narrow = len(steps) > 0 and float(steps.max() - steps.min()) < every
+        if not narrow and not self._narrow:
+            return  # the plots auto-range (or show what the user zoomed to)
+        self._narrow = narrow
+        for item in self.plots.values():
+            if narrow:
+                item.setXRange(float(steps.min()) - every, float(steps.max()) + every,
+                               padding=0)
+            else:
+                item.enableAutoRange(x=True)
 
     def _update_readout(self) -> None:
         if not len(self.rows):
@@ -210,11 +282,12 @@ class DivergenceView(QWidget):
             v = self.rows.last(col)
             if v is not None:
                 parts.append(fmt.format(v))
-        modes = self.rows.last("modes")
-        if modes is not None:
-            total = f"/{self._total_modes}" if self._total_modes else ""
-            parts.append(f"modes {modes:.0f}{total}")
-        hq = self.rows.last("high_quality")
-        if hq is not None:
-            parts.append(f"HQ {hq * 100:.0f}%")
+        if self._has_modes is not False:  # only what the current data set has
+            modes = self.rows.last("modes")
+            if modes is not None:
+                total = f"/{self._total_modes}" if self._total_modes else ""
+                parts.append(f"modes {modes:.0f}{total}")
+            hq = self.rows.last("high_quality")
+            if hq is not None:
+                parts.append(f"HQ {hq * 100:.0f}%")
         self.readout.setText("  ·  ".join(p for p in parts if p))

@@ -25,7 +25,7 @@ import numpy as np
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from engine.dataspecs import DATA_SPECS
-from engine.protocol import Apply
+from engine.protocol import Applied, Apply
 from engine.snapshot import Snapshot, ViewRequest
 
 from ..engine_link import EMPTY_VIEW, EngineLink
@@ -77,6 +77,7 @@ class InsightPanel(QWidget):
         self._sent: ViewRequest | None = None
         self._closed = False
         self._drawn: tuple | None = None
+        self._row_step = 0.0  # the newest logged step (rows arrive in order with events)
 
         self.divergences = DivergenceView()
         self.dstar = DStarView()
@@ -160,6 +161,14 @@ class InsightPanel(QWidget):
             self.link.set_view_need("insight", want)
 
     @property
+    def step(self) -> int:
+        """The engine's step as far as the panel knows (the newest of its status, frames
+        and metric rows)."""
+        latest = self.latest.step if self.latest is not None else 0
+        row = int(self._row_step) if np.isfinite(self._row_step) else 0
+        return max(self.link.state.step, latest, row)
+
+    @property
     def dim(self) -> int:
         if self.config is not None:
             ds = DATA_SPECS.get(self.config.get("data", {}).get("name", ""))
@@ -224,6 +233,8 @@ class InsightPanel(QWidget):
                 self.views[name].show_snapshot(snap)  # type: ignore[attr-defined]
 
     def _on_rows(self, rows: np.ndarray) -> None:
+        if len(rows):
+            self._row_step = max(self._row_step, float(np.nanmax(rows[:, 0])))
         self.divergences.add_rows(rows)
         if self.isVisible() and self.current_name() in ("Divergences", "Compare"):
             self._draw_current()
@@ -233,6 +244,10 @@ class InsightPanel(QWidget):
             self._draw_current()
 
     def _on_config_event(self, ev: Any) -> None:
+        changes = getattr(ev, "changes", {}) or {}
+        if isinstance(ev, Applied) and any(str(k).startswith("data.") for k in changes):
+            # a new data set: the old one's divergences and modes describe something else
+            self.divergences.restart(ev.config, self.step)
         self._set_config(ev.config)
         self.sync_view()
 
@@ -243,6 +258,7 @@ class InsightPanel(QWidget):
         self.compare.set_config(config)
 
     def _on_reset(self, ev: Any) -> None:
+        self._row_step = 0.0
         self.divergences.clear()
         self.dstar.clear()
         self.timeline.clear()

@@ -7,6 +7,7 @@ the real engine process.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -14,9 +15,10 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 
 from engine.metrics import COLUMNS
+from engine.protocol import Applied, Apply, Pause, Play
 from engine.snapshot import Snapshot
 
-from .conftest import small_config
+from .conftest import TIMEOUT, small_config
 
 BOX = (-3.0, 3.0, -3.0, 3.0)
 
@@ -105,6 +107,63 @@ def click_tab(qtbot: Any, panel: Any, name: str) -> None:
     index = list(panel.views).index(name)
     qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(index).center())
     assert panel.current_name() == name
+
+
+# --------------------------------------------------------------------------- item 3
+
+
+def test_a_new_data_set_restarts_the_divergences_and_drops_the_modes(qtbot, make_panel):
+    """ring8 -> Two moons: the header and the mode plots held ring8's modes ("modes 6 ·
+    HQ 12%") under moons, which has none. Now the curves restart at the change, the mode
+    plots leave the grid and the header shows only what moons has."""
+    panel, link = make_panel(tab="Divergences")
+    view = panel.divergences
+    link.send(Play())
+    qtbot.waitUntil(lambda: "modes" in view.readout.text() and "HQ" in view.readout.text(),
+                    timeout=TIMEOUT)
+    assert view.mode_plots_shown
+    link.send(Pause())
+    last_ring8 = view.rows.last("step")
+    with qtbot.waitSignal(link.applied, timeout=TIMEOUT,
+                          check_params_cb=lambda ev: "data.name" in ev.changes):
+        link.send(Apply({"data.name": "moons"}))
+    found = re.search(r"Restarted at step (\d+): the data set changed to Two moons",
+                      view.note.text())
+    assert found, view.note.text()
+    changed_at = int(found.group(1))
+    assert changed_at >= last_ring8
+    assert view.point_count == 0  # ring8's estimates are gone
+    assert "modes" not in view.readout.text() and "HQ" not in view.readout.text()
+    assert "Two moons" in view.readout.text()
+    assert not view.mode_plots_shown and not view.total_line.isVisible()
+    for column in ("js", "w1", "modes", "high_quality"):
+        assert view.curves[column].xData is None or len(view.curves[column].xData) == 0
+    link.send(Play())
+    qtbot.waitUntil(lambda: view.point_count >= 1 and "JS" in view.readout.text(),
+                    timeout=TIMEOUT)
+    link.send(Pause())
+    x, _ = view.rows.xy("js")
+    assert len(x) and x.min() > changed_at  # only the new data set's estimates
+    assert "modes" not in view.readout.text() and "HQ" not in view.readout.text()
+    # and back to a set with modes: the mode plots return, with an empty history
+    with qtbot.waitSignal(link.applied, timeout=TIMEOUT):
+        link.send(Apply({"data.name": "grid25"}))
+    assert view.mode_plots_shown and view.point_count == 0
+
+
+def test_a_change_of_the_same_set_s_parameter_restarts_too_and_others_do_not(qtbot,
+                                                                             idle_panel):
+    panel, link = idle_panel
+    view = panel.divergences
+    view.add_rows(rows(100, js=0.5, w1=1.0, modes=6, high_quality=0.12))
+    view.refresh()
+    assert "modes 6/8" in view.readout.text()
+    config = small_config(**{"optim.d.lr": 1e-3})
+    link.applied.emit(Applied({"optim.d.lr": 1e-3}, config))  # not a data change: kept
+    assert view.point_count == 1
+    config = small_config(**{"data.std": 0.05})
+    link.applied.emit(Applied({"data.std": 0.05}, config))
+    assert view.point_count == 0 and view.mode_plots_shown  # ring8 still has its modes
 
 
 # --------------------------------------------------------------------------- item 17

@@ -131,8 +131,8 @@ def test_divergence_curves_receive_points(qtbot, make_panel):
     js = view.curves["js"].yData
     assert np.all(js <= math.log(2) + 1e-6)
     assert view.curves["modes"].xData is None or curve_len(view.curves["modes"]) == 0
-    assert view._empty_notes["modes"].isVisible()  # lines has no modes: said so
-    assert "JS" in view.readout.text()
+    assert not view.mode_plots_shown  # lines has no modes: no mode plots to leave empty
+    assert "JS" in view.readout.text() and "modes" not in view.readout.text()
 
 
 def test_timeline_scrubs_back_and_returns_to_live(qtbot, make_panel):
