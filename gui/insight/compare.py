@@ -137,11 +137,13 @@ class CompareView(QWidget):
         self.title.setObjectName("compare_title")
         self.title.setStyleSheet(f"color: {TEXT_COLOR}; font-weight: 600;")
         self.title.setToolTip("What differs between the two runs")
+        self.title.setWordWrap(True)  # a long value wraps; it never widens the panel
         row.addWidget(self.title, 1)
         self.steps = QLabel("")
         self.steps.setObjectName("compare_steps")
         self.steps.setStyleSheet("color: #8a8f98;")
         self.steps.setToolTip("Steps since the comparison started, per run")
+        self.steps.setWordWrap(True)
         row.addWidget(self.steps)
         self.title_row = QWidget()
         self.title_row.setLayout(row)
@@ -169,7 +171,8 @@ class CompareView(QWidget):
                             x_label="steps since the start" if i >= 2 else None)
             if spec.log_y:
                 item.setLogMode(y=True)
-            add_legend(item, columns=2)
+            if i == 0:  # one legend for all four (the same colours throughout): on the
+                add_legend(item, columns=2)  # JS plot it covered the log 2 line's label
             sparse = spec.column in CADENCE_COLUMNS  # a point every metrics_every steps
             for run, color in RUN_COLORS.items():
                 marks = dict(symbol="o", symbolSize=4, symbolPen=None, symbolBrush=color) \

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from engine.dataspecs import DATA_SPECS
 from engine.metrics import CADENCE_COLUMNS
@@ -43,24 +43,26 @@ class MetricPlot:
     scale: float = 1.0
 
 
+# short titles (two columns fit beside the plane at 1280x720); the tooltips say the rest
 PLOTS: tuple[MetricPlot, ...] = (
-    MetricPlot("js", "Jensen–Shannon JS(p_data ‖ p_g)", "nats", "#f472b6",
-               "JS divergence from 30×30 histograms over the data box (nats). It saturates "
-               "at log 2 (dashed) when the supports do not overlap."),
+    MetricPlot("js", "JS(p_data ‖ p_g)", "nats", "#f472b6",
+               "Jensen–Shannon divergence from 30×30 histograms over the data box (nats). It "
+               "saturates at log 2 (dashed) when the supports do not overlap."),
     MetricPlot("w1", "Wasserstein-1 W₁", "distance", "#34d399",
                "Exact W1 between equal-size sample sets (optimal assignment): it keeps "
                "tracking the distance where JS is stuck at log 2."),
     MetricPlot("kl", "KL(p_data ‖ p_g)", "nats", "#a78bfa",
                "KL divergence from the same histograms (a small ε per cell keeps it finite)."),
-    MetricPlot("mmd", "MMD² (RBF kernel)", "MMD²", "#60a5fa",
+    MetricPlot("mmd", "MMD² (RBF)", "MMD²", "#60a5fa",
                "Unbiased squared maximum mean discrepancy, RBF kernel, median bandwidth."),
     MetricPlot("modes", "Modes captured", "modes", "#4ade80",
                "Modes with at least one high-quality sample (within 3 std of the mode)."),
-    MetricPlot("high_quality", "High-quality samples", "%", "#fbbf24",
-               "Share of generated samples within 3 std of their nearest mode.", scale=100.0),
-    MetricPlot("mode_kl", "Mode histogram KL vs uniform", "nats", "#fb7185",
-               "KL of the per-mode histogram of high-quality samples against uniform: "
-               "0 when every mode gets its share."),
+    MetricPlot("high_quality", "High quality", "%", "#fbbf24",
+               "High-quality samples: the share of generated samples within 3 std of their "
+               "nearest mode.", scale=100.0),
+    MetricPlot("mode_kl", "Mode balance KL", "nats", "#fb7185",
+               "Mode balance: KL of the per-mode histogram of high-quality samples against "
+               "uniform, 0 when every mode gets its share."),
 )
 MODE_COLUMNS = ("modes", "high_quality", "mode_kl")
 
@@ -88,6 +90,7 @@ class DivergenceView(QWidget):
         self.readout.setObjectName("divergence_readout")
         self.readout.setStyleSheet(f"color: {TEXT_COLOR}; font-weight: 600;")
         self.readout.setToolTip("The latest estimates (every train.metrics_every steps)")
+        self.readout.setWordWrap(True)  # a longer header wraps; it never widens the panel
         layout.addWidget(self.readout)
         self.note = caption("")
         self.note.setToolTip("How these numbers are estimated")
@@ -96,7 +99,13 @@ class DivergenceView(QWidget):
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground(theme.PLOT_BACKGROUND)
         self.graphics.setToolTip("")
-        layout.addWidget(self.graphics, 1)
+        # the plots keep a readable minimum size; below it the grid scrolls, never cut off
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("divergence_scroll")
+        self.scroll.setWidget(self.graphics)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        layout.addWidget(self.scroll, 1)
         self.plots: dict[str, pg.PlotItem] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
         self._empty_notes: dict[str, pg.TextItem] = {}

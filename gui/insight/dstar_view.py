@@ -23,6 +23,7 @@ from engine.snapshot import Snapshot
 
 from .. import theme
 from .buffers import RowBuffer
+from .one_d_view import centred
 from .style import (
     DSTAR_COLOR,
     MUTED,
@@ -156,7 +157,7 @@ class DStarView(QWidget):
         self.explanation.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.explanation.setStyleSheet(f"color: {MUTED}; font-size: 11pt;")
         self.explanation.setMaximumWidth(560)
-        v.addWidget(self.explanation, 0, Qt.AlignmentFlag.AlignHCenter)
+        v.addLayout(centred(self.explanation))
         v.addStretch(1)
         self.stack.addWidget(page)
 

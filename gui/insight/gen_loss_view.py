@@ -78,11 +78,13 @@ class GenLossView(QWidget):
         self.formula.setObjectName("gen_loss_formula")
         self.formula.setStyleSheet(f"color: {TEXT_COLOR}; font-size: 11pt; font-weight: 600;")
         self.formula.setToolTip("The generator's loss per sample, as the active loss defines it")
+        self.formula.setWordWrap(True)  # never wider than the panel
         layout.addWidget(self.formula)
         self.readout = QLabel("Waiting for D's output on the fakes…")
         self.readout.setObjectName("gen_loss_readout")
         self.readout.setStyleSheet(f"color: {TEXT_COLOR};")
         self.readout.setToolTip("Batch means over the 512 generated samples of the view")
+        self.readout.setWordWrap(True)
         layout.addWidget(self.readout)
 
         self.plot = make_plot("Generator loss vs D(G(z))", x_label="D(G(z))",
@@ -133,8 +135,8 @@ class GenLossView(QWidget):
         loss = generator_loss_curve(name, d)
         self.mean_line.setValue(float(np.clip(mean, *rng)))
         self.mean_line.show()
-        self.readout.setText(f"mean D(G(z)) = {mean:.3f}   ·   mean L_G = {loss.mean():.3f}"
-                             f"   ·   mean |∂L_G/∂D| = {slope.mean():.3g}")
+        self.readout.setText(f"mean D(G(z)) = {mean:.3f}  ·  mean L_G = {loss.mean():.3f}"
+                             f"  ·  mean |∂L_G/∂D| = {slope.mean():.3g}")
         self._explain(name, prob, mean)
 
     def _draw_curves(self, name: str, prob: bool, rng: tuple[float, float]) -> None:

@@ -22,7 +22,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QProxyStyle, QStyle, QTabBar, QTabWidget, QVBoxLayout, QWidget
 
 from engine.dataspecs import DATA_SPECS
 from engine.protocol import Applied, Apply
@@ -48,6 +49,42 @@ TAB_TIPS = {
     "Timeline": "Scrub back through recent frames and replay them",
     "Compare": "Train a copy of this session with one setting changed, side by side",
 }
+# what the tab bar shows: short enough for every tab to fit beside the plane at 1280x720
+# (the names above stay the views' keys and head their tooltips)
+TAB_TITLES = {
+    "Divergences": "Divergences",
+    "D vs D*": "D vs D*",
+    "Arrows & manifold": "Arrows",
+    "Generator loss": "G loss",
+    "1-D": "1-D",
+    "Timeline": "Timeline",
+    "Compare": "Compare",
+}
+TAB_PADDING = 10  # px of room beside a tab's title (Fusion's own is 24)
+
+
+class _CompactTabStyle(QProxyStyle):
+    """The application's style with less room beside each tab's title: the size hint and
+    the painted title both follow it, so a title is never elided while there is room."""
+
+    def pixelMetric(self, metric: QStyle.PixelMetric, option: Any = None,  # noqa: N802
+                    widget: Any = None) -> int:
+        if metric == QStyle.PixelMetric.PM_TabBarTabHSpace:
+            return TAB_PADDING
+        return super().pixelMetric(metric, option, widget)
+
+
+class CompactTabBar(QTabBar):
+    """Tabs with less padding; never scroll arrows: when even that is too wide, the titles
+    are elided (every tab stays one click away)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._style = _CompactTabStyle()  # kept: a widget does not own its style
+        self.setStyle(self._style)
+        self.setUsesScrollButtons(False)
+        self.setElideMode(Qt.TextElideMode.ElideRight)
+        self.setExpanding(False)
 
 
 FRAME_VIEWS = ("D vs D*", "Arrows & manifold", "Generator loss", "1-D")
@@ -97,11 +134,12 @@ class InsightPanel(QWidget):
         }
         self.tabs = QTabWidget()
         self.tabs.setObjectName("insight_tabs")
+        self.tabs.setTabBar(CompactTabBar())
         self.tabs.setDocumentMode(True)
         self._names = {id(view): name for name, view in self.views.items()}
         for i, (name, view) in enumerate(self.views.items()):
-            self.tabs.addTab(view, name.replace("&", "&&"))  # a plain '&', not a mnemonic
-            self.tabs.setTabToolTip(i, TAB_TIPS[name])
+            self.tabs.addTab(view, TAB_TITLES[name].replace("&", "&&"))  # no mnemonic
+            self.tabs.setTabToolTip(i, f"{name}: {TAB_TIPS[name]}")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QStyle
 
 from engine.metrics import COLUMNS
 from engine.protocol import Applied, Apply, Pause, Play
@@ -164,6 +165,60 @@ def test_a_change_of_the_same_set_s_parameter_restarts_too_and_others_do_not(qtb
     config = small_config(**{"data.std": 0.05})
     link.applied.emit(Applied({"data.std": 0.05}, config))
     assert view.point_count == 0 and view.mode_plots_shown  # ring8 still has its modes
+
+
+# --------------------------------------------------------------------------- items 6 and 7
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1400, 900)])
+def test_every_tab_and_the_divergence_grid_fit_beside_the_plane(qtbot, window, size):
+    """At 1280x720 and at the default 1400x900 the 1-D, Timeline and Compare tabs hid
+    behind scroll arrows, and the Divergences grid cut off its right column with no scroll
+    bar. Now every tab title shows in full, and the grid fits (or scrolls)."""
+    show_insight(qtbot, window, size)
+    panel = window.insight
+    bar = panel.tabs.tabBar()
+    assert not bar.usesScrollButtons()
+    needed = sum(bar.tabSizeHint(i).width() for i in range(bar.count()))
+    assert needed <= bar.width(), (needed, bar.width())
+    room = bar.style().pixelMetric(QStyle.PixelMetric.PM_TabBarTabHSpace, None, bar)
+    for i in range(bar.count()):  # each title painted whole, each tab inside the bar
+        text = bar.fontMetrics().horizontalAdvance(bar.tabText(i))
+        assert bar.tabRect(i).width() >= text + room, bar.tabText(i)
+        assert bar.tabRect(i).right() <= bar.width()
+    panel.show_tab("Divergences")
+    settle(qtbot)
+    view = panel.divergences
+    needs = view.graphics.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize)
+    viewport = view.scroll.viewport()
+    fits = needs.width() <= viewport.width() + 1
+    assert fits or view.scroll.horizontalScrollBar().isVisible()
+    # every plot lies inside the graphics view (nothing laid out past its right edge)
+    right = view.graphics.mapFromScene(view.graphics.ci.sceneBoundingRect().topRight())
+    assert right.x() <= view.graphics.width() + 1
+    assert fits, "the two columns should fit without scrolling at this size"
+
+
+def test_a_growing_header_never_widens_the_panel(qtbot, window):
+    """The Divergences header was one unbreakable line: as its numbers grew it raised the
+    panel's minimum width, and the splitter gave the panel the plane's room."""
+    show_insight(qtbot, window, (1280, 720))
+    panel = window.insight
+    panel.show_tab("Divergences")
+    settle(qtbot)
+    before = (panel.width(), window.plane.width(), panel.minimumSizeHint().width())
+    view = panel.divergences
+    view.add_rows(rows(123_456_789, js=0.693147, kl=123.456789, w1=12.345678, mmd=1.234567,
+                       modes=23, high_quality=0.999, mode_kl=1.0))
+    view.refresh(force=True)
+    panel.gen_loss.readout.setText("mean D(G(z)) = 0.123  ·  mean L_G = 12345.678  ·  "
+                                   "mean |∂L_G/∂D| = 1.23e+04")
+    panel.compare.title.setText("A: this session  ·  B: optim.d.betas = [0.123456, 0.999999]")
+    settle(qtbot)
+    assert "MMD²" in view.readout.text() and "modes 23/8" in view.readout.text()
+    after = (panel.width(), window.plane.width(), panel.minimumSizeHint().width())
+    assert after == before
+    assert view.readout.height() <= 3 * view.readout.fontMetrics().lineSpacing() + 8
 
 
 # --------------------------------------------------------------------------- item 17
