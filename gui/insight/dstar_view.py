@@ -36,6 +36,8 @@ from .style import (
 )
 
 BCE_NOTE = "D* is defined for the minimax / non-saturating losses"
+NOT_RECORDED = ("This frame was recorded without D*: frames carry it while this tab is on "
+                "screen.")
 
 
 def smoothed_dstar(p_data: np.ndarray, p_g: np.ndarray, real_label: float = 1.0,
@@ -100,6 +102,10 @@ class DStarView(QWidget):
         self.gap_plot.setToolTip("The gap between D and D* at each frame while this tab was "
                                  "shown")
         self.gap_curve = add_curve(self.gap_plot.getPlotItem(), DSTAR_COLOR)
+        self.cursor = pg.InfiniteLine(0, angle=90, pen=pg.mkPen(MUTED, width=1,
+                                                                 style=Qt.PenStyle.DotLine))
+        self.cursor.hide()  # the step of a scrubbed frame
+        self.gap_plot.getPlotItem().addItem(self.cursor, ignoreBounds=True)
         layout.addWidget(self.gap_plot)
 
     # ------------------------------------------------------------------ building
@@ -179,13 +185,25 @@ class DStarView(QWidget):
         self.gap_curve.setData([], [])
 
     # ------------------------------------------------------------------ frames
-    def show_snapshot(self, snap: Snapshot) -> None:
+    def show_snapshot(self, snap: Snapshot, live: bool = True) -> None:
+        """Draw a frame; ``live=False`` for a recorded one (the timeline's scrubbing): its
+        step is marked on the gap plot, and it never adds to the gap's history."""
+        self.cursor.setValue(float(snap.step))
+        self.cursor.setVisible(not live)
         if not snap.heatmap_is_probability:
             self._show_not_bce(snap.loss_name)
             return
         dstar, gap = snap.dstar, snap.dstar_gap
         if dstar is None or snap.heatmap is None:
-            self.gap_label.setText("gap …")
+            self.gap_value = None
+            self.gap_label.setText("gap …" if live else "gap —")
+            if not live:  # nothing of this frame's D* to draw: say so, show nothing stale
+                self.note.setText(NOT_RECORDED)
+                self.note.show()
+                for image in (self.d_image, self.dstar_image):
+                    image.clear()
+                for curve in (self.d_curve, self.dstar_curve):
+                    curve.setData([], [])
             return
         notes = []
         if self.smoothing and snap.p_data is not None and snap.p_g is not None:
@@ -224,7 +242,8 @@ class DStarView(QWidget):
         if gap is not None and np.isfinite(gap):
             self.gap_value = float(gap)
             self.gap_label.setText(f"gap {gap:.3f}")
-            if not len(self.history) or self.history.last("step") != snap.step:
+            last = self.history.last("step") if len(self.history) else None
+            if live and (last is None or snap.step > last):
                 self.history.extend(np.array([[snap.step, gap]]))
                 self.gap_curve.setData(*self.history.xy("gap"))
 

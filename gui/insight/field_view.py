@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from engine.snapshot import Snapshot
 
 from .plane_canvas import PlaneCanvas
-from .style import caption
+from .style import NOTE_COLOR, caption
 
 FIELD_GRID = 17     # D's gradient: points per side of the coarse grid
 MANIFOLD_LINES = 15  # noise grid lines per side
@@ -42,6 +42,7 @@ class FieldView(QWidget):
         super().__init__(parent)
         self.setObjectName("insight_field")
         self._last: Snapshot | None = None
+        self._live = True
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(4)
@@ -104,6 +105,10 @@ class FieldView(QWidget):
             "<span style='color:#e5e7eb'>white mesh</span>: G over a grid of noise "
             "(noise dimension ≥ 2: the first two coordinates)")
         layout.addWidget(self.legend_text)
+        self.missing_note = caption("", color=NOTE_COLOR)
+        self.missing_note.setObjectName("field_missing")
+        self.missing_note.hide()
+        layout.addWidget(self.missing_note)
 
         self.fit_button.clicked.connect(self.canvas.fit)
         for box in (self.arrows_box, self.field_box, self.mesh_box, self.heat_box):
@@ -126,8 +131,19 @@ class FieldView(QWidget):
         self._redraw()
 
     # ------------------------------------------------------------------ frames
-    def show_snapshot(self, snap: Snapshot) -> None:
+    def show_snapshot(self, snap: Snapshot, live: bool = True) -> None:
+        """Draw a frame; a recorded one (``live=False``) may lack layers that were not
+        asked for when it was recorded: the note under the plane says which."""
         self._last = snap
+        self._live = live
+        wanted = (("G's push", self.arrows_box, snap.arrows), ("D's gradient field",
+                  self.field_box, snap.d_field), ("manifold", self.mesh_box, snap.manifold),
+                  ("D heatmap", self.heat_box, snap.heatmap))
+        missing = [name for name, box, data in wanted if box.isChecked() and data is None]
+        self.missing_note.setText("This recorded frame has no " + ", ".join(missing)
+                                  + ": frames carry the layers asked for while they were "
+                                  "recorded." if missing and not live else "")
+        self.missing_note.setVisible(bool(missing) and not live)
         self.canvas.show_snapshot(
             snap, heatmap=self.heat_box.isChecked(), arrows=self.arrows_box.isChecked(),
             n_arrows=self.count.value(), arrow_mode=self.mode.currentData(),
@@ -135,4 +151,4 @@ class FieldView(QWidget):
 
     def _redraw(self) -> None:
         if self._last is not None:
-            self.show_snapshot(self._last)
+            self.show_snapshot(self._last, self._live)

@@ -114,7 +114,8 @@ class GenLossView(QWidget):
         return {"d_on_fake": True}
 
     # ------------------------------------------------------------------ frames
-    def show_snapshot(self, snap: Snapshot) -> None:
+    def show_snapshot(self, snap: Snapshot, live: bool = True) -> None:
+        """Draw a frame (``live=False``: a recorded one, which may lack D on the fakes)."""
         name = snap.loss_name or "non-saturating"
         prob = bool(snap.heatmap_is_probability)
         d = np.asarray(snap.d_fake, dtype=np.float64).reshape(-1) \
@@ -126,6 +127,9 @@ class GenLossView(QWidget):
         if not d.size:
             self.dots.setData([], [])
             self.mean_line.hide()
+            self.readout.setText("Waiting for D's output on the fakes…" if live else
+                                 "This frame was recorded without D's output on the fakes: "
+                                 "frames carry it while this tab is on screen.")
             return
         d = d[np.isfinite(d)]
         shown = np.clip(d, *rng)

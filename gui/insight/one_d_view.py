@@ -192,7 +192,8 @@ class OneDView(QWidget):
         return out
 
     # ------------------------------------------------------------------ frames
-    def show_snapshot(self, snap: Snapshot) -> None:
+    def show_snapshot(self, snap: Snapshot, live: bool = True) -> None:
+        """Draw a frame (live or recorded: whatever it lacks is left empty, not stale)."""
         self._last = snap
         if snap.dim != 1:
             self.stack.setCurrentIndex(1)
@@ -217,9 +218,13 @@ class OneDView(QWidget):
                 peak = float(np.nanmax(p_data)) if p_data.size else 0.0
                 self._scale = DENSITY_PEAK / peak if peak > 0 else 1.0
             self.p_data.setData(x, p_data * self._scale)
+        else:
+            self.p_data.setData([], [])
         if snap.p_g is not None:
             p_g = np.asarray(snap.p_g, dtype=np.float64).reshape(-1)
             self.p_g.setData(x, np.minimum(p_g * (self._scale or 1.0), 1.05))
+        else:
+            self.p_g.setData([], [])
         if snap.heatmap is not None and snap.heatmap_is_probability:
             self.d_curve.setData(x, np.asarray(snap.heatmap, dtype=np.float64).reshape(-1))
         else:

@@ -15,6 +15,29 @@ The panel asks the engine for extras (D*, arrows, D's field, the manifold, D on 
 a finer 1-D grid) only while the tab that draws them is on screen: it declares them as its
 own need (``link.set_view_need("insight", ...)``) and the link merges every owner's need
 into the one request the engine computes.
+
+Scrubbing the timeline. The timeline's controls (Replay, a slider, Live, one status line)
+sit under every tab that draws frames (D vs D*, Arrows, G loss, 1-D, Timeline); dragging the
+slider replays the recorded frame in the view on screen. Each frame carries the extras that
+were asked for when it was recorded, so a tab replays what it drew live: scrub the D vs D*
+tab to see D* back in time. The rest of the window can follow with two signals:
+
+* ``frame_scrubbed(snapshot)``: a recorded ``engine.snapshot.Snapshot`` is now shown instead
+  of the live frame (every slider move and replay tick). Draw it in the data plane or the
+  image grids as if it had just arrived, and leave the live ``link.snapshot_ready`` frames
+  undrawn meanwhile (``panel.scrubbing`` is True).
+* ``returned_to_live()``: draw live frames again (the slider reached the end, Live was
+  pressed, a replay ended, the panel or its frame tabs were left, a reset cleared it).
+
+For example::
+
+    self.insight.frame_scrubbed.connect(self._show_frame)      # plane / image view
+    self.insight.returned_to_live.connect(self._redraw_latest)
+    # and in the window's own snapshot slot: ``if self.insight.scrubbing: return``
+
+Image data records frames too; the panel then offers only the Timeline tab (the other views
+need densities an image set does not have), whose scrubbing drives the image view through
+the same two signals.
 """
 
 from __future__ import annotations
@@ -22,7 +45,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QProxyStyle, QStyle, QTabBar, QTabWidget, QVBoxLayout, QWidget
 
 from engine.dataspecs import DATA_SPECS
@@ -102,6 +125,9 @@ def frame_signature(snap: Snapshot) -> tuple:
 class InsightPanel(QWidget):
     """Tabs of insight views fed by ``link``; call ``shutdown()`` before the link stops."""
 
+    frame_scrubbed = Signal(object)  # a recorded Snapshot is shown instead of the live one
+    returned_to_live = Signal()      # live frames are drawn again
+
     def __init__(self, link: EngineLink, parent: QWidget | None = None, *,
                  torch_threads: int | None = 1,
                  config: dict[str, Any] | None = None) -> None:
@@ -114,6 +140,7 @@ class InsightPanel(QWidget):
         self._sent: ViewRequest | None = None
         self._closed = False
         self._drawn: tuple | None = None
+        self._scrubbed: Snapshot | None = None
         self._row_step = 0.0  # the newest logged step (rows arrive in order with events)
 
         self.divergences = DivergenceView()
@@ -142,11 +169,16 @@ class InsightPanel(QWidget):
             self.tabs.setTabToolTip(i, f"{name}: {TAB_TIPS[name]}")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.tabs)
+        layout.setSpacing(0)
+        layout.addWidget(self.tabs, 1)
+        # the timeline's scrub controls, under every tab that draws frames
+        layout.addWidget(self.timeline.controls)
 
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.field.extras_changed.connect(self.sync_view)
         self.one_d.switch_requested.connect(lambda changes: link.send(Apply(changes)))
+        self.timeline.frame_scrubbed.connect(self._on_scrubbed)
+        self.timeline.returned_to_live.connect(self._on_returned_to_live)
         self._connections = [
             (link.snapshot_ready, self._on_snapshot),
             (link.metrics_received, self._on_rows),
@@ -159,6 +191,7 @@ class InsightPanel(QWidget):
             signal.connect(slot)
         if config is not None:
             self._set_config(config)
+        self._show_controls()
 
     # ------------------------------------------------------------------ public
     def current_name(self) -> str:
@@ -168,10 +201,23 @@ class InsightPanel(QWidget):
     def show_tab(self, name: str) -> None:
         self.tabs.setCurrentWidget(self.views[name])
 
+    @property
+    def scrubbing(self) -> bool:
+        """Whether a recorded frame is shown instead of the live one (see the module's
+        docstring: ``frame_scrubbed`` / ``returned_to_live``)."""
+        return self._scrubbed is not None
+
+    @property
+    def frame(self) -> Snapshot | None:
+        """The frame the frame views draw: the scrubbed one, else the newest live one."""
+        return self._scrubbed if self._scrubbed is not None else self.latest
+
     def extras(self) -> dict[str, Any]:
         """What the tab on screen needs from the engine beyond the base request."""
         name = self.current_name()
         dim = self.dim
+        if dim == 0:
+            return {}
         if name == "D vs D*":
             return {"dstar": True, **(self.one_d.extras(self.config) if dim == 1 else {})}
         if name == "Arrows & manifold":
@@ -208,11 +254,12 @@ class InsightPanel(QWidget):
 
     @property
     def dim(self) -> int:
+        """The data's dimension: 1 or 2 for points, 0 for images."""
         if self.config is not None:
             ds = DATA_SPECS.get(self.config.get("data", {}).get("name", ""))
             if ds is not None:
                 return ds.dim
-        return self._dim or 2
+        return self._dim if self._dim is not None else 2
 
     def shutdown(self) -> None:
         """Stop the comparison run (worker joined) and the replay timer; disconnect; give
@@ -238,37 +285,69 @@ class InsightPanel(QWidget):
     def hideEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
         super().hideEvent(event)
         self.timeline.set_active(False)
+        self.timeline.go_live()  # no frozen frame anywhere without its controls in sight
         self.sync_view()
 
-    # ------------------------------------------------------------------ link events
+    # ------------------------------------------------------------------ tabs
+    def scrubs(self, name: str) -> bool:
+        """Whether tab ``name`` replays recorded frames (and shows the scrub controls): the
+        timeline, and the frame views that apply to the current data."""
+        dim = self.dim
+        if name == "Timeline":
+            return True
+        if dim == 0 or name not in FRAME_VIEWS:
+            return False
+        return {"1-D": dim == 1, "Arrows & manifold": dim == 2}.get(name, True)
+
     def _on_tab_changed(self, *_: Any) -> None:
-        self.timeline.set_active(self.isVisible() and self.current_name() == "Timeline")
+        name = self.current_name()
+        self._show_controls()
+        if not self.scrubs(name):
+            self.timeline.go_live()
+        self.timeline.set_active(self.isVisible() and name == "Timeline")
         self.sync_view()
         if self.isVisible():
             self._draw_current(force=True)
 
+    def _show_controls(self) -> None:
+        self.timeline.controls.setVisible(self.scrubs(self.current_name()))
+
+    def _on_scrubbed(self, snap: Snapshot) -> None:
+        self._scrubbed = snap
+        if self.isVisible():
+            self._draw_current()
+        self.frame_scrubbed.emit(snap)
+
+    def _on_returned_to_live(self) -> None:
+        self._scrubbed = None
+        if self.isVisible():
+            self._draw_current(force=True)
+        self.returned_to_live.emit()
+
+    # ------------------------------------------------------------------ link events
     def _on_snapshot(self, snap: Snapshot) -> None:
+        self.timeline.record(snap)  # image frames too: the timeline scrubs the image view
         if snap.dim == 0:
-            return  # image data: nothing here applies (the window disables this tab)
+            return  # image data: no other view here applies
         self.latest = snap
         self._dim = snap.dim
-        self.timeline.record(snap)
-        if self.isVisible():
+        if self.isVisible() and self._scrubbed is None:
             self._draw_current()
         self.sync_view()
 
     def _draw_current(self, force: bool = False) -> None:
         name = self.current_name()
-        snap = self.latest
+        snap = self.frame
         if name == "Divergences":
             self.divergences.refresh(force=force)
         elif name == "Compare":
             self.compare.refresh(force=force)
-        elif name in FRAME_VIEWS and snap is not None:
-            key = (name, frame_signature(snap))
+        elif name in FRAME_VIEWS and snap is not None and snap.dim != 0:
+            live = self._scrubbed is None
+            key = (name, live, frame_signature(snap))
             if force or key != self._drawn:  # a paused engine re-sends the same frame
                 self._drawn = key
-                self.views[name].show_snapshot(snap)  # type: ignore[attr-defined]
+                self.views[name].show_snapshot(snap, live=live)  # type: ignore[attr-defined]
 
     def _on_rows(self, rows: np.ndarray) -> None:
         if len(rows):
@@ -294,6 +373,15 @@ class InsightPanel(QWidget):
         self.divergences.set_config(config)
         self.dstar.set_config(config)
         self.compare.set_config(config)
+        images = self.dim == 0
+        for i, name in enumerate(self.views):
+            # image data: only the timeline (it scrubs the image view) applies
+            self.tabs.setTabEnabled(i, not images or name == "Timeline")
+        if images and self.current_name() != "Timeline":
+            self.show_tab("Timeline")
+        self._show_controls()
+        if not self.scrubs(self.current_name()):
+            self.timeline.go_live()
 
     def _on_reset(self, ev: Any) -> None:
         self._row_step = 0.0

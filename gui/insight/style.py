@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGraphicsItem, QLabel, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QWidget
 
 from .. import theme
 from ..views.curves import LogAxis
@@ -109,3 +109,44 @@ def caption(text: str = "", *, color: str = MUTED, wrap: bool = True,
     label.setStyleSheet(f"color: {color};")
     label.setTextFormat(Qt.TextFormat.RichText)
     return label
+
+
+class ElidedLabel(QLabel):
+    """One line of plain text that never asks for more width than it is given: whatever
+    does not fit is elided at the right (``text()`` still returns all of it), so a status
+    that grows never pushes its neighbours or the panel around."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt name)
+        self._full = text
+        self._elide()
+
+    def text(self) -> str:
+        return self._full
+
+    def shown_text(self) -> str:
+        """What is drawn (elided to the width)."""
+        return super().text()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        return QSize(0, super().minimumSizeHint().height())
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        return QSize(0, super().sizeHint().height())
+
+    def resizeEvent(self, event: object) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = self.contentsRect().width()
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight,
+                                              max(width, 0)) if width > 0 else self._full
+        if shown != super().text():
+            super().setText(shown)

@@ -6,11 +6,21 @@ of the run stays reachable). The slider picks a frame, shown with its step; "Rep
 the frames from the slider's position (from the start when at the end) up to the newest
 frame at the time it was pressed, then goes live; with the slider at the end the view is
 live.
+
+The scrub controls (``controls``: Replay, the slider, Live and a one-line status) are a
+widget of their own, so that the insight panel can show them under every view that draws
+frames: scrubbing replays the frame in whichever of them is on screen, not only in this
+tab's own plane. Two signals tell the rest of the window:
+
+* ``frame_scrubbed(snapshot)``: a recorded frame is now shown instead of the live one
+  (each slider move and each replay tick; the ``Snapshot`` as the engine sent it);
+* ``returned_to_live()``: the timeline follows training again (the slider reached the end,
+  Live was pressed, a replay finished, the recording was cleared).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSignalBlocker, Qt, QTimer
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -26,12 +36,17 @@ from engine.snapshot import Snapshot
 from .buffers import SnapshotRing
 from .one_d_view import OneDView
 from .plane_canvas import PlaneCanvas
-from .style import TEXT_COLOR
+from .style import MUTED, TEXT_COLOR, ElidedLabel
 
 REPLAY_FPS = 25
+IMAGE_NOTE = ("Image data: the recorded frames replay in the image view beside this panel. "
+              "Scrub with the slider below.")
 
 
 class TimelineView(QWidget):
+    frame_scrubbed = Signal(object)  # engine.snapshot.Snapshot: a recorded frame is shown
+    returned_to_live = Signal()      # the views follow training again
+
     def __init__(self, parent: QWidget | None = None, capacity: int = 300,
                  max_bytes: int = 64 << 20) -> None:
         super().__init__(parent)
@@ -41,7 +56,7 @@ class TimelineView(QWidget):
         self.shown_step: int | None = None
         self.latest_step: int | None = None
         self._index = -1
-        self._active = False  # drawing only while on screen (recording always)
+        self._active = False  # drawing its own canvas only while on screen (recording always)
         self._replay_end = 0
 
         layout = QVBoxLayout(self)
@@ -50,10 +65,33 @@ class TimelineView(QWidget):
         self.stack = QStackedWidget()
         self.canvas = PlaneCanvas("Recorded frame")
         self.one_d = OneDView(controls=False)
+        image_page = QWidget()
+        v = QVBoxLayout(image_page)
+        self.image_note = QLabel(IMAGE_NOTE)
+        self.image_note.setObjectName("timeline_image_note")
+        self.image_note.setWordWrap(True)
+        self.image_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image_note.setStyleSheet(f"color: {MUTED}; font-size: 11pt;")
+        v.addStretch(1)
+        v.addWidget(self.image_note)
+        v.addStretch(1)
         self.stack.addWidget(self.canvas)
         self.stack.addWidget(self.one_d)
+        self.stack.addWidget(image_page)
         layout.addWidget(self.stack, 1)
+        self._build_controls()
+        layout.addWidget(self.controls)  # the insight panel moves them under its tabs
 
+        self.replay_timer = QTimer(self)
+        self.replay_timer.setInterval(int(1000 / REPLAY_FPS))
+        self.replay_timer.timeout.connect(self._replay_tick)
+
+    def _build_controls(self) -> None:
+        self.controls = QWidget()
+        self.controls.setObjectName("timeline_controls")
+        box = QVBoxLayout(self.controls)
+        box.setContentsMargins(6, 2, 6, 2)
+        box.setSpacing(2)
         row = QHBoxLayout()
         row.setSpacing(8)
         self.replay_button = QToolButton()
@@ -69,8 +107,10 @@ class TimelineView(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setObjectName("timeline_slider")
         self.slider.setRange(0, 0)
-        self.slider.setToolTip("Drag back through the recorded frames; at the right end the "
-                               "view follows training live")
+        self.slider.setMinimumWidth(120)
+        self.slider.setToolTip("Drag back through the recorded frames: every view that draws "
+                               "frames shows the one picked; at the right end they follow "
+                               "training live")
         self.slider.valueChanged.connect(self._on_slider)
         row.addWidget(self.slider, 1)
         self.live_button = QToolButton()
@@ -79,19 +119,14 @@ class TimelineView(QWidget):
         self.live_button.setToolTip("Jump to the newest frame and follow training")
         self.live_button.clicked.connect(self.go_live)
         row.addWidget(self.live_button)
-        self.step_label = QLabel("no frames yet")
+        box.addLayout(row)
+        # its own line, elided: however long it gets, the slider keeps its width
+        self.step_label = ElidedLabel("no frames yet")
         self.step_label.setObjectName("timeline_step")
-        self.step_label.setMinimumWidth(230)
-        self.step_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.step_label.setStyleSheet(f"color: {TEXT_COLOR};")
         self.step_label.setToolTip("The step of the frame shown, its place among the recorded "
-                                   "frames, and whether the view is live")
-        row.addWidget(self.step_label)
-        layout.addLayout(row)
-
-        self.replay_timer = QTimer(self)
-        self.replay_timer.setInterval(int(1000 / REPLAY_FPS))
-        self.replay_timer.timeout.connect(self._replay_tick)
+                                   "frames, and whether the views are live")
+        box.addWidget(self.step_label)
 
     # ------------------------------------------------------------------ recording
     def record(self, snap: Snapshot) -> None:
@@ -109,46 +144,70 @@ class TimelineView(QWidget):
                 # frames may have been thinned: find the one shown by its step
                 self._index = self.ring.index_of_step(self.shown_step)
             self.slider.setValue(self._index)
-        if self.live and self._active:
-            self._show(self._index)
-        else:
-            self._update_label()
+        if self.live:
+            self.shown_step = snap.step
+            if self._active:
+                self._draw(snap)
+        self._update_label()
 
     def clear(self) -> None:
         self.stop_replay()
         self.ring.clear()
-        self.live = True
         self.shown_step = self.latest_step = None
         self._index = -1
         with QSignalBlocker(self.slider):
             self.slider.setRange(0, 0)
+        self._set_live(True)
         self.step_label.setText("no frames yet")
 
     def set_active(self, on: bool) -> None:
-        """Draw only while on screen; the replay stops when hidden."""
+        """Draw this tab's own canvas only while it is on screen."""
         self._active = on
-        if not on:
-            self.stop_replay()
-        elif len(self.ring):
-            self._show(self._index if self._index >= 0 else len(self.ring) - 1)
+        if on and len(self.ring):
+            index = self._index if self._index >= 0 else len(self.ring) - 1
+            self._draw(self.ring[max(0, min(index, len(self.ring) - 1))])
+
+    @property
+    def shown(self) -> Snapshot | None:
+        """The recorded frame the views show while scrubbed (None while live)."""
+        if self.live or not len(self.ring) or self._index < 0:
+            return None
+        return self.ring[min(self._index, len(self.ring) - 1)]
 
     # ------------------------------------------------------------------ scrubbing
     def scrub_to(self, index: int) -> None:
         """Show recorded frame ``index`` (the last one means live)."""
-        self.slider.setValue(index)
+        if not len(self.ring):
+            return
+        index = max(0, min(index, len(self.ring) - 1))
+        if index == self.slider.value():
+            self._on_slider(index)  # no valueChanged for the value it has
+        else:
+            self.slider.setValue(index)
 
     def _on_slider(self, value: int) -> None:
         if not len(self.ring):
             return
-        self.live = value >= len(self.ring) - 1
+        self._set_live(value >= len(self.ring) - 1 and not self.replay_timer.isActive())
         self._show(value)
 
     def go_live(self) -> None:
         self.stop_replay()
         if len(self.ring):
-            self.slider.setValue(len(self.ring) - 1)
-        self.live = True
+            with QSignalBlocker(self.slider):
+                self.slider.setValue(len(self.ring) - 1)
+            self._index = len(self.ring) - 1
+            self.shown_step = self.ring[self._index].step
+            if self._active:
+                self._draw(self.ring[self._index])
+        self._set_live(True)
         self._update_label()
+
+    def _set_live(self, on: bool) -> None:
+        was = self.live
+        self.live = on
+        if on and not was:
+            self.returned_to_live.emit()
 
     def _show(self, index: int) -> None:
         if not len(self.ring):
@@ -157,13 +216,21 @@ class TimelineView(QWidget):
         self._index = index
         snap = self.ring[index]
         self.shown_step = snap.step
-        if snap.dim == 1:
+        if self._active:
+            self._draw(snap)
+        self._update_label()
+        if not self.live:
+            self.frame_scrubbed.emit(snap)
+
+    def _draw(self, snap: Snapshot) -> None:
+        if snap.dim == 0:
+            self.stack.setCurrentIndex(2)
+        elif snap.dim == 1:
             self.stack.setCurrentIndex(1)
             self.one_d.show_snapshot(snap)
         else:
             self.stack.setCurrentIndex(0)
             self.canvas.show_snapshot(snap)
-        self._update_label()
 
     def _update_label(self) -> None:
         n = len(self.ring)
@@ -172,39 +239,36 @@ class TimelineView(QWidget):
             return
         state = "● live" if self.live else (
             "▶ replay" if self.replay_timer.isActive() else "scrubbed")
-        latest = "" if self.live or self.latest_step is None else f" (live {self.latest_step})"
-        self.step_label.setText(f"step {self.shown_step}{latest}  ·  frame {self._index + 1}/{n}"
-                                f"  ·  {state}")
+        latest = "" if self.live or self.latest_step is None else \
+            f"  ·  live at step {self.latest_step}"
+        self.step_label.setText(f"{state}  ·  step {self.shown_step}  ·  frame "
+                                f"{self._index + 1}/{n}{latest}")
 
     # ------------------------------------------------------------------ replay
     def _on_replay_toggled(self, on: bool) -> None:
         if not on:
             self.replay_timer.stop()
+            self.replay_button.setText("▶ Replay")
             self._update_label()
             return
         if not len(self.ring):
-            self.replay_button.setChecked(False)
+            with QSignalBlocker(self.replay_button):
+                self.replay_button.setChecked(False)
             return
         start = 0 if self._index >= len(self.ring) - 1 else self._index
         # play up to the newest frame of now; frames recorded meanwhile are the live ones
         self._replay_end = self.ring[len(self.ring) - 1].step
-        self.live = False
-        self.slider.setValue(start)
-        self.live = False
-        self._show(start)
         self.replay_timer.start()
         self.replay_button.setText("■ Stop")
+        self._set_live(False)
+        self.scrub_to(start)
 
     def _replay_tick(self) -> None:
         nxt = self._index + 1
         if nxt >= len(self.ring) or self.ring[self._index].step >= self._replay_end:
-            self.stop_replay()
             self.go_live()
             return
-        self.slider.setValue(nxt)
-        if self.slider.value() < len(self.ring) - 1:
-            self.live = False
-        self._update_label()
+        self.scrub_to(nxt)
 
     def stop_replay(self) -> None:
         self.replay_timer.stop()

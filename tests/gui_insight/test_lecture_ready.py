@@ -167,6 +167,139 @@ def test_a_change_of_the_same_set_s_parameter_restarts_too_and_others_do_not(qtb
     assert view.point_count == 0 and view.mode_plots_shown  # ring8 still has its modes
 
 
+# --------------------------------------------------------------------------- item 5
+
+
+def test_timeline_status_never_squeezes_the_slider(qtbot, idle_panel):
+    """The status line grew while scrubbing ("step 639 (live 748) · frame 68/78 ·
+    scrubbed") until the slider beside it was a 20 px stub at 1280x720. It now has a line
+    of its own, elided: the slider's width never changes."""
+    panel, link = idle_panel
+    click_tab(qtbot, panel, "Timeline")
+    timeline = panel.timeline
+    link.snapshot_ready.emit(frame(1))
+    settle(qtbot)
+    width = timeline.slider.width()
+    panel_min = panel.minimumSizeHint().width()
+    for step in range(2, 120):
+        link.snapshot_ready.emit(frame(step * 1_000_003))  # steps with many digits
+    qtbot.keyClick(timeline.slider, Qt.Key.Key_Home)  # scrub to the first frame
+    assert not timeline.live and "scrubbed" in timeline.step_label.text()
+    assert "live at step" in timeline.step_label.text()
+    settle(qtbot)
+    assert timeline.slider.width() == width >= 120
+    assert panel.minimumSizeHint().width() == panel_min
+    label = timeline.step_label
+    assert label.fontMetrics().horizontalAdvance(label.shown_text()) <= label.width()
+
+
+def test_timeline_draws_the_first_recorded_frame(qtbot, idle_panel):
+    """The first frame recorded (before any scrubbing, whether the tab was open or not)
+    is drawn, and scrubbing to it draws it again."""
+    panel, link = idle_panel
+    timeline = panel.timeline
+    first = frame(7)
+    link.snapshot_ready.emit(first)  # recorded while the Divergences tab is on screen
+    click_tab(qtbot, panel, "Timeline")
+    canvas = timeline.canvas
+    assert timeline.shown_step == 7 and len(canvas.fake.data) == len(first.fake)
+    np.testing.assert_allclose(canvas.image.image, first.heatmap)
+    (x0, x1), (y0, y1) = canvas.viewbox.viewRange()
+    assert x0 <= BOX[0] and x1 >= BOX[1] and y0 <= BOX[2] and y1 >= BOX[3]
+    for step in (8, 9, 10):
+        link.snapshot_ready.emit(frame(step))
+    assert timeline.shown_step == 10  # live: the newest
+    qtbot.keyClick(timeline.slider, Qt.Key.Key_Home)
+    assert timeline.shown_step == 7
+    np.testing.assert_allclose(canvas.image.image, first.heatmap)
+    # a fresh recording (a reset) whose tab is already open draws its first frame too
+    timeline.clear()
+    link.snapshot_ready.emit(frame(1))
+    assert timeline.shown_step == 1 and np.allclose(canvas.image.image, 0.01)
+
+
+# --------------------------------------------------------------------------- the scrub hook
+
+
+def test_scrubbing_replays_into_the_frame_views_and_tells_the_window(qtbot, idle_panel):
+    """The timeline's controls sit under every tab that draws frames; scrubbing replays the
+    recorded frame in the view on screen and emits ``frame_scrubbed(snapshot)`` for the
+    window's plane and image views; Live (or leaving the frame tabs) emits
+    ``returned_to_live()``."""
+    panel, link = idle_panel
+    click_tab(qtbot, panel, "D vs D*")
+    assert panel.timeline.controls.isVisible()
+    frames = [frame(s, dstar=True) for s in (10, 20, 30, 40)]
+    for f in frames:
+        link.snapshot_ready.emit(f)
+    assert panel.dstar.gap_label.text() == f"gap {frames[-1].dstar_gap:.3f}"
+    seen: list[Snapshot] = []
+    panel.frame_scrubbed.connect(seen.append)
+    with qtbot.waitSignal(panel.frame_scrubbed, timeout=1000):
+        qtbot.keyClick(panel.timeline.slider, Qt.Key.Key_Home)
+    assert seen[-1] is frames[0] and panel.scrubbing and panel.frame is frames[0]
+    np.testing.assert_allclose(panel.dstar.d_image.image, frames[0].heatmap)
+    assert panel.dstar.gap_label.text() == f"gap {frames[0].dstar_gap:.3f}"
+    assert panel.dstar.cursor.isVisible() and panel.dstar.cursor.value() == 10
+    assert len(panel.dstar.history) == 4  # a replayed frame never adds to the history
+    link.snapshot_ready.emit(frame(50, dstar=True))  # live frames keep being recorded...
+    np.testing.assert_allclose(panel.dstar.d_image.image, frames[0].heatmap)  # ...not drawn
+    # the other frame views replay the same frame
+    click_tab(qtbot, panel, "Generator loss")
+    assert panel.scrubbing and "without D's output" in panel.gen_loss.readout.text()
+    click_tab(qtbot, panel, "Arrows & manifold")
+    assert panel.field.missing_note.isVisible() and "G's push" in panel.field.missing_note.text()
+    assert len(panel.field.canvas.fake.data) == len(frames[0].fake)
+    with qtbot.waitSignal(panel.returned_to_live, timeout=1000):
+        qtbot.mouseClick(panel.timeline.live_button, Qt.MouseButton.LeftButton)
+    assert not panel.scrubbing and panel.frame.step == 50
+    assert not panel.field.missing_note.isVisible()
+    # leaving the frame tabs while scrubbed goes live: no frozen view without its slider
+    qtbot.keyClick(panel.timeline.slider, Qt.Key.Key_Home)
+    assert panel.scrubbing
+    with qtbot.waitSignal(panel.returned_to_live, timeout=1000):
+        click_tab(qtbot, panel, "Divergences")
+    assert not panel.timeline.controls.isVisible() and not panel.scrubbing
+
+
+def test_image_frames_are_recorded_and_scrub_the_window(qtbot, idle_panel):
+    panel, link = idle_panel
+    config = small_config(**{"data.name": "digits"})
+    link.applied.emit(Applied({"data.name": "digits"}, config))
+    assert panel.current_name() == "Timeline"
+    enabled = [panel.tabs.isTabEnabled(i) for i in range(panel.tabs.count())]
+    assert enabled == [name == "Timeline" for name in panel.views]
+    images = [Snapshot(step=s, fake=np.empty((0, 2)), real=np.empty((0, 2)), heatmap=None,
+                       box=(-1.0, 1.0, -1.0, 1.0), heatmap_is_probability=True, dim=0,
+                       images_fake=np.full((4, 1, 8, 8), s / 10.0)) for s in (1, 2, 3)]
+    for f in images:
+        link.snapshot_ready.emit(f)
+    assert len(panel.timeline.ring) == 3 and panel.timeline.stack.currentIndex() == 2
+    with qtbot.waitSignal(panel.frame_scrubbed, timeout=1000) as got:
+        qtbot.keyClick(panel.timeline.slider, Qt.Key.Key_Home)
+    assert got.args[0] is images[0]
+
+
+def test_scrubbing_a_live_engine_replays_dstar(qtbot, make_panel):
+    """The same hook on a real engine: frames recorded while the D vs D* tab was shown
+    carry D*, and scrubbing back redraws them."""
+    panel, link = make_panel(tab="D vs D*")
+    panel.timeline.ring.min_interval = 0.0
+    link.send(Play())
+    ring = panel.timeline.ring
+    qtbot.waitUntil(lambda: sum(ring[i].dstar is not None for i in range(len(ring))) >= 3,
+                    timeout=TIMEOUT)
+    link.send(Pause())
+    index = next(i for i in range(len(ring)) if ring[i].dstar is not None)
+    with qtbot.waitSignal(panel.frame_scrubbed, timeout=TIMEOUT) as got:
+        panel.timeline.scrub_to(index)
+    snap = got.args[0]
+    assert snap.step == ring[index].step and snap.dstar is not None
+    np.testing.assert_allclose(panel.dstar.dstar_image.image, snap.dstar)
+    with qtbot.waitSignal(panel.returned_to_live, timeout=TIMEOUT):
+        panel.timeline.go_live()
+
+
 # --------------------------------------------------------------------------- items 6 and 7
 
 
