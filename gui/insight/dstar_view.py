@@ -1,10 +1,12 @@
 """The optimal discriminator D* next to the learned D, and one number for their gap.
 
 For a fixed G, ``D*(x) = p_data(x) / (p_data(x) + p_g(x))`` (GAN_REFERENCE.md). The engine
-estimates both densities on the heatmap grid and sends D* and the gap (mean |D - D*|
-weighted by p_data + p_g) when the request asks for ``dstar``. With label smoothing the
-optimum becomes ``((1-α) p_data + β p_g) / (p_data + p_g)``; that small per-cell formula is
-applied here, on the densities the engine sent. D* only exists for the BCE losses.
+computes it per cell of the heatmap grid from the probability mass of the data and of G in
+the cell (exact for the Gaussian mixtures, so modes far narrower than a cell still show),
+and sends D* and the gap (mean |D - D*| weighted by P_data + P_g) when the request asks for
+``dstar``. With label smoothing the optimum becomes ``((1-α) p_data + β p_g) / (p_data +
+p_g)``; that small per-cell formula is applied here, on the masses the engine sent. D* only
+exists for the BCE losses.
 """
 
 from __future__ import annotations
@@ -13,20 +15,21 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from engine.catalogue import LOSS_INFO
-from engine.dataspecs import DATA_SPECS
 from engine.snapshot import Snapshot
 
 from .. import theme
 from .buffers import RowBuffer
 from .one_d_view import centred
+from .plane_canvas import heat_rect
 from .style import (
     DSTAR_COLOR,
     MUTED,
+    NOTE_COLOR,
     add_curve,
     add_legend,
     caption,
@@ -36,6 +39,9 @@ from .style import (
 )
 
 BCE_NOTE = "D* is defined for the minimax / non-saturating losses"
+CELL_CAPTION = ("D* = p_data / (p_data + p_g), the best discriminator for the current G, from "
+                "the share of the data's and of G's mass in each cell (dark: neither has any "
+                "there). The gap: mean |D − D*| weighted by that mass.")
 NOT_RECORDED = ("This frame was recorded without D*: frames carry it while this tab is on "
                 "screen.")
 
@@ -63,7 +69,6 @@ class DStarView(QWidget):
         self.setObjectName("insight_dstar")
         self.gap_value: float | None = None
         self._labels = (1.0, 0.0)
-        self._mode_std: float | None = None
         self._loss_name = ""
         self._rect_key: tuple | None = None
         self.history = RowBuffer(("step", "gap"), capacity=4000)
@@ -79,13 +84,11 @@ class DStarView(QWidget):
         self.gap_label.setToolTip("Mean |D(x) − D*(x)| over the grid, weighted by "
                                   "p_data + p_g: 0 when D is optimal for the current G")
         top.addWidget(self.gap_label)
-        self.gap_caption = caption("D*(x) = p_data / (p_data + p_g) is the best "
-                                   "discriminator for the current generator; the gap is "
-                                   "mean |D − D*| weighted by p_data + p_g")
+        self.gap_caption = caption(CELL_CAPTION)
         self.gap_caption.setToolTip(self.gap_label.toolTip())
         top.addWidget(self.gap_caption, 1)
         layout.addLayout(top)
-        self.note = caption("", color="#facc15")
+        self.note = caption("", color=NOTE_COLOR)
         self.note.setObjectName("dstar_note")
         self.note.hide()
         layout.addWidget(self.note)
@@ -171,10 +174,6 @@ class DStarView(QWidget):
     def set_config(self, config: dict[str, Any]) -> None:
         loss = config.get("loss", {})
         self._labels = (float(loss.get("real_label", 1.0)), float(loss.get("fake_label", 0.0)))
-        data = config.get("data", {})
-        ds = DATA_SPECS.get(data.get("name", ""))
-        modes = ds.modes(data) if ds is not None else None
-        self._mode_std = float(modes.std) if modes is not None else None
 
     @property
     def smoothing(self) -> bool:
@@ -212,11 +211,6 @@ class DStarView(QWidget):
             r, f = self._labels
             notes.append(f"Label smoothing is on: D* = ({r:g}·p_data + {f:g}·p_g) / "
                          f"(p_data + p_g), so D never needs to exceed {max(r, f):g}.")
-        spacing = (snap.box[1] - snap.box[0]) / max(snap.heatmap.shape[0] - 1, 1)
-        if self._mode_std is not None and self._mode_std < spacing / 3:
-            notes.append(f"The data's modes (std {self._mode_std:g}) are much narrower than "
-                         f"the grid spacing ({spacing:.2g}): D* is 1 only on tiny disks around "
-                         "them and reads ≈ 0 elsewhere at this resolution.")
         self.note.setText(" ".join(notes))
         self.note.setVisible(bool(notes))
         if snap.dim == 1:
@@ -229,11 +223,14 @@ class DStarView(QWidget):
             self.stack.setCurrentIndex(0)
             self.d_image.setImage(snap.heatmap, autoLevels=False, levels=(0, 1))
             self.dstar_image.setImage(dstar, autoLevels=False, levels=(0, 1))
+            # the grid covers ``heat_box`` (the plane's visible region) when the window
+            # asked for one; the plots show the data's box
             box = tuple(float(v) for v in snap.box)
-            key = (box, snap.heatmap.shape)
+            heat = tuple(float(v) for v in (snap.heat_box or snap.box))
+            key = (box, heat, snap.heatmap.shape)
             if key != self._rect_key:
                 self._rect_key = key
-                rect = QRectF(box[0], box[2], box[1] - box[0], box[3] - box[2])
+                rect = heat_rect(heat, snap.heatmap.shape)
                 self.d_image.setRect(rect)
                 self.dstar_image.setRect(rect)
                 for plot in (self.d_plot, self.dstar_plot):

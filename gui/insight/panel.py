@@ -119,7 +119,7 @@ def frame_signature(snap: Snapshot) -> tuple:
     extras = tuple(getattr(snap, k) is not None for k in (
         "heatmap", "dstar", "arrows", "d_field", "manifold", "d_fake", "p_data"))
     return (snap.step, snap.d_updates, snap.g_updates, snap.loss_name, snap.dim, snap.box,
-            snap.real[:8].tobytes(), snap.fake.shape, extras)
+            snap.heat_box, snap.real[:8].tobytes(), snap.fake.shape, extras)
 
 
 class InsightPanel(QWidget):

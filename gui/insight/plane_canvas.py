@@ -31,6 +31,16 @@ ARROW_FRACTION = 0.07   # longest (95th percentile) push arrow: this share of th
 FIELD_FRACTION = 0.5    # field arrows: this share of the grid spacing
 
 
+def heat_rect(box: tuple[float, ...], shape: tuple[int, ...]) -> QRectF:
+    """Where an image of D on ``linspace`` points over ``box`` goes: each pixel centred on
+    its grid point (the cell around it, as the engine's D* cells), not squeezed into the
+    box."""
+    nx, ny = (max(int(n), 1) for n in shape[:2])
+    hx = (box[1] - box[0]) / max(nx - 1, 1)
+    hy = (box[3] - box[2]) / max(ny - 1, 1)
+    return QRectF(box[0] - hx / 2, box[2] - hy / 2, box[1] - box[0] + hx, box[3] - box[2] + hy)
+
+
 def heat_levels(heat: np.ndarray, is_probability: bool) -> tuple[float, float]:
     if is_probability:
         return (0.0, 1.0)
@@ -124,7 +134,9 @@ class PlaneCanvas(QWidget):
         width = box[1] - box[0]
 
         if heatmap and snap.heatmap is not None and snap.heatmap.ndim == 2:
-            self._show_heatmap(snap.heatmap, snap.heatmap_is_probability, box)
+            # the region the heatmap covers: the window may have asked for its visible one
+            heat_box = tuple(float(v) for v in (snap.heat_box or snap.box))
+            self._show_heatmap(snap.heatmap, snap.heatmap_is_probability, heat_box)
             self.image.show()
         else:
             self.image.hide()
@@ -197,7 +209,7 @@ class PlaneCanvas(QWidget):
         key = (box, heat.shape)
         if key != self._rect_key:
             self._rect_key = key
-            self.image.setRect(QRectF(box[0], box[2], box[1] - box[0], box[3] - box[2]))
+            self.image.setRect(heat_rect(box, heat.shape))
 
     def _set_box(self, box: tuple[float, ...]) -> None:
         if box != self._box:
