@@ -30,7 +30,8 @@ from .buffers import RowBuffer
 from .style import REFERENCE_COLOR, TEXT_COLOR, caption, style_plot_item
 
 LOG2 = math.log(2.0)
-JS_HEADROOM = 1.22  # room above the log 2 line for its label
+JS_HEADROOM = 1.22  # room above the log 2 line for its label (at least the label's height)
+NBSP = "\u00a0"  # joins a name to its value: a wrapped header never splits "MMD²" from "0.004"
 
 
 @dataclass(frozen=True)
@@ -130,8 +131,10 @@ class DivergenceView(QWidget):
             label="log 2", labelOpts={"position": 0.04, "color": REFERENCE_COLOR,
                                       "anchors": [(0, 1), (0, 1)]})
         js.addItem(self.log2_line)
-        js.setYRange(0, LOG2 * JS_HEADROOM)
+        js.setYRange(0, LOG2 * JS_HEADROOM, padding=0)
         js.enableAutoRange(y=False)
+        # a short plot (four rows at 1280x720) needs more than 22% headroom for the label
+        js.getViewBox().sigResized.connect(lambda *_: self._fit_js())
         self.total_line = pg.InfiniteLine(
             0, angle=0, pen=pg.mkPen(REFERENCE_COLOR, width=1, style=Qt.PenStyle.DashLine))
         self.total_line.hide()
@@ -236,6 +239,15 @@ class DivergenceView(QWidget):
         self._since = f" Restarted at step {step}: the data set changed to {title}."
         self.readout.setText(f"{title} since step {step}: waiting for its first estimate…")
         self.set_config(config)
+        # empty plots keep whatever range they had: start them at the change, not on the
+        # old set's steps and values
+        every = float(self._metrics_every or 0) or 1.0
+        for column, item in self.plots.items():
+            item.setXRange(float(step), float(step) + every, padding=0)
+            if column != "js":
+                item.setYRange(0.0, 1.0)
+                item.enableAutoRange(y=True)
+        self._narrow = True  # the next estimates widen it again (_fit_steps)
 
     @property
     def point_count(self) -> int:
@@ -259,10 +271,21 @@ class DivergenceView(QWidget):
                     note.setPos((x0 + x1) / 2, (y0 + y1) / 2)
         self._fit_minimum()
         self._fit_steps()
+        self._fit_js()
+        self._update_readout()
+
+    def _fit_js(self) -> None:
+        """JS from 0 to a little above log 2 (or its largest value), with room above the
+        dashed line for the whole of its label however short the plot is."""
         js_max = self.rows.xy("js")[1]
         top = max(LOG2 * JS_HEADROOM, float(js_max.max()) * 1.05 if len(js_max) else 0.0)
-        self.plots["js"].setYRange(0, top, padding=0)
-        self._update_readout()
+        height = self.plots["js"].getViewBox().height()
+        label = self.log2_line.label.boundingRect().height() + 4  # px
+        if height > 2 * label:  # the line sits ``label`` px below the top at least
+            top = max(top, LOG2 * height / (height - label))
+        (_, _), (y0, y1) = self.plots["js"].getViewBox().viewRange()
+        if abs(y0) > 1e-12 or abs(y1 - top) > 1e-9 * max(top, 1.0):
+            self.plots["js"].setYRange(0, top, padding=0)
 
     def _fit_steps(self) -> None:
         """One estimate (or a few close together) auto-ranges to a sliver of a step, whose
@@ -285,18 +308,18 @@ class DivergenceView(QWidget):
         if not len(self.rows):
             return
         step = self.rows.last("step")
-        parts = [f"step {step:.0f}" if step is not None else ""]
+        parts = [f"step{NBSP}{step:.0f}" if step is not None else ""]
         for col, fmt in (("js", "JS {:.3f}"), ("kl", "KL {:.2f}"), ("w1", "W₁ {:.3f}"),
                          ("mmd", "MMD² {:.3f}")):
             v = self.rows.last(col)
             if v is not None:
-                parts.append(fmt.format(v))
+                parts.append(fmt.format(v).replace(" ", NBSP))
         if self._has_modes is not False:  # only what the current data set has
             modes = self.rows.last("modes")
             if modes is not None:
                 total = f"/{self._total_modes}" if self._total_modes else ""
-                parts.append(f"modes {modes:.0f}{total}")
+                parts.append(f"modes{NBSP}{modes:.0f}{total}")
             hq = self.rows.last("high_quality")
             if hq is not None:
-                parts.append(f"HQ {hq * 100:.0f}%")
+                parts.append(f"HQ{NBSP}{hq * 100:.0f}%")
         self.readout.setText("  ·  ".join(p for p in parts if p))

@@ -18,7 +18,7 @@ from engine.catalogue import LOSS_INFO, generator_loss_curve
 from engine.snapshot import Snapshot
 
 from .. import theme
-from .style import TEXT_COLOR, add_curve, add_legend, caption, make_plot
+from .style import TEXT_COLOR, add_curve, add_legend, caption, make_plot, unbreakable
 
 PROB_RANGE = (1e-3, 1 - 1e-3)
 CURVE_POINTS = 400
@@ -139,8 +139,10 @@ class GenLossView(QWidget):
         loss = generator_loss_curve(name, d)
         self.mean_line.setValue(float(np.clip(mean, *rng)))
         self.mean_line.show()
-        self.readout.setText(f"mean D(G(z)) = {mean:.3f}  ·  mean L_G = {loss.mean():.3f}"
-                             f"  ·  mean |∂L_G/∂D| = {slope.mean():.3g}")
+        parts = (f"mean D(G(z)) = {mean:.3f}", f"mean L_G = {loss.mean():.3f}",
+                 f"mean |∂L_G/∂D| = {slope.mean():.3g}")
+        # each "name = value" stays whole: a wrapped line breaks only between them
+        self.readout.setText("  ·  ".join(unbreakable(p) for p in parts))
         self._explain(name, prob, mean)
 
     def _draw_curves(self, name: str, prob: bool, rng: tuple[float, float]) -> None:
@@ -159,7 +161,9 @@ class GenLossView(QWidget):
         if other is not None:
             self.legend.addItem(self.contrast_curve, f"{LOSS_INFO[other].title} (for contrast)")
         self.legend.addItem(self.dots, "D(G(z)) of this batch")
-        self.formula.setText(f"{title}:  {FORMULAS.get(name, 'L_G')}   (G minimises it)")
+        # wrapped, it breaks between the three pieces, not inside the formula or the remark
+        self.formula.setText(f"{title}:  {unbreakable(FORMULAS.get(name, 'L_G'))}   "
+                             f"{unbreakable('(G minimises it)')}")
         item = self.plot.getPlotItem()
         item.setLabel("bottom", "D(G(z)), a probability" if prob else "D(G(z)), a raw score",
                       color=theme.AXIS)

@@ -111,6 +111,13 @@ def caption(text: str = "", *, color: str = MUTED, wrap: bool = True,
     return label
 
 
+def unbreakable(text: str) -> str:
+    """``text`` that a word-wrapped label never breaks: no-break spaces, and a word joiner
+    between characters (Unicode allows a break after '|' or '/' even before a no-break
+    space). For the "name = value" parts of a readout, so a wrap falls between parts."""
+    return "\u2060".join(text.replace(" ", "\u00a0"))
+
+
 class ElidedLabel(QLabel):
     """One line of plain text that never asks for more width than it is given: whatever
     does not fit is elided at the right (``text()`` still returns all of it), so a status

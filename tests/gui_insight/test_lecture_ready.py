@@ -7,6 +7,7 @@ the real engine process.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -156,15 +157,23 @@ def test_a_change_of_the_same_set_s_parameter_restarts_too_and_others_do_not(qtb
                                                                              idle_panel):
     panel, link = idle_panel
     view = panel.divergences
-    view.add_rows(rows(100, js=0.5, w1=1.0, modes=6, high_quality=0.12))
+    link.metrics_received.emit(np.vstack([  # the metric rows, as the engine sends them
+        rows(step, js=0.5, w1=40.0 + step / 100, modes=6, high_quality=0.12)
+        for step in range(100, 3001, 100)]))
     view.refresh()
-    assert "modes 6/8" in view.readout.text()
+    assert "modes\u00a06/8" in view.readout.text()  # a wrap never parts name and value
     config = small_config(**{"optim.d.lr": 1e-3})
     link.applied.emit(Applied({"optim.d.lr": 1e-3}, config))  # not a data change: kept
-    assert view.point_count == 1
+    assert view.point_count == 30
     config = small_config(**{"data.std": 0.05})
     link.applied.emit(Applied({"data.std": 0.05}, config))
     assert view.point_count == 0 and view.mode_plots_shown  # ring8 still has its modes
+    assert "since step 3000" in view.readout.text()
+    # the empty plots start at the change: not on the old steps and values
+    for column, item in view.plots.items():
+        (x0, _), (_, y1) = item.getViewBox().viewRange()
+        assert x0 >= 3000, column
+        assert y1 < 40, column
 
 
 # --------------------------------------------------------------------------- item 5
@@ -330,6 +339,10 @@ def test_every_tab_and_the_divergence_grid_fit_beside_the_plane(qtbot, window, s
     right = view.graphics.mapFromScene(view.graphics.ci.sceneBoundingRect().topRight())
     assert right.x() <= view.graphics.width() + 1
     assert fits, "the two columns should fit without scrolling at this size"
+    # the JS plot's "log 2" label lies whole inside the plot, however short the plot is
+    js_area = view.plots["js"].getViewBox().sceneBoundingRect()
+    label = view.log2_line.label.sceneBoundingRect()
+    assert view.log2_line.label.isVisible() and js_area.contains(label), (label, js_area)
 
 
 def test_a_growing_header_never_widens_the_panel(qtbot, window):
@@ -344,14 +357,41 @@ def test_a_growing_header_never_widens_the_panel(qtbot, window):
     view.add_rows(rows(123_456_789, js=0.693147, kl=123.456789, w1=12.345678, mmd=1.234567,
                        modes=23, high_quality=0.999, mode_kl=1.0))
     view.refresh(force=True)
-    panel.gen_loss.readout.setText("mean D(G(z)) = 0.123  ·  mean L_G = 12345.678  ·  "
-                                   "mean |∂L_G/∂D| = 1.23e+04")
+    fakes = dataclasses.replace(frame(5), d_fake=np.full(64, 0.4))
+    panel.show_tab("Generator loss")
+    panel.gen_loss.show_snapshot(fakes)
+    panel.show_tab("Divergences")
     panel.compare.title.setText("A: this session  ·  B: optim.d.betas = [0.123456, 0.999999]")
     settle(qtbot)
-    assert "MMD²" in view.readout.text() and "modes 23/8" in view.readout.text()
+    assert "MMD²\u00a01.235" in view.readout.text() and "modes\u00a023/8" in view.readout.text()
     after = (panel.width(), window.plane.width(), panel.minimumSizeHint().width())
     assert after == before
     assert view.readout.height() <= 3 * view.readout.fontMetrics().lineSpacing() + 8
+    # the G-loss readout wraps between its "name = value" parts, never inside one
+    readout = panel.gen_loss.readout
+    lines = wrapped_lines(readout.text(), readout.font(), readout.contentsRect().width())
+    assert len(lines) >= 2, lines  # it does wrap beside the plane at 1280x720
+    for line in lines:
+        assert re.fullmatch(r"(mean \S+ = [\d.e+-]+ *·? *)+", line), lines
+
+
+def wrapped_lines(text: str, font: Any, width: int) -> list[str]:
+    """The lines a word-wrapped label of ``width`` px shows ``text`` on (word joiners
+    dropped, no-break spaces as spaces)."""
+    from PySide6.QtGui import QTextLayout, QTextOption
+
+    layout = QTextLayout(text, font)
+    option = QTextOption()
+    option.setWrapMode(QTextOption.WrapMode.WordWrap)
+    layout.setTextOption(option)
+    layout.beginLayout()
+    lines = []
+    while (line := layout.createLine()).isValid():
+        line.setLineWidth(width)
+        part = text[line.textStart():line.textStart() + line.textLength()]
+        lines.append(part.replace("\u2060", "").replace("\u00a0", " ").strip())
+    layout.endLayout()
+    return lines
 
 
 # --------------------------------------------------------------------------- item 17
