@@ -1,0 +1,244 @@
+"""The games lab: what it draws is what ``engine.games`` computes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor
+
+from engine.games import (
+    GamePlayer,
+    GameSettings,
+    jacobian_eigenvalues,
+    predicted_distance,
+    run,
+)
+from gui.labs.common import run_colour
+
+QUADRATIC = {"game": "quadratic", "update": "simultaneous", "lr": 0.1, "start": (1.0, 0.5)}
+
+
+def xy(item) -> tuple[np.ndarray, np.ndarray]:
+    """What a curve draws (empty arrays for an empty curve)."""
+    x, y = item.xData, item.yData
+    return (np.zeros(0) if x is None else np.asarray(x)), (np.zeros(0) if y is None
+                                                          else np.asarray(y))
+
+
+def test_stepping_draws_the_engine_trajectory(games_lab, qtbot):
+    lab = games_lab(**QUADRATIC)
+    lab.advance(30)
+    for _ in range(5):
+        lab.actions["step"].trigger()  # S
+    expected = run(35, **QUADRATIC)
+    x, y = xy(lab.traj["A"])
+    np.testing.assert_array_equal(np.column_stack([x, y]), expected)
+    hx, hy = xy(lab.head["A"])
+    assert (hx[0], hy[0]) == tuple(expected[-1])
+    assert "step 35" in lab.steps_label.text()
+
+
+def test_play_steps_on_the_timer_and_pause_stops(games_lab, qtbot):
+    lab = games_lab(**QUADRATIC)
+    lab.actions["play"].trigger()  # Space
+    assert lab.playing and lab.timer.isActive()
+    qtbot.waitUntil(lambda: lab.player.steps_done >= 3, timeout=5000)
+    lab.actions["play"].trigger()
+    assert not lab.playing and not lab.timer.isActive()
+    n = lab.player.steps_done
+    np.testing.assert_array_equal(np.column_stack(xy(lab.traj["A"])), run(n, **QUADRATIC))
+    lab.actions["reset"].trigger()  # Ctrl+R
+    assert lab.player.steps_done == 0
+    assert xy(lab.traj["A"])[0].size == 1
+
+
+def test_speed_keys_change_the_speed(games_lab):
+    lab = games_lab(**QUADRATIC)
+    before = lab.speed_index
+    lab.actions["faster"].trigger()
+    assert lab.speed_index == before + 1
+    lab.actions["slower"].trigger()
+    lab.actions["slower"].trigger()
+    assert lab.speed_index == before - 1
+    assert lab.speed_label.text().endswith("steps/s")
+
+
+def test_clicking_the_plane_restarts_from_there(games_lab, qtbot):
+    lab = games_lab(**QUADRATIC)
+    lab.advance(10)
+    vb = lab.plane.getPlotItem().vb
+    target = QPointF(0.6, -0.4)
+    scene = vb.mapViewToScene(target)
+    pixel = lab.plane.mapFromScene(scene)
+    qtbot.mouseClick(lab.plane.viewport(), Qt.MouseButton.LeftButton, pos=pixel)
+    x0, y0 = lab.player.settings.start
+    assert lab.player.steps_done == 0
+    # one pixel of the plane is well under 0.02 here
+    assert abs(x0 - 0.6) < 0.02 and abs(y0 + 0.4) < 0.02
+    assert (lab.controls.start_x.value(), lab.controls.start_y.value()) == \
+        pytest.approx((x0, y0), abs=0.006)
+    lab.advance(5)
+    expected = run(5, **{**QUADRATIC, "start": (x0, y0)})
+    np.testing.assert_array_equal(np.column_stack(xy(lab.traj["A"])), expected)
+
+
+def test_the_prediction_line_is_predicted_distance(games_lab):
+    lab = games_lab(**QUADRATIC)
+    lab.advance(40)
+    px, py = xy(lab.pred["A"])
+    expected = predicted_distance(GameSettings(**QUADRATIC), 40)
+    np.testing.assert_array_equal(px, np.arange(41))
+    np.testing.assert_array_equal(py, expected)
+    dx, dy = xy(lab.dist["A"])
+    np.testing.assert_allclose(dy, np.hypot(*run(40, **QUADRATIC).T), rtol=0, atol=0)
+    # no closed form (Adam): no line
+    lab.request_change({"optim": "adam"})
+    assert xy(lab.pred["A"])[0].size == 0
+    assert "no closed form" in lab.distance_caption.text()
+
+
+def test_a_changed_setting_restarts_the_prediction_there(games_lab):
+    lab = games_lab(**QUADRATIC)
+    lab.advance(10)
+    assert lab.request_change({"lr": 0.2})
+    lab.advance(10)
+    px, py = xy(lab.pred["A"])
+    s = GameSettings(**{**QUADRATIC, "lr": 0.2, "start": tuple(lab.player.trajectory[10])})
+    np.testing.assert_array_equal(px, np.arange(10, 21))
+    np.testing.assert_array_equal(py, predicted_distance(s, 10))
+
+
+def test_the_eigenvalues_drawn_are_the_jacobians(games_lab):
+    lab = games_lab(game="dirac", reg="r1", gamma=0.3)
+    ex, ey = xy(lab.eig["A"])
+    expected = jacobian_eigenvalues(GameSettings(game="dirac", reg="r1", gamma=0.3))
+    np.testing.assert_array_equal(ex, expected.real)
+    np.testing.assert_array_equal(ey, expected.imag)
+    assert lab.unit_circle.isVisible() and not lab.imag_axis.isVisible()
+    assert "inside: converges; outside: diverges; on it: cycles" in lab.eigen_caption.text()
+    # the flow: the imaginary axis instead of the circle
+    assert lab.request_change({"update": "flow"})
+    expected = jacobian_eigenvalues(lab.player.settings)
+    np.testing.assert_array_equal(xy(lab.eig["A"])[0], expected.real)
+    assert lab.imag_axis.isVisible() and not lab.unit_circle.isVisible()
+    assert "imaginary axis" in lab.eigen_caption.text()
+    assert "converges" in lab.eigen_readout.text()
+
+
+def test_an_invalid_combination_is_refused_and_the_control_springs_back(games_lab):
+    lab = games_lab(**QUADRATIC)
+    combo = lab.controls.reg
+    combo.setCurrentIndex(combo.findData("r1"))
+    combo.activated.emit(combo.currentIndex())  # as a user's pick does
+    assert lab.player.settings.reg == "none"
+    assert combo.currentData() == "none"
+    assert lab.message.isVisible()
+    assert "needs the dirac game" in lab.message.text()
+    # the flow takes plain sgd only
+    optim = lab.controls.optim
+    optim.setCurrentIndex(optim.findData("adam"))
+    optim.activated.emit(optim.currentIndex())
+    assert lab.player.settings.optim == "adam"
+    upd = lab.controls.update_rule
+    upd.setCurrentIndex(upd.findData("flow"))
+    upd.activated.emit(upd.currentIndex())
+    assert lab.player.settings.update == "simultaneous"
+    assert upd.currentData() == "simultaneous"
+    assert "optim:" in lab.message.text()
+    # a valid change clears the message
+    lab.controls.lr.setValue(0.05)
+    assert lab.player.settings.lr == 0.05 and not lab.message.isVisible()
+
+
+def test_compare_run_b_draws_in_its_own_colour(games_lab):
+    lab = games_lab(game="bilinear", lr=0.1)
+    assert lab.set_compare("update", "alternating")
+    lab.advance(50)
+    b = lab.player_b
+    assert b is not None and b.settings.update == "alternating"
+    expected_b = run(50, game="bilinear", lr=0.1, update="alternating")
+    np.testing.assert_array_equal(np.column_stack(xy(lab.traj["B"])), expected_b)
+    np.testing.assert_array_equal(xy(lab.dist["B"])[1], np.hypot(*expected_b.T))
+    colour_a = lab.traj["A"].opts["pen"].color()
+    colour_b = lab.traj["B"].opts["pen"].color()
+    assert colour_b == QColor(run_colour("B")) and colour_a == QColor(run_colour("A"))
+    assert colour_a != colour_b
+    assert lab.dist["B"].opts["pen"].color() == QColor(run_colour("B"))
+    # B follows A's other changes, keeps its own
+    assert lab.request_change({"lr": 0.05})
+    assert b.settings.lr == 0.05 and b.settings.update == "alternating"
+    # a change B cannot take is refused for both
+    lab.set_compare("update", "flow")
+    assert not lab.request_change({"optim": "adam"})
+    assert "run B" in lab.message.text() and lab.player.settings.optim == "sgd"
+    lab.set_compare(None)
+    assert lab.player_b is None and xy(lab.traj["B"])[0].size == 0
+
+
+def test_diverging_stops_play_with_a_message(games_lab, qtbot):
+    lab = games_lab(game="quadratic", lr=10.0)  # |1 − η| = 9 per step
+    lab.speed_slider.setValue(lab.speed_slider.maximum())  # full speed
+    lab.actions["play"].trigger()
+    qtbot.waitUntil(lambda: not lab.playing, timeout=10_000)
+    assert not lab.timer.isActive()
+    assert not lab.actions["play"].isChecked()
+    assert "diverged" in lab.message.text() and lab.message.isVisible()
+    rows = lab.player.trajectory
+    np.testing.assert_array_equal(rows, run(rows.shape[0] - 1, game="quadratic", lr=10.0))
+    lab.actions["play"].trigger()  # refused: it stays stopped
+    assert not lab.playing
+    lab.actions["reset"].trigger()
+    assert lab.player.steps_done == 0 and not lab.run_a.stopped
+
+
+def test_the_flow_stalling_stops_play_too(games_lab, monkeypatch):
+    from engine.games import FlowStalled
+
+    lab = games_lab(game="dirac", update="flow")
+
+    def stall(n: int = 1):
+        raise FlowStalled(step=3, rows=3)
+
+    monkeypatch.setattr(lab.player, "step", stall)
+    lab.play()
+    lab.advance(1)
+    assert not lab.playing
+    assert "stalled" in lab.message.text()
+
+
+def test_presets_load_with_their_description(games_lab):
+    lab = games_lab()
+    names = [lab.preset_combo.itemData(i) for i in range(lab.preset_combo.count())]
+    for name in ("game_quadratic", "game_bilinear_simultaneous", "game_bilinear_alternating",
+                 "dirac_unregularized", "dirac_r1", "dirac_instance_noise"):
+        assert name in names
+    lab.load_preset("dirac_r1")
+    s = lab.player.settings
+    assert (s.game, s.reg, s.gamma) == ("dirac", "r1", 0.3)
+    assert "R1" in lab.preset_caption.text()
+    assert lab.controls.reg.currentData() == "r1"
+    assert lab.stop_at == 500
+    lab.play()
+    lab.advance(600)
+    assert lab.player.steps_done == 500 and not lab.playing
+    ref = GamePlayer(s)
+    ref.step(500)
+    np.testing.assert_array_equal(lab.player.trajectory, ref.trajectory)
+
+
+def test_both_themes_and_zoom(games_lab):
+    from gui.appearance import appearance
+
+    lab = games_lab(**QUADRATIC)
+    look = appearance()
+    try:
+        look.theme, look.zoom = "light", 1.5
+        look.apply()
+        assert lab.traj["A"].opts["pen"].color() == QColor(run_colour("A"))
+        assert run_colour("A") == "#1d4ed8"
+        assert lab.traj["A"].opts["pen"].widthF() == pytest.approx(1.5 * 1.5)
+    finally:
+        look.theme, look.zoom = "dark", 1.0
+        look.apply()
+    assert lab.traj["A"].opts["pen"].color() == QColor(run_colour("A"))
