@@ -18,7 +18,7 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence
-from PySide6.QtWidgets import QLabel, QStyle, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QStyle, QWidget
 
 from .. import appearance as look_module
 from .. import theme
@@ -84,6 +84,8 @@ def style_plot(item: pg.PlotItem, title: str, *, x_label: str = "", y_label: str
         axis.setPen(theme.AXIS)
         axis.setTextPen(theme.AXIS)
         axis.enableAutoSIPrefix(False)
+        # an axis whose range did not change is blitted, not re-rendered (gui.views.styling)
+        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     if x_label:
         item.setLabel("bottom", x_label, color=theme.AXIS)
     if y_label:

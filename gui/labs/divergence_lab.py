@@ -62,6 +62,7 @@ from .common import (
 )
 
 GRID = 48  # landscape cells per side
+DRAG_GRID = 32  # ... while a handle or the weight slider is held (less than half the work)
 CURVE_POINTS = 500
 NAMES = tuple(DIVERGENCES)
 SHORT = {"kl_forward": "KL(π‖p)", "kl_reverse": "KL(p‖π)", "js": "JS(π, p)", "w1": "W₁(π, p)",
@@ -72,6 +73,10 @@ COLOURS = {
     "light": {"kl_forward": "#db2777", "kl_reverse": "#7c3aed", "js": "#059669",
               "w1": "#b45309", "mmd": "#0284c7"},
 }
+# coincident optima (JS on KL(p‖π)'s mode, say) stay visible: each curve has its own dashes
+STYLES = {"kl_forward": Qt.PenStyle.SolidLine, "kl_reverse": Qt.PenStyle.DashLine,
+          "js": Qt.PenStyle.DashDotLine, "w1": Qt.PenStyle.SolidLine,
+          "mmd": Qt.PenStyle.DashDotDotLine}
 COMPONENT_COLOURS = {"dark": ("#e5e7eb", "#9ca3af"), "light": ("#111827", "#4b5563")}
 S_MIN, S_MAX = 0.05, 5.0
 M_LIM = 10.0
@@ -93,6 +98,24 @@ def gaussian(x: np.ndarray, mu: float, sigma: float) -> np.ndarray:
     return np.exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * math.sqrt(2.0 * math.pi))
 
 
+def nice_step(x: float) -> float:
+    """1, 2 or 5 times a power of ten, at least x: about three labelled ticks on a small
+    heatmap's axis at any zoom."""
+    e = 10.0 ** math.floor(math.log10(x))
+    for m in (1.0, 2.0, 5.0, 10.0):
+        if m * e >= x:
+            return m * e
+    return 10.0 * e
+
+
+def nice_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
+    """Two to four round, labelled ticks between lo and hi."""
+    step = nice_step((hi - lo) / 4.0)
+    first = math.ceil(lo / step) * step
+    values = np.arange(first, hi + 1e-9 * step, step)
+    return [(float(v), f"{v + 0.0:g}") for v in np.round(values / step) * step]
+
+
 def heat_shade(values: np.ndarray) -> np.ndarray:
     """What a heatmap shows: log10 of the value above the grid's minimum (plus a little,
     so the minimum is finite): a valley's floor and its walls both stay readable."""
@@ -107,6 +130,7 @@ class Request:
 
     mixture: Mixture2
     bandwidth: float | None
+    grid: int = 48
 
 
 class Handle(pg.TargetItem):
@@ -157,14 +181,17 @@ class DivergenceLab(QWidget):
 
     computed = Signal()
 
-    def __init__(self, parent: QWidget | None = None, mixture: Mixture2 | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, mixture: Mixture2 | None = None, *,
+                 grid: int = GRID, drag_grid: int = DRAG_GRID) -> None:
         super().__init__(parent)
         self.setObjectName("divergence_lab")
+        self.grid, self.drag_grid = grid, drag_grid
         self.mixture = mixture if mixture is not None else next(iter(EXAMPLES.values()))
         self.bandwidth: float | None = None  # None: default_bandwidth(π)
         self.fits: dict[str, Fit] = {}
         self.landscapes: dict[str, Landscape] = {}
         self.computed_for: Request | None = None
+        self.dragging = False
         self.throttle = Throttle(self._compute, interval_ms=40, parent=self)
         self._build()
         self.throttle.ran.connect(self._show_timing)
@@ -240,6 +267,7 @@ class DivergenceLab(QWidget):
         self.weight_slider.setRange(1, 99)
         self.weight_slider.setToolTip("w: the first component's weight")
         self.weight_slider.valueChanged.connect(self._on_weight_slider)
+        self.weight_slider.sliderReleased.connect(self._on_released)
         self.spins["w"] = self._spin("w", 0.01, 0.99, 0.01, "w: the first component's weight")
         grid.addWidget(QLabel("w"), 3, 0)
         grid.addWidget(self.weight_slider, 3, 1)
@@ -336,6 +364,8 @@ class DivergenceLab(QWidget):
                            "(this handle sits one std from the mean)")
             mean.dragged.connect(lambda x, k=f"m{i}": self._on_drag(k, x))
             width.dragged.connect(lambda x, k=f"s{i}": self._on_drag(k, x))
+            mean.released.connect(self._on_released)
+            width.released.connect(self._on_released)
             self.handles[f"m{i}"], self.handles[f"s{i}"] = mean, width
             item.addItem(mean)
             item.addItem(width)
@@ -350,6 +380,7 @@ class DivergenceLab(QWidget):
         self.heatmaps: dict[str, pg.PlotWidget] = {}
         self.images: dict[str, pg.ImageItem] = {}
         self.markers: dict[str, pg.PlotDataItem] = {}
+        self.fit_marks: dict[str, pg.PlotDataItem] = {}
         for i, name in enumerate(NAMES):
             w = plot_widget(f"landscape_{name}")
             w.setMinimumWidth(120)
@@ -364,14 +395,18 @@ class DivergenceLab(QWidget):
             marker = pg.PlotDataItem([], [], pen=None, symbol="x", symbolSize=13)
             marker.setZValue(10)
             p.addItem(marker)
+            ring = pg.PlotDataItem([], [], pen=None, symbol="o", symbolSize=17)
+            ring.setZValue(11)
+            p.addItem(ring)
+            self.fit_marks[name] = ring
             w.setToolTip(f"{DIVERGENCES[name].title}: {DIVERGENCES[name].blurb}")
             self.heatmaps[name], self.images[name], self.markers[name] = w, image, marker
             row_layout.addWidget(w, 1)
         layout.addWidget(row, 3)
         self.heat_caption = caption(
             "Each divergence over (μ, σ): colour is log₁₀ of its value above the grid's "
-            "minimum (dark: small), the <b>×</b> marks the grid's minimum. One valley means "
-            "one answer; two valleys mean the fit depends on where it starts.",
+            "minimum (dark: small); <b>×</b>: the grid's minimum, <b>○</b>: the fitted optimum. "
+            "Two valleys (KL(p‖π), JS when the modes are apart): the fit takes the deeper one.",
             name="divergence_heat_caption")
         layout.addWidget(self.heat_caption)
         return plots
@@ -385,7 +420,10 @@ class DivergenceLab(QWidget):
         for c in self.component_curves:
             set_pen(c, with_alpha(comp[1], 200), 1.0, Qt.PenStyle.DotLine)
         for name in NAMES:
-            set_pen(self.fit_curves[name], colour(name), 2.0)
+            set_pen(self.fit_curves[name], colour(name), 2.0, STYLES[name])
+            ring = self.fit_marks[name]
+            ring.setSymbolBrush(None)
+            ring.setSymbolPen(pg.mkPen(colour(name), width=2.5))
             m = self.markers[name]
             m.setSymbolBrush(pg.mkBrush("#ffffff"))
             m.setSymbolPen(pg.mkPen("#111827", width=1.5))
@@ -413,7 +451,14 @@ class DivergenceLab(QWidget):
 
     # ------------------------------------------------------------------ state
     def request(self) -> Request:
-        return Request(self.mixture, self.bandwidth)
+        """What to compute now: a coarser landscape while the user is dragging, the full one
+        once the handle is let go."""
+        return Request(self.mixture, self.bandwidth,
+                       self.drag_grid if self.dragging else self.grid)
+
+    def _on_released(self) -> None:
+        self.dragging = False
+        self.throttle.request(self.request())
 
     @property
     def effective_bandwidth(self) -> float:
@@ -449,9 +494,11 @@ class DivergenceLab(QWidget):
             self.fit_view_if_needed()
 
     def _on_weight_slider(self, value: int) -> None:
+        self.dragging = self.weight_slider.isSliderDown()
         self.change(w=value / 100.0)
 
     def _on_drag(self, key: str, x: float) -> None:
+        self.dragging = True
         if key[0] == "m":
             self.change(**{key: float(np.clip(x, -M_LIM, M_LIM))})
         else:
@@ -515,7 +562,7 @@ class DivergenceLab(QWidget):
     def _compute(self, req: Request) -> None:
         """Five fits and five landscapes for ``req``, then draw them (the throttle's work)."""
         mix, h = req.mixture, req.bandwidth
-        mus, sigmas = default_axes(mix, GRID)
+        mus, sigmas = default_axes(mix, req.grid)
         self.fits = {name: fit(name, mix, bandwidth=h) for name in NAMES}
         self.landscapes = {name: landscape(name, mix, mus, sigmas, bandwidth=h)
                            for name in NAMES}
@@ -543,7 +590,11 @@ class DivergenceLab(QWidget):
             image.setRect(QRectF(mus[0] - dx / 2, sigmas[0] - dy / 2,
                                  mus[-1] - mus[0] + dx, sigmas[-1] - sigmas[0] + dy))
             self.markers[name].setData([land.mu_best], [land.sigma_best])
-            vb = self.heatmaps[name].getPlotItem().vb
+            self.fit_marks[name].setData([f.mu], [f.sigma])
+            plot = self.heatmaps[name].getPlotItem()
+            for side, axis_values in (("bottom", mus), ("left", sigmas)):
+                plot.getAxis(side).setTicks([nice_ticks(axis_values[0], axis_values[-1]), []])
+            vb = plot.vb
             vb.setRange(xRange=(mus[0] - dx / 2, mus[-1] + dx / 2),
                         yRange=(sigmas[0] - dy / 2, sigmas[-1] + dy / 2), padding=0)
 
@@ -552,10 +603,11 @@ class DivergenceLab(QWidget):
         last = durations[-1] if durations else float("nan")
         ms = statistics.median(durations[-20:]) if durations else float("nan")
         h = self.effective_bandwidth
+        n, d = self.grid, self.drag_grid
         self.timing.setText(
-            f"MMD bandwidth h = {h:.2f}. Five fits and five {GRID}×{GRID} landscapes: "
-            f"{ms:.0f} ms per change (median of the last {min(20, len(durations))}; last "
-            f"{last:.0f} ms).")
+            f"MMD bandwidth h = {h:.2f}. Five fits and five landscapes ({n}×{n}; "
+            f"{d}×{d} while dragging): {ms:.0f} ms per change (median of the "
+            f"last {min(20, len(durations))}; last {last:.0f} ms).")
 
     # ------------------------------------------------------------------ lifetime
     def closeEvent(self, event: Any) -> None:  # noqa: N802

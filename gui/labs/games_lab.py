@@ -98,6 +98,19 @@ COMPARE_CHOICES: tuple[tuple[str, str, tuple[Any, ...]], ...] = (
 )
 
 
+class DistanceAxis(LogAxis):
+    """The project's log axis (labels at 1, 2 and 5 times a power of ten only), except when
+    the range holds none of those: then every tick is labelled, so a run that stays
+    between 0.28 and 0.37 still has numbers on its axis."""
+
+    def logTickStrings(self, values: list[float], scale: float, spacing: float  # noqa: N802
+                       ) -> list[str]:
+        strings = super().logTickStrings(values, scale, spacing)
+        if any(strings):
+            return strings
+        return pg.AxisItem.logTickStrings(self, values, scale, spacing)
+
+
 def describe(key: str, value: Any) -> str:
     return f"{key} = {value:g}" if isinstance(value, float) else f"{key} = {value}"
 
@@ -248,7 +261,7 @@ class GamesLab(QWidget):
         plane_layout.addWidget(self.plane_caption)
         self._build_plane()
 
-        self.distance = plot_widget("games_distance", axisItems={"left": LogAxis("left")})
+        self.distance = plot_widget("games_distance", axisItems={"left": DistanceAxis("left")})
         self.eigen = plot_widget("games_eigen")
         self.distance_caption = caption(name="games_distance_caption")
         self.eigen_caption = caption(name="games_eigen_caption")
@@ -367,7 +380,7 @@ class GamesLab(QWidget):
         self.equilibrium.setZValue(5)
         item.addItem(self.equilibrium)
         self.legend = item.addLegend(offset=(8, 8), labelTextSize="8pt",
-                                     brush=pg.mkBrush(with_alpha(theme.PLOT_BACKGROUND, 210)))
+                                     brush=pg.mkBrush(with_alpha(theme.PLOT_BACKGROUND, 235)))
         self.legend.setZValue(30)
         self.traj: dict[str, pg.PlotDataItem] = {}
         self.head: dict[str, pg.PlotDataItem] = {}

@@ -48,7 +48,7 @@ def divergence_lab(qtbot: Any) -> Iterator[Callable[..., Any]]:
     made: list[Any] = []
 
     def make(**kwargs: Any) -> Any:
-        lab = DivergenceLab(**kwargs)
+        lab = DivergenceLab(**{"grid": 24, "drag_grid": 12, **kwargs})
         qtbot.addWidget(lab)
         lab.resize(1280, 720)
         lab.show()

@@ -242,3 +242,38 @@ def test_both_themes_and_zoom(games_lab):
         look.theme, look.zoom = "dark", 1.0
         look.apply()
     assert lab.traj["A"].opts["pen"].color() == QColor(run_colour("A"))
+
+
+def test_keys_drive_the_transport(games_lab, qtbot):
+    lab = games_lab(**QUADRATIC)
+    lab.activateWindow()
+    lab.plane.setFocus()
+    qtbot.waitUntil(lambda: lab.plane.hasFocus(), timeout=5000)
+    qtbot.keyClick(lab.plane, Qt.Key.Key_S)
+    qtbot.keyClick(lab.plane, Qt.Key.Key_S)
+    assert lab.player.steps_done == 2
+    speed = lab.speed_index
+    qtbot.keyClick(lab.plane, Qt.Key.Key_BracketRight)
+    assert lab.speed_index == speed + 1
+    qtbot.keyClick(lab.plane, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    assert lab.player.steps_done == 0
+    qtbot.keyClick(lab.plane, Qt.Key.Key_Space)
+    assert lab.playing
+    qtbot.keyClick(lab.plane, Qt.Key.Key_Space)
+    assert not lab.playing
+
+
+def test_open_games_lab_is_a_window_of_its_own(qtbot):
+    from PySide6.QtWidgets import QWidget
+
+    from gui.labs import GamesLab, open_divergence_lab, open_games_lab
+
+    owner = QWidget()
+    qtbot.addWidget(owner)
+    lab = open_games_lab(owner)
+    assert isinstance(lab, GamesLab) and lab.isWindow() and lab.isVisible()
+    assert lab.parent() is owner and not lab.isModal()
+    lab.close()
+    div = open_divergence_lab(owner)
+    assert div.isWindow() and div.isVisible() and not div.isModal()
+    div.close()
