@@ -22,6 +22,7 @@ from PySide6.QtCore import QSignalBlocker, Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
+    QHBoxLayout,
     QLabel,
     QMenu,
     QScrollArea,
@@ -268,6 +269,18 @@ class GamesLab(QWidget):
         self.eigen_readout = QLabel()
         self.eigen_readout.setObjectName("games_eigen_readout")
         self.eigen_readout.setWordWrap(True)
+        self.eigen_zoom = QToolButton()
+        self.eigen_zoom.setObjectName("games_eigen_zoom")
+        self.eigen_zoom.setText("Zoom to λ")
+        self.eigen_zoom.setCheckable(True)
+        self.eigen_zoom.setToolTip("Close in on the eigenvalues, to see which side of the "
+                                   "circle (or axis) they are on; again for the whole circle")
+        self.eigen_zoom.toggled.connect(lambda _on: self._draw_eigen())
+        readout_row = QWidget()
+        row = QHBoxLayout(readout_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.eigen_readout, 1)
+        row.addWidget(self.eigen_zoom, 0, Qt.AlignmentFlag.AlignTop)
         self._build_distance()
         self._build_eigen()
         self.distance_caption.setToolTip(
@@ -286,7 +299,7 @@ class GamesLab(QWidget):
         right.setObjectName("games_right_split")
         right.setChildrenCollapsible(False)
         for plot, notes in ((self.distance, (self.distance_caption,)),
-                            (self.eigen, (self.eigen_readout, self.eigen_caption))):
+                            (self.eigen, (readout_row, self.eigen_caption))):
             pane = QWidget()
             pane_layout = QVBoxLayout(pane)
             pane_layout.setContentsMargins(0, 0, 0, 0)
@@ -725,16 +738,20 @@ class GamesLab(QWidget):
                                              padding=0)
 
     def _follow(self) -> None:
-        """Widen the plane's view when a run leaves it (out to ``FOLLOW_LIMIT``)."""
+        """Widen the plane's view when a run leaves it, out to ``FOLLOW_LIMIT`` (a run that
+        jumps past the limit in one frame is followed to its last point within it)."""
         vb = self.plane.getPlotItem().vb
         (x_lo, x_hi), (y_lo, y_hi) = vb.viewRange()
         far = 0.0
         for run in self._runs():
             x, y = run.player.position
-            if abs(x) <= FOLLOW_LIMIT and abs(y) <= FOLLOW_LIMIT and not (
-                    x_lo <= x <= x_hi and y_lo <= y <= y_hi):
-                far = max(far, abs(x), abs(y))
-        if far > 0:
+            if x_lo <= x <= x_hi and y_lo <= y <= y_hi:
+                continue
+            size = np.max(np.abs(run.player.trajectory), axis=1)
+            inside = size[size <= FOLLOW_LIMIT]
+            if inside.size:
+                far = max(far, float(inside.max()))
+        if far > max(x_hi, -x_lo, y_hi, -y_lo):
             half = float(_round_up(1.3 * far))
             vb.setRange(xRange=(-half, half), yRange=(-half, half), padding=0)
 
@@ -819,6 +836,7 @@ class GamesLab(QWidget):
 
     def _draw_eigen(self) -> None:
         lines, any_flow, any_discrete = [], False, False
+        shown: list[np.ndarray] = []
         extent = 1.0
         predicted = []
         for name, run in (("A", self.run_a), ("B", self.run_b)):
@@ -837,6 +855,7 @@ class GamesLab(QWidget):
                              f"at the equilibrium ({why})")
                 continue
             self.eig[name].setData(eigs.real, eigs.imag)
+            shown.append(eigs)
             extent = max(extent, float(np.max(np.abs(eigs))))
             top, verdict = stability(eigs, flow)
             what = "max Re λ" if flow else "max |λ|"
@@ -856,7 +875,13 @@ class GamesLab(QWidget):
         self.imag_axis.setData([0.0, 0.0], [-r, r])
         self.imag_axis.setVisible(any_flow)
         self.real_axis.setData([-r, r], [0.0, 0.0])
-        self.eigen.getPlotItem().vb.setRange(xRange=(-r, r), yRange=(-r, r), padding=0)
+        x_range, y_range = (-r, r), (-r, r)
+        if self.eigen_zoom.isChecked() and shown:
+            pts = np.concatenate(shown)
+            half = max(0.05, 0.65 * max(np.ptp(pts.real), np.ptp(pts.imag)))
+            cx, cy = float(np.mean(pts.real)), float(np.mean(pts.imag))
+            x_range, y_range = (cx - half, cx + half), (cy - half, cy + half)
+        self.eigen.getPlotItem().vb.setRange(xRange=x_range, yRange=y_range, padding=0)
         rules = []
         if any_discrete:
             rules.append("<b>unit circle</b> (discrete steps): inside: converges; outside: "

@@ -277,3 +277,15 @@ def test_open_games_lab_is_a_window_of_its_own(qtbot):
     div = open_divergence_lab(owner)
     assert div.isWindow() and div.isVisible() and not div.isModal()
     div.close()
+
+
+def test_zoom_to_the_eigenvalues(games_lab):
+    lab = games_lab(game="dirac", reg="r1", gamma=0.3)
+    vb = lab.eigen.getPlotItem().vb
+    (x_lo, x_hi), _ = vb.viewRange()
+    assert x_lo <= -1 and x_hi >= 1  # the whole unit circle
+    lab.eigen_zoom.setChecked(True)
+    (x_lo, x_hi), (y_lo, y_hi) = vb.viewRange()
+    eigs = jacobian_eigenvalues(lab.player.settings)
+    assert x_lo > 0.5 and (x_lo < eigs.real).all() and (eigs.real < x_hi).all()
+    assert (y_lo < eigs.imag).all() and (eigs.imag < y_hi).all()
