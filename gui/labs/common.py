@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence
-from PySide6.QtWidgets import QGraphicsItem, QLabel, QStyle, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QLineEdit, QStyle, QWidget
 
 from .. import appearance as look_module
 from .. import theme
@@ -177,6 +177,55 @@ def make_actions(owner: QWidget, specs: tuple[LabAction, ...]) -> dict[str, QAct
         owner.addAction(action)
         actions[spec.name] = action
     return actions
+
+
+class KeyRouter(QObject):
+    """Delivers the lab's shortcut keys to its actions before Qt's shortcut map sees them.
+
+    A lab in a tab of the main window shares the window with the trainer's own Space, S,
+    [ ] and Ctrl+R: two actions on one key are ambiguous to Qt, and neither fires. Claiming
+    the key at the focused widget (accepting its ShortcutOverride) keeps it out of the
+    shortcut map; the key press that follows triggers the lab's action. Text fields keep
+    the keys they type (as they do against any shortcut).
+    """
+
+    def __init__(self, owner: QWidget, actions: dict[str, QAction]) -> None:
+        super().__init__(owner)
+        self.owner = owner
+        self.keys: dict[int, QAction] = {}
+        for action in actions.values():
+            seq = action.shortcut()
+            if not seq.isEmpty():
+                self.keys[seq[0].toCombined()] = action
+        self.install(owner)
+
+    def install(self, root: QWidget) -> None:
+        for w in [root, *root.findChildren(QWidget)]:
+            w.installEventFilter(self)
+
+    def _action(self, event: Any) -> QAction | None:
+        mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        action = self.keys.get(QKeySequence(event.key() | mods.value)[0].toCombined())
+        return action if action is not None and action.isEnabled() else None
+
+    def eventFilter(self, obj: QObject, event: Any) -> bool:  # noqa: N802
+        kind = event.type()
+        if kind not in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress):
+            return False
+        if isinstance(obj, QLineEdit) and event.text().strip() and not (
+                event.modifiers() & Qt.KeyboardModifier.ControlModifier):
+            return False  # typing
+        if isinstance(obj, QLineEdit) and event.key() == Qt.Key.Key_Space:
+            return False
+        action = self._action(event)
+        if action is None:
+            return False
+        if kind == QEvent.Type.ShortcutOverride:
+            event.accept()  # not a shortcut: deliver it as a key press, to us
+            return True
+        if not event.isAutoRepeat() or not action.isCheckable():
+            action.trigger()
+        return True
 
 
 # ----------------------------------------------------------------------------- throttle

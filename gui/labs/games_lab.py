@@ -59,6 +59,7 @@ from .common import (
     DEFAULT_SPEED,
     GAMES_TRANSPORT,
     SPEEDS,
+    KeyRouter,
     LabLook,
     adopt_appearance,
     caption,
@@ -76,7 +77,7 @@ from .common import (
     style_plot,
     with_alpha,
 )
-from .games_controls import GameControls
+from .games_controls import START_LIMIT, GameControls
 from .quiver import Quiver
 
 TICK_MS = 33  # the play timer: ~30 frames per second
@@ -218,6 +219,7 @@ class GamesLab(QWidget):
         self.actions["slower"].triggered.connect(lambda: self.nudge_speed(-1))
         self.actions["faster"].triggered.connect(lambda: self.nudge_speed(+1))
 
+        self.keys = KeyRouter(self, self.actions)
         self.look = LabLook(self)
         self.look.changed.connect(self._restyle)
         adopt_appearance(self)
@@ -639,8 +641,14 @@ class GamesLab(QWidget):
         self.redraw()
 
     def restart_from(self, x: float, y: float) -> bool:
-        """A new start point for both runs, which restart from it."""
-        return self.request_change({"start": (float(x), float(y))})
+        """A new start point for both runs, which restart from it (within the start boxes'
+        range, ±``START_LIMIT``)."""
+        cx, cy = (float(np.clip(v, -START_LIMIT, START_LIMIT)) for v in (x, y))
+        ok = self.request_change({"start": (cx, cy)})
+        if ok and (cx, cy) != (x, y):
+            self.show_message(f"The start point is kept within ±{START_LIMIT:g}: "
+                              f"({cx:g}, {cy:g}).", "info")
+        return ok
 
     def nudge_speed(self, delta: int) -> None:
         self.speed_slider.setValue(max(0, min(len(SPEEDS) - 1, self.speed_index + delta)))

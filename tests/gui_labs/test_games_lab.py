@@ -289,3 +289,46 @@ def test_zoom_to_the_eigenvalues(games_lab):
     eigs = jacobian_eigenvalues(lab.player.settings)
     assert x_lo > 0.5 and (x_lo < eigs.real).all() and (eigs.real < x_hi).all()
     assert (y_lo < eigs.imag).all() and (eigs.imag < y_hi).all()
+
+
+def test_keys_reach_the_lab_in_a_tab_beside_the_trainers_own(qtbot):
+    """In a tab of a window with its own Space, S, [ ] and Ctrl+R, the lab's keys are not
+    ambiguous: with the focus in the lab, the lab gets them."""
+    from PySide6.QtGui import QAction, QKeySequence
+    from PySide6.QtWidgets import QMainWindow, QTabWidget
+
+    from gui.labs import GamesLab
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    main_hits = []
+    for key in ("Space", "S", "[", "]", "Ctrl+R"):
+        action = QAction(key, window)
+        action.setShortcut(QKeySequence(key))
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.triggered.connect(lambda _=False, k=key: main_hits.append(k))
+        window.addAction(action)
+    tabs = QTabWidget()
+    lab = GamesLab(settings=GameSettings(**QUADRATIC))
+    tabs.addTab(lab, "Games lab")
+    window.setCentralWidget(tabs)
+    window.resize(1100, 650)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    for target in (lab.plane, lab.controls.update_rule):
+        target.setFocus()
+        qtbot.waitUntil(target.hasFocus, timeout=5000)
+        qtbot.keyClick(target, Qt.Key.Key_S)
+    assert lab.player.steps_done == 2
+    qtbot.keyClick(lab.plane, Qt.Key.Key_BracketLeft)
+    qtbot.keyClick(lab.plane, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    assert lab.player.steps_done == 0
+    qtbot.keyClick(lab.controls.update_rule, Qt.Key.Key_Space)
+    assert lab.playing
+    lab.pause()
+    assert main_hits == []
+    # a spin box keeps what is typed into it
+    lab.controls.lr.lineEdit().setFocus()
+    qtbot.keyClick(lab.controls.lr.lineEdit(), Qt.Key.Key_S)
+    assert lab.player.steps_done == 0
