@@ -43,12 +43,10 @@ from engine.games import (
     UPDATES,
     GamePlayer,
     GameSettings,
-    GameStopped,
     SettingError,
     builtin_game_presets,
     jacobian_eigenvalues,
     load_game_preset,
-    predicted_distance,
     predicted_eigenvalues,
     vector_field,
 )
@@ -78,6 +76,7 @@ from .common import (
     with_alpha,
 )
 from .games_controls import START_LIMIT, GameControls
+from .games_model import Run, describe, round_up, stability
 from .quiver import Quiver
 
 TICK_MS = 33  # the play timer: ~30 frames per second
@@ -85,7 +84,6 @@ FULL_SPEED_BUDGET_S = 0.012  # time per frame spent stepping at full speed
 PLAY_LIMIT = 200_000  # steps: a longer run pauses (memory and drawing stay bounded)
 FOLLOW_LIMIT = 1e6  # the plane follows a run out to this far, not to where it diverges
 GRID = 19  # arrows along the longer side of the plane
-ON_CIRCLE = 1e-9  # |λ| within this of 1 (or Re λ of 0) counts as on the boundary
 
 # What run B can differ in: (setting, menu title, values)
 COMPARE_CHOICES: tuple[tuple[str, str, tuple[Any, ...]], ...] = (
@@ -111,75 +109,6 @@ class DistanceAxis(LogAxis):
         if any(strings):
             return strings
         return pg.AxisItem.logTickStrings(self, values, scale, spacing)
-
-
-def describe(key: str, value: Any) -> str:
-    return f"{key} = {value:g}" if isinstance(value, float) else f"{key} = {value}"
-
-
-def stability(eigs: np.ndarray, flow: bool) -> tuple[float, str]:
-    """The number that decides (max |λ|, or max Re λ for the flow) and what it means."""
-    if flow:
-        top = float(np.max(eigs.real))
-        verdict = ("converges" if top < -ON_CIRCLE else "diverges from (0, 0)"
-                   if top > ON_CIRCLE else "cycles")
-        return top, verdict
-    top = float(np.max(np.abs(eigs)))
-    verdict = ("converges" if top < 1 - ON_CIRCLE else "diverges from (0, 0)"
-               if top > 1 + ON_CIRCLE else "cycles")
-    return top, verdict
-
-
-class Run:
-    """One played trajectory and what its views need besides the rows: where its closed-form
-    prediction starts (settings can change mid-run) and why it stopped, if it did."""
-
-    def __init__(self, settings: GameSettings) -> None:
-        self.player = GamePlayer(settings)
-        self.stopped = ""
-        self._anchor: tuple[int, GameSettings | None] = (0, settings)
-
-    @property
-    def settings(self) -> GameSettings:
-        return self.player.settings
-
-    def reset(self) -> None:
-        self.player.reset()
-        self.stopped = ""
-        self._anchor = (0, self.settings)
-
-    def set(self, **changes: Any) -> None:
-        self.player.set(**changes)
-        self.re_anchor()
-
-    def re_anchor(self) -> None:
-        """The prediction restarts here, with the current settings from the current point."""
-        n = self.player.steps_done
-        if n == 0:
-            self._anchor = (0, self.settings)
-            return
-        try:
-            self._anchor = (n, self.settings.with_changes(start=self.player.position))
-        except SettingError:  # a point too far out to start a prediction from
-            self._anchor = (n, None)
-
-    def step(self, n: int) -> None:
-        if n <= 0 or self.stopped:
-            return
-        try:
-            self.player.step(n)
-        except GameStopped as e:
-            self.stopped = str(e)
-
-    def prediction(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """(steps, distance) of the closed form since the last change, or None."""
-        n0, anchored = self._anchor
-        if anchored is None:
-            return None
-        d = predicted_distance(anchored, self.player.steps_done - n0)
-        if d is None:
-            return None
-        return np.arange(n0, n0 + d.size, dtype=float), d
 
 
 class GamesLab(QWidget):
@@ -741,7 +670,7 @@ class GamesLab(QWidget):
         """The plane's view: the start point and the equilibrium, with room around them."""
         x0, y0 = self.run_a.settings.start
         half = max(1.5, 1.35 * max(abs(x0), abs(y0)))
-        half = float(_round_up(half))
+        half = float(round_up(half))
         self.plane.getPlotItem().vb.setRange(xRange=(-half, half), yRange=(-half, half),
                                              padding=0)
 
@@ -760,7 +689,7 @@ class GamesLab(QWidget):
             if inside.size:
                 far = max(far, float(inside.max()))
         if far > max(x_hi, -x_lo, y_hi, -y_lo):
-            half = float(_round_up(1.3 * far))
+            half = float(round_up(1.3 * far))
             vb.setRange(xRange=(-half, half), yRange=(-half, half), padding=0)
 
     def _runs(self) -> list[Run]:
@@ -914,15 +843,6 @@ class GamesLab(QWidget):
     def closeEvent(self, event: Any) -> None:  # noqa: N802
         self.pause()
         super().closeEvent(event)
-
-
-def _round_up(x: float) -> float:
-    """The smallest of 1, 1.5, 2, 3, 4, 5, 6 or 8 times a power of ten that is at least x."""
-    e = 10.0 ** math.floor(math.log10(x))
-    for m in (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0):
-        if m * e >= x - 1e-12:
-            return m * e
-    return 10.0 * e
 
 
 def open_games_lab(parent: QWidget | None = None, settings: GameSettings | None = None
