@@ -325,6 +325,7 @@ def message_label(name: str) -> QLabel:
     """A line for refusals and stops, coloured by level (``show_message``)."""
     label = QLabel()
     label.setObjectName(name)
+    label.setTextFormat(Qt.TextFormat.PlainText)  # engine messages may hold "<" and "&"
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.hide()

@@ -12,6 +12,7 @@ Everything is computed by ``engine.games`` in this process (numpy only, no torch
 
 from __future__ import annotations
 
+import html
 import math
 import time
 from typing import Any
@@ -100,15 +101,47 @@ COMPARE_CHOICES: tuple[tuple[str, str, tuple[Any, ...]], ...] = (
 
 class DistanceAxis(LogAxis):
     """The project's log axis (labels at 1, 2 and 5 times a power of ten only), except when
-    the range holds none of those: then every tick is labelled, so a run that stays
-    between 0.28 and 0.37 still has numbers on its axis."""
+    the range is too short to hold two of those: then round ticks evenly spaced in value,
+    so a run that stays between 1.2 and 2.8 still has numbers on its axis."""
+
+    _linear = False
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:  # noqa: N802, N803
+        levels = super().tickValues(minVal, maxVal, size)
+        self._linear = False
+        if not self.logMode or not (math.isfinite(minVal) and math.isfinite(maxVal)):
+            return levels
+        labelled = [v for _, values in levels for v in values
+                    if minVal <= v <= maxVal and _mantissa(10.0 ** v) in (1, 2, 5)]
+        if len(labelled) >= 2 or maxVal - minVal > 1.0:
+            return levels
+        lo, hi = 10.0 ** minVal, 10.0 ** maxVal
+        step = nice_step((hi - lo) / 5.0)
+        values = np.arange(math.ceil(lo / step) * step, hi, step)
+        values = values[values > 0]
+        if values.size < 2:
+            return levels
+        self._linear = True
+        return [(step, [float(v) for v in np.log10(values)])]
 
     def logTickStrings(self, values: list[float], scale: float, spacing: float  # noqa: N802
                        ) -> list[str]:
-        strings = super().logTickStrings(values, scale, spacing)
-        if any(strings):
-            return strings
-        return pg.AxisItem.logTickStrings(self, values, scale, spacing)
+        if self._linear:
+            return [f"{10.0 ** v * scale:.3g}" for v in values]
+        return super().logTickStrings(values, scale, spacing)
+
+
+def _mantissa(x: float) -> int:
+    return round(x / 10.0 ** math.floor(math.log10(x))) if x > 0 else 0
+
+
+def nice_step(x: float) -> float:
+    """1, 2 or 5 times a power of ten, at least x."""
+    e = 10.0 ** math.floor(math.log10(x))
+    for m in (1.0, 2.0, 5.0, 10.0):
+        if m * e >= x:
+            return m * e
+    return 10.0 * e
 
 
 class GamesLab(QWidget):
@@ -462,7 +495,8 @@ class GamesLab(QWidget):
         self.pause()
         self.run_a = Run(preset.settings)
         self.description = preset.description
-        self.preset_caption.setText(f"<b>{preset.name}</b>: {preset.description}")
+        self.preset_caption.setText(
+            f"<b>{html.escape(preset.name)}</b>: {html.escape(preset.description)}")
         self.stop_at = preset.steps
         with QSignalBlocker(self.preset_combo):
             self.preset_combo.setCurrentIndex(max(0, self.preset_combo.findData(name)))
@@ -789,7 +823,7 @@ class GamesLab(QWidget):
             if eigs is None:
                 self.eig[name].setData([], [])
                 lines.append(f"<span style='color:{colour}'><b>{name}</b></span>: no Jacobian "
-                             f"at the equilibrium ({why})")
+                             f"at the equilibrium ({html.escape(why)})")
                 continue
             self.eig[name].setData(eigs.real, eigs.imag)
             shown.append(eigs)
