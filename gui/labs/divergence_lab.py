@@ -224,6 +224,9 @@ class DivergenceLab(QWidget):
         spin.setDecimals(2)
         spin.setSingleStep(step)
         spin.setToolTip(tip)
+        # apply when typing is done (Enter, focus out, arrows): π's echo into the boxes
+        # rewrites their text, which at every keystroke would cut "1.25" short at "1"
+        spin.setKeyboardTracking(False)
         spin.valueChanged.connect(self._on_spin)
         return spin
 
@@ -282,6 +285,7 @@ class DivergenceLab(QWidget):
         self.bandwidth_spin.setRange(0.01, 100.0)
         self.bandwidth_spin.setDecimals(2)
         self.bandwidth_spin.setSingleStep(0.1)
+        self.bandwidth_spin.setKeyboardTracking(False)
         self.bandwidth_spin.setToolTip("The kernel bandwidth h of k(x, y) = exp(−(x − y)²/2h²)")
         self.bandwidth_spin.valueChanged.connect(self._on_bandwidth)
         self.bandwidth_auto = QCheckBox("= std of π")

@@ -103,6 +103,9 @@ def test_dragging_a_peak_moves_the_component(divergence_lab, qtbot):
     assert lab.mixture.s2 == pytest.approx(1.5, abs=0.05)
     settle(lab, qtbot)
     assert_fits_are_divlabs(lab)
+    # forward KL's optimum is moment matching: it followed π's mean and std
+    assert lab.fits["kl_forward"].mu == pytest.approx(lab.mixture.mean, abs=1e-3)
+    assert lab.fits["kl_forward"].sigma == pytest.approx(lab.mixture.std, abs=1e-3)
     # coarse landscapes while the hand is down, the full grid once it is let go
     assert 12 in grids and grids[-1] == lab.grid == 24 and lab.computed_for.grid == 24
     assert not lab.dragging
@@ -171,11 +174,39 @@ def test_examples_and_themes(divergence_lab, qtbot):
     assert abs(lab.fits["kl_reverse"].mu) == pytest.approx(4.0, abs=0.05)
     assert abs(lab.fits["kl_forward"].mu) < 0.05
     look = appearance()
+    before = look.theme
     try:
         look.theme = "light"
         look.apply()
         assert "#db2777" in lab.teach.text()
-    finally:
         look.theme = "dark"
         look.apply()
-    assert "#f472b6" in lab.teach.text()
+        assert "#f472b6" in lab.teach.text()
+    finally:
+        look.theme = before
+        look.apply()
+
+
+def test_typing_into_the_boxes_refits_and_nonsense_changes_nothing(divergence_lab, qtbot):
+    lab = divergence_lab(mixture=MIX)
+    settle(lab, qtbot)
+    edit = lab.spins["s1"].lineEdit()
+    edit.selectAll()
+    qtbot.keyClicks(edit, "1.25")
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    settle(lab, qtbot)
+    assert lab.mixture == Mixture2(-2.0, 2.0, 1.25, 0.8, 0.6)
+    assert_fits_are_divlabs(lab)
+    np.testing.assert_allclose(lab.pi_curve.yData, lab.mixture.pdf(lab.pi_curve.xData))
+    # letters, and a std of 0, are not taken: π, the fits and the boxes stay as they were
+    for key, text in (("m2", "abc"), ("s2", "0"), ("w", "1.5x")):
+        edit = lab.spins[key].lineEdit()
+        edit.selectAll()
+        qtbot.keyClicks(edit, text)
+        qtbot.keyClick(edit, Qt.Key.Key_Return)
+        lab.spins[key].clearFocus()
+    settle(lab, qtbot)
+    assert lab.mixture.m2 == 2.0 and lab.mixture.s2 >= 0.05 and lab.mixture.w > 0
+    assert lab.mixture == lab.computed_for.mixture
+    assert_fits_are_divlabs(lab)
+    assert (lab.spins["m2"].value(), lab.spins["w"].value()) == (lab.mixture.m2, lab.mixture.w)
