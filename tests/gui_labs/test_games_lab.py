@@ -135,6 +135,7 @@ def test_an_invalid_combination_is_refused_and_the_control_springs_back(games_la
     assert combo.currentData() == "none"
     assert lab.message.isVisible()
     assert "needs the dirac game" in lab.message.text()
+    assert "\n" not in lab.message.text() and "<br" not in lab.message.text()
     # the flow takes plain sgd only
     optim = lab.controls.optim
     optim.setCurrentIndex(optim.findData("adam"))
@@ -232,14 +233,17 @@ def test_both_themes_and_zoom(games_lab):
 
     lab = games_lab(**QUADRATIC)
     look = appearance()
+    before = look.theme, look.zoom
     try:
         look.theme, look.zoom = "light", 1.5
         look.apply()
         assert lab.traj["A"].opts["pen"].color() == QColor(run_colour("A"))
         assert run_colour("A") == "#1d4ed8"
         assert lab.traj["A"].opts["pen"].widthF() == pytest.approx(1.5 * 1.5)
+        look.theme = "dark"
+        look.apply()
     finally:
-        look.theme, look.zoom = "dark", 1.0
+        look.theme, look.zoom = before
         look.apply()
     assert lab.traj["A"].opts["pen"].color() == QColor(run_colour("A"))
 
@@ -332,3 +336,93 @@ def test_keys_reach_the_lab_in_a_tab_beside_the_trainers_own(qtbot):
     lab.controls.lr.lineEdit().setFocus()
     qtbot.keyClick(lab.controls.lr.lineEdit(), Qt.Key.Key_S)
     assert lab.player.steps_done == 0
+
+
+def test_the_distance_axis_labels_a_short_range(qtbot):
+    """A run whose distance stays between 1.2 and 2.8 (no 1, 2, 5 · 10ⁿ pair in view) still
+    gets numbers: round values, evenly spaced, inside the range."""
+    import math
+
+    from gui.labs.games_lab import DistanceAxis
+
+    axis = DistanceAxis("left")
+    axis.setLogMode(False, True)
+    labels = []
+    for spacing, values in axis.tickValues(math.log10(1.2), math.log10(2.8), 300):
+        labels += [t for t in axis.logTickStrings(values, 1.0, spacing) if t]
+    numbers = [float(t) for t in labels]
+    assert len(numbers) >= 2
+    assert all(1.2 <= v <= 2.8 for v in numbers)
+    gaps = np.diff(numbers)
+    np.testing.assert_allclose(gaps, gaps[0])
+    assert all(len(t.replace(".", "")) <= 2 for t in labels)  # round: 1.5, 2, 2.5
+    # a range over decades keeps the log axis's own 1, 2, 5 labels
+    labels = []
+    for spacing, values in axis.tickValues(-3.0, 1.0, 300):
+        labels += [t for t in axis.logTickStrings(values, 1.0, spacing) if t]
+    assert labels and all(t.lstrip("0.").rstrip("0").rstrip(".")[:1] in "125" for t in labels)
+
+
+@pytest.mark.parametrize(("settings", "verdict", "radius"), [
+    ({"game": "quadratic", "lr": 0.1}, "converges", 0.9),  # |1 − η|
+    ({"game": "bilinear", "lr": 0.1}, "diverges", np.sqrt(1.01)),  # √(1 + η²)
+    ({"game": "bilinear", "lr": 0.1, "update": "alternating"}, "cycles", 1.0),
+    ({"game": "bilinear", "lr": 0.1, "update": "extragradient"}, "converges", None),
+    ({"game": "dirac", "lr": 0.1, "start": (0.1, 0.1)}, "diverges", None),  # near (0, 0)
+    ({"game": "dirac", "lr": 0.1, "reg": "r1", "gamma": 1.0, "start": (0.1, 0.1)}, "converges",
+     None),
+])
+def test_eigenvalues_sit_inside_or_outside_the_unit_circle_per_game(
+        games_lab, settings, verdict, radius):
+    lab = games_lab(**settings)
+    ex, ey = xy(lab.eig["A"])
+    moduli = np.hypot(ex, ey)
+    if radius is not None:
+        np.testing.assert_allclose(moduli, radius, rtol=1e-9)
+    top = moduli.max()
+    if verdict == "converges":
+        assert top < 1
+    elif verdict == "diverges":
+        assert top > 1
+    else:
+        assert top == pytest.approx(1.0, abs=1e-9)
+    assert lab.unit_circle.isVisible()
+    assert f"→ {verdict}" in lab.eigen_readout.text()
+    # and the run does what its eigenvalues say
+    lab.advance(200)
+    d = np.hypot(*lab.player.trajectory.T)
+    if verdict == "converges":
+        assert d[-1] < d[0]
+    elif verdict == "diverges":
+        assert d[-1] > d[0]
+
+
+def test_typing_a_start_point_restarts_the_run_there(games_lab, qtbot):
+    lab = games_lab(**QUADRATIC)
+    lab.advance(10)
+    edit = lab.controls.start_x.lineEdit()
+    edit.selectAll()
+    qtbot.keyClicks(edit, "0.3")
+    assert lab.player.steps_done == 10  # nothing happens until typing is done
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert lab.player.settings.start == (0.3, 0.5)
+    assert lab.player.steps_done == 0
+    lab.advance(7)
+    np.testing.assert_array_equal(np.column_stack(xy(lab.traj["A"])),
+                                  run(7, **{**QUADRATIC, "start": (0.3, 0.5)}))
+
+
+def test_typed_nonsense_changes_nothing(games_lab, qtbot):
+    lab = games_lab(**QUADRATIC)
+    lab.advance(4)
+    before = lab.player.settings
+    rows = lab.player.trajectory.copy()
+    for spin in (lab.controls.lr, lab.controls.start_y):
+        edit = spin.lineEdit()
+        edit.selectAll()
+        qtbot.keyClicks(edit, "abc")
+        qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert lab.player.settings == before
+    np.testing.assert_array_equal(lab.player.trajectory, rows)
+    assert lab.controls.lr.value() == before.lr
+    assert lab.controls.start_y.value() == before.start[1]
