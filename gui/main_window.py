@@ -137,6 +137,7 @@ class MainWindow(QMainWindow):
         self.appearance = appearance()
         self.lecture = LectureLayout(self, self.toolbar)
         self.files = FileActions(self)
+        self.labs: dict[str, QWidget] = {}  # open lab windows (Labs menu)
         self.document.changed.connect(self._update_title)
         self.keeper = SessionKeeper(self)  # unsaved training, autosave, crash restore
         build_menus(self)
@@ -548,6 +549,40 @@ class MainWindow(QMainWindow):
             changes = {"data.name": data_name, **changes}
         self.apply_changes(changes)
         return True
+
+    # ------------------------------------------------------------------ labs
+    def open_games_lab(self, preset: str | None = None) -> QWidget:
+        """Labs > Games lab…: the lab's window (one; raised if open), with ``preset`` loaded
+        (a name from presets/games) when given. Imported here: the labs load on demand."""
+        from .labs import open_games_lab
+
+        lab = self.labs.get("games")
+        if lab is None:
+            lab = open_games_lab(self)
+            lab.destroyed.connect(lambda _=None: self.labs.pop("games", None))
+            self.labs["games"] = lab
+        else:
+            lab.showNormal()
+            lab.raise_()
+            lab.activateWindow()
+        if preset:
+            lab.load_preset(preset)
+        return lab
+
+    def open_divergence_lab(self) -> QWidget:
+        """Labs > Divergences lab…: the lab's window (one; raised if open)."""
+        from .labs import open_divergence_lab
+
+        lab = self.labs.get("divergences")
+        if lab is None:
+            lab = open_divergence_lab(self)
+            lab.destroyed.connect(lambda _=None: self.labs.pop("divergences", None))
+            self.labs["divergences"] = lab
+        else:
+            lab.showNormal()
+            lab.raise_()
+            lab.activateWindow()
+        return lab
 
     # ------------------------------------------------------------------ help
     def show_shortcuts(self) -> QDialog:

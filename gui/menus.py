@@ -141,6 +141,14 @@ def build_menus(w: MainWindow) -> None:
                                "Ctrl+2", "Show divergences, D vs D*, arrows, the generator "
                                          "loss, the 1-D picture, the timeline and Compare"))
 
+    labs = bar.addMenu("&Labs")
+    labs.addAction(make_action(w, "Games lab…", w.open_games_lab, "Ctrl+Alt+G",
+                               "Gradient play on two-parameter games and the Dirac-GAN, "
+                               "in a window of its own"))
+    labs.addAction(make_action(w, "Divergences lab…", w.open_divergence_lab, "Ctrl+Alt+D",
+                               "Fit one Gaussian to a two-Gaussian mixture by KL, reverse "
+                               "KL, JS, W₁ and MMD², in a window of its own"))
+
     helpm = bar.addMenu("&Help")
     helpm.addAction(library)
     helpm.addAction(make_action(w, "Keyboard shortcuts", w.show_shortcuts, "F1",
