@@ -310,6 +310,8 @@ class FileActions(QObject):
             self.library.deleteLater()
         self.library = PresetLibrary(self.window)
         self.library.load_requested.connect(self.open_preset)
+        self.library.lab_requested.connect(
+            lambda _lab, stem: self.window.open_games_lab(preset=stem))
         self.library.show()
         self.library.raise_()
         self.library.activateWindow()

@@ -1,7 +1,8 @@
 """File ▸ Preset library…: every built-in preset (``presets/*.json``, read when the dialog
 opens), grouped by lecture topic in teaching order (the loss and its gradients first, images
 last), each with the lecture note it comes from; its description when selected, and Load
-(or double-click)."""
+(or double-click). The games lab's presets (``presets/games/*.json``) follow as their own
+group and open in the Games lab."""
 
 from __future__ import annotations
 
@@ -26,10 +27,12 @@ from PySide6.QtWidgets import (
 )
 
 from engine.catalogue import LOSS_INFO
+from engine.games import builtin_game_presets, load_game_preset
 from engine.presets import OTHER_TOPIC, TOPICS, builtin_presets, load_preset, teaching_key, topic_of
 
 HEADER_COLOUR = "#e8c872"
 DIM = "#aab0ba"
+GAMES_TOPIC = "Games lab: gradient play on two-parameter games"
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class PresetInfo:
     error: str = ""     # a built-in file that does not load (listed, not loadable)
     topic: str = OTHER_TOPIC
     lecture: str = ""
+    lab: str = ""       # "games": a presets/games file, opened in the Games lab
 
 
 def _net(cfg: dict[str, Any]) -> str:
@@ -77,7 +81,21 @@ def read_library() -> list[PresetInfo]:
                               str(cfg.get("description") or ""), summarize(cfg),
                               topic=topic_of(cfg), lecture=str(cfg.get("lecture") or "")))
         keys[stem] = teaching_key(stem, cfg)
-    return sorted(out, key=lambda info: keys[info.stem])
+    out = sorted(out, key=lambda info: keys[info.stem])
+    for stem in builtin_game_presets():
+        try:
+            game = load_game_preset(stem)
+        except ValueError as e:
+            out.append(PresetInfo(stem, stem, "", "", error=str(e), topic=GAMES_TOPIC,
+                                  lab="games"))
+            continue
+        g = game.settings
+        summary = (f"Games lab · game {g.game} · update {g.update} · {g.optim} lr {g.lr:g} · "
+                   f"reg {g.reg} · start {g.start[0]:g}, {g.start[1]:g}"
+                   + (f" · {game.steps} steps" if game.steps else ""))
+        out.append(PresetInfo(stem, game.name, game.description, summary, topic=GAMES_TOPIC,
+                              lab="games"))
+    return out
 
 
 def topic_title(topic: str) -> str:
@@ -86,12 +104,14 @@ def topic_title(topic: str) -> str:
 
 
 class PresetLibrary(QDialog):
-    """``load_requested(stem)`` when the user loads a preset (the dialog then closes).
+    """``load_requested(stem)`` when the user loads a trainer preset, ``lab_requested(lab,
+    stem)`` for a lab's preset (the dialog then closes).
 
     The list is a tree: one header per topic, in the order the lectures teach them, and
-    under it each preset with the lecture it comes from."""
+    under it each preset with the lecture it comes from; the games lab's presets last."""
 
     load_requested = Signal(str)
+    lab_requested = Signal(str, str)
 
     def __init__(self, parent: QWidget | None = None,
                  presets: list[PresetInfo] | None = None) -> None:
@@ -153,9 +173,11 @@ class PresetLibrary(QDialog):
         self.buttons.rejected.connect(self.reject)
 
         layout = QVBoxLayout(self)
-        hint = QLabel(f"{len(self.presets)} built-in presets, grouped by topic in the order "
-                      "the lectures teach them. Loading one mid-session asks whether to keep "
-                      "the trained networks.")
+        games = sum(1 for p in self.presets if p.lab)
+        hint = QLabel(f"{len(self.presets) - games} built-in presets, grouped by topic in the "
+                      "order the lectures teach them. Loading one mid-session asks whether to "
+                      "keep the trained networks."
+                      + (f" The last {games} open in the Games lab." if games else ""))
         hint.setWordWrap(True)
         layout.addWidget(hint)
         layout.addWidget(body, 1)
@@ -175,7 +197,7 @@ class PresetLibrary(QDialog):
         """A header per topic (not selectable; the arrow keys step over it), its presets."""
         headers: dict[str, QTreeWidgetItem] = {}
         for info in self.presets:
-            topic = info.topic if not info.error else OTHER_TOPIC
+            topic = info.topic if not info.error or info.lab else OTHER_TOPIC
             header = headers.get(topic)
             if header is None:
                 header = QTreeWidgetItem(self.tree, [topic_title(topic)])
@@ -189,7 +211,7 @@ class PresetLibrary(QDialog):
             label = info.name if not info.error else f"{info.name} (broken)"
             item = QTreeWidgetItem(header, [label, info.lecture])
             item.setData(0, Qt.ItemDataRole.UserRole, info.stem)
-            item.setToolTip(0, f"presets/{info.stem}.json")
+            item.setToolTip(0, f"presets/{'games/' if info.lab else ''}{info.stem}.json")
             item.setToolTip(1, info.lecture)
             self.items[info.stem] = item
 
@@ -258,7 +280,8 @@ class PresetLibrary(QDialog):
         else:
             desc = escape(info.description) or "<i>No description.</i>"
             html = (f"<p>{desc}</p><p style='color:{DIM}'>{escape(info.summary)}</p>"
-                    f"<p style='color:{DIM}'>File: presets/{escape(info.stem)}.json</p>")
+                    f"<p style='color:{DIM}'>File: presets/"
+                    f"{'games/' if info.lab else ''}{escape(info.stem)}.json</p>")
         self.text.setHtml(html)
         self.load_button.setEnabled(not info.error)
 
@@ -267,4 +290,7 @@ class PresetLibrary(QDialog):
         if info is None or info.error:
             return
         self.accept()
-        self.load_requested.emit(info.stem)
+        if info.lab:
+            self.lab_requested.emit(info.lab, info.stem)
+        else:
+            self.load_requested.emit(info.stem)
