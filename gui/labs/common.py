@@ -17,7 +17,7 @@ from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QColor, QKeySequence
+from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QLineEdit, QStyle, QWidget
 
 from .. import appearance as look_module
@@ -305,6 +305,21 @@ def fit_side(side: QWidget, scroll: QWidget, extra: int = 80) -> None:
     scroll.setMaximumWidth(need + bar + extra)
 
 
+FRAME_ALLOWANCE = (16, 48)  # a window manager's borders and title bar, before they exist
+
+
+def fit_screen(size: tuple[int, int], near: QWidget | None = None) -> tuple[int, int]:
+    """``size``, shrunk to fit the available area of ``near``'s screen (the primary one
+    without it) with its frame: a 1280×720 lab on a 1280×720 screen must not lose its
+    bottom row of captions under the taskbar."""
+    screen = near.screen() if near is not None else QGuiApplication.primaryScreen()
+    if screen is None:
+        return size
+    avail = screen.availableGeometry()
+    return (min(size[0], avail.width() - FRAME_ALLOWANCE[0]),
+            min(size[1], avail.height() - FRAME_ALLOWANCE[1]))
+
+
 def open_window(widget: QWidget, parent: QWidget | None, title: str,
                 size: tuple[int, int]) -> QWidget:
     """Show ``widget`` as a non-modal top-level window owned by ``parent`` (closed with it,
@@ -314,7 +329,7 @@ def open_window(widget: QWidget, parent: QWidget | None, title: str,
     widget.setWindowFlag(Qt.WindowType.Window, True)
     widget.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
     widget.setWindowTitle(title)
-    widget.resize(*size)
+    widget.resize(*fit_screen(size, parent))
     widget.show()
     widget.raise_()
     widget.activateWindow()

@@ -277,6 +277,10 @@ def test_open_games_lab_is_a_window_of_its_own(qtbot):
     lab = open_games_lab(owner)
     assert isinstance(lab, GamesLab) and lab.isWindow() and lab.isVisible()
     assert lab.parent() is owner and not lab.isModal()
+    # never wider or taller than the screen leaves room for (the offscreen one: 800×800)
+    avail = owner.screen().availableGeometry()
+    assert avail.width() < 1280
+    assert lab.width() <= avail.width() - 16 and lab.height() <= avail.height() - 48
     lab.close()
     div = open_divergence_lab(owner)
     assert div.isWindow() and div.isVisible() and not div.isModal()
