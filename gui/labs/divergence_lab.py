@@ -201,6 +201,7 @@ class DivergenceLab(QWidget):
         self._restyle()
         self._show_mixture()
         self.fit_view()
+        self.density.getPlotItem().vb.sigXRangeChanged.connect(self._on_panned)
         self.throttle.request(self.request())
 
     # ------------------------------------------------------------------ building
@@ -535,6 +536,15 @@ class DivergenceLab(QWidget):
         if not (lo < m.m1 < hi and lo < m.m2 < hi):
             self.fit_view()
 
+    def _on_panned(self, *_args: Any) -> None:
+        """Panning or zooming the density plot: the curves are redrawn over the new range
+        (cheap; no refit), so they never stop short of the view's edge."""
+        self._show_curves()
+        if self.fits:
+            x = self._x_grid()
+            for name, f in self.fits.items():
+                self.fit_curves[name].setData(x, gaussian(x, f.mu, f.sigma))
+
     def _x_grid(self) -> np.ndarray:
         (lo, hi), _ = self.density.getPlotItem().vb.viewRange()
         m = self.mixture
@@ -553,6 +563,12 @@ class DivergenceLab(QWidget):
         if self.bandwidth is None:
             self.bandwidth_spin.setValue(default_bandwidth(m))
         del blockers
+        self._show_curves()
+        self.moments.setText(f"π itself: mean {m.mean:.2f}, std {m.std:.2f}")
+
+    def _show_curves(self) -> None:
+        """π, its components and the handles over the density plot's x range."""
+        m = self.mixture
         x = self._x_grid()
         self.pi_curve.setData(x, m.pdf(x))
         for i, (mu, s, w) in enumerate(((m.m1, m.s1, m.w), (m.m2, m.s2, 1.0 - m.w))):
@@ -561,7 +577,6 @@ class DivergenceLab(QWidget):
             self.handles[f"m{i + 1}"].setPos(mu, peak)
             self.handles[f"s{i + 1}"].setPos(mu + s, peak * math.exp(-0.5))
             self.std_bars[i].setData([mu, mu + s], [peak * math.exp(-0.5)] * 2)
-        self.moments.setText(f"π itself: mean {m.mean:.2f}, std {m.std:.2f}")
 
     def _compute(self, req: Request) -> None:
         """Five fits and five landscapes for ``req``, then draw them (the throttle's work)."""

@@ -210,3 +210,19 @@ def test_typing_into_the_boxes_refits_and_nonsense_changes_nothing(divergence_la
     assert lab.mixture == lab.computed_for.mixture
     assert_fits_are_divlabs(lab)
     assert (lab.spins["m2"].value(), lab.spins["w"].value()) == (lab.mixture.m2, lab.mixture.w)
+
+
+def test_panning_the_density_plot_redraws_the_curves_to_its_edges(divergence_lab, qtbot):
+    lab = divergence_lab(mixture=MIX)
+    settle(lab, qtbot)
+    runs = lab.throttle.runs
+    vb = lab.density.getPlotItem().vb
+    vb.setXRange(-9.0, 1.0, padding=0)
+    (lo, hi), _ = vb.viewRange()
+    for curve in (lab.pi_curve, *lab.fit_curves.values()):
+        assert curve.xData[0] <= lo and curve.xData[-1] >= hi
+    np.testing.assert_allclose(lab.pi_curve.yData, lab.mixture.pdf(lab.pi_curve.xData))
+    f = lab.fits["js"]
+    x = lab.fit_curves["js"].xData
+    np.testing.assert_allclose(lab.fit_curves["js"].yData, gaussian(x, f.mu, f.sigma))
+    assert lab.throttle.runs == runs  # no refit for a pan
