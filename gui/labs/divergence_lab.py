@@ -98,6 +98,13 @@ def gaussian(x: np.ndarray, mu: float, sigma: float) -> np.ndarray:
     return np.exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * math.sqrt(2.0 * math.pi))
 
 
+def settle(vb: pg.ViewBox) -> None:
+    """Do a view box's pending auto-range and transform now rather than when it is next
+    painted: done while painting, they change what is being painted and the view is painted
+    a second time (half the cost of a drag step in this lab)."""
+    vb.prepareForPaint()
+
+
 def nice_step(x: float) -> float:
     """1, 2 or 5 times a power of ten, at least x: about three labelled ticks on a small
     heatmap's axis at any zoom."""
@@ -577,6 +584,7 @@ class DivergenceLab(QWidget):
             self.handles[f"m{i + 1}"].setPos(mu, peak)
             self.handles[f"s{i + 1}"].setPos(mu + s, peak * math.exp(-0.5))
             self.std_bars[i].setData([mu, mu + s], [peak * math.exp(-0.5)] * 2)
+        settle(self.density.getPlotItem().vb)
 
     def _compute(self, req: Request) -> None:
         """Five fits and five landscapes for ``req``, then draw them (the throttle's work)."""
@@ -616,6 +624,8 @@ class DivergenceLab(QWidget):
             vb = plot.vb
             vb.setRange(xRange=(mus[0] - dx / 2, mus[-1] + dx / 2),
                         yRange=(sigmas[0] - dy / 2, sigmas[-1] + dy / 2), padding=0)
+            settle(vb)
+        settle(self.density.getPlotItem().vb)
 
     def _show_timing(self) -> None:
         durations = self.throttle.durations_ms

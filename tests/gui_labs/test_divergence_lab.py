@@ -226,3 +226,37 @@ def test_panning_the_density_plot_redraws_the_curves_to_its_edges(divergence_lab
     x = lab.fit_curves["js"].xData
     np.testing.assert_allclose(lab.fit_curves["js"].yData, gaussian(x, f.mu, f.sigma))
     assert lab.throttle.runs == runs  # no refit for a pan
+
+
+def test_a_change_paints_each_view_once(divergence_lab, qtbot):
+    """A drag step redraws six plots; pyqtgraph's lazy auto-range and transform, left to the
+    paint, changed the picture mid-paint and painted every plot twice."""
+    from collections import Counter
+
+    from PySide6.QtCore import QObject
+
+    lab = divergence_lab(mixture=MIX)
+    settle(lab, qtbot)
+    paints: Counter[str] = Counter()
+
+    class Count(QObject):
+        def eventFilter(self, obj, ev):  # noqa: N802
+            if ev.type() == QEvent.Type.Paint:
+                paints[obj.parent().objectName()] += 1
+            return False
+
+    counter = Count()
+    views = [lab.density, *lab.heatmaps.values()]
+    for w in views:
+        w.viewport().installEventFilter(counter)
+    for i in range(3):
+        qtbot.wait(1)
+        paints.clear()
+        assert lab.change(m1=-1.8 + 0.1 * i, s2=0.7 + 0.05 * i)
+        assert lab.computed_for.mixture == lab.mixture  # ran at once: the timer was idle
+        QApplication.processEvents()
+        assert set(paints) == {w.objectName() for w in views}
+        assert max(paints.values()) == 1, dict(paints)
+        settle(lab, qtbot)
+    for w in views:
+        w.viewport().removeEventFilter(counter)
