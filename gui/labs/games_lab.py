@@ -100,39 +100,8 @@ COMPARE_CHOICES: tuple[tuple[str, str, tuple[Any, ...]], ...] = (
 
 
 class DistanceAxis(LogAxis):
-    """The project's log axis (labels at 1, 2 and 5 times a power of ten only), except when
-    the range is too short to hold two of those: then round ticks evenly spaced in value,
-    so a run that stays between 1.2 and 2.8 still has numbers on its axis."""
-
-    _linear = False
-
-    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:  # noqa: N802, N803
-        levels = super().tickValues(minVal, maxVal, size)
-        self._linear = False
-        if not self.logMode or not (math.isfinite(minVal) and math.isfinite(maxVal)):
-            return levels
-        labelled = [v for _, values in levels for v in values
-                    if minVal <= v <= maxVal and _mantissa(10.0 ** v) in (1, 2, 5)]
-        if len(labelled) >= 2 or maxVal - minVal > 1.0:
-            return levels
-        lo, hi = 10.0 ** minVal, 10.0 ** maxVal
-        step = nice_step((hi - lo) / 5.0)
-        values = np.arange(math.ceil(lo / step) * step, hi, step)
-        values = values[values > 0]
-        if values.size < 2:
-            return levels
-        self._linear = True
-        return [(step, [float(v) for v in np.log10(values)])]
-
-    def logTickStrings(self, values: list[float], scale: float, spacing: float  # noqa: N802
-                       ) -> list[str]:
-        if self._linear:
-            return [f"{10.0 ** v * scale:.3g}" for v in values]
-        return super().logTickStrings(values, scale, spacing)
-
-
-def _mantissa(x: float) -> int:
-    return round(x / 10.0 ** math.floor(math.log10(x))) if x > 0 else 0
+    """The project's log axis: a run that stays between 1.2 and 2.8 (no 1, 2, 5 · 10ⁿ pair
+    in view) still gets round, evenly spaced numbers (``gui.views.curves.LogAxis``)."""
 
 
 def nice_step(x: float) -> float:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.games import builtin_game_presets
 from engine.presets import LECTURES, TOPICS, builtin_presets, load_preset
 
 
@@ -16,8 +17,11 @@ def test_library_groups_presets_by_topic_in_teaching_order_with_their_lectures(q
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitExposed(dialog)
-    assert dialog.headers() == [f"{i} · {t}" for i, t in enumerate(TOPICS, start=1)]
-    assert sorted(dialog.entries()) == sorted(builtin_presets())
+    assert dialog.headers() == [f"{i} · {t}" for i, t in enumerate(TOPICS, start=1)] + [
+        "Games lab: gradient play on two-parameter games"]  # the lab's own presets last
+    games = builtin_game_presets()
+    assert sorted(dialog.entries()) == sorted(builtin_presets() + games)
+    assert dialog.entries()[-len(games):] == games
     order = dialog.entries()
     assert order[0] == "ring8"  # the default opens the first lecture
     for before, after in (("minimax_vanishing", "non_saturating_strong_d"),

@@ -351,6 +351,7 @@ def test_the_distance_axis_labels_a_short_range(qtbot):
 
     axis = DistanceAxis("left")
     axis.setLogMode(False, True)
+    axis.setRange(math.log10(1.2), math.log10(2.8))
     labels = []
     for spacing, values in axis.tickValues(math.log10(1.2), math.log10(2.8), 300):
         labels += [t for t in axis.logTickStrings(values, 1.0, spacing) if t]
@@ -361,6 +362,7 @@ def test_the_distance_axis_labels_a_short_range(qtbot):
     np.testing.assert_allclose(gaps, gaps[0])
     assert all(len(t.replace(".", "")) <= 2 for t in labels)  # round: 1.5, 2, 2.5
     # a range over decades keeps the log axis's own 1, 2, 5 labels
+    axis.setRange(-3.0, 1.0)
     labels = []
     for spacing, values in axis.tickValues(-3.0, 1.0, 300):
         labels += [t for t in axis.logTickStrings(values, 1.0, spacing) if t]

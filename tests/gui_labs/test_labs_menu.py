@@ -93,7 +93,7 @@ def test_the_preset_library_opens_a_game_preset_in_the_games_lab(window, qtbot):
     # another game preset goes to the same lab window
     dialog = window.files.show_library()
     dialog.select("game_bilinear_alternating")
-    dialog.list.itemDoubleClicked.emit(dialog.list.currentItem())
+    dialog.tree.itemDoubleClicked.emit(dialog.tree.currentItem(), 0)
     assert window.labs["games"] is lab
     assert lab.player.settings == load_game_preset("game_bilinear_alternating").settings
     lab.close()
