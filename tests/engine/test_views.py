@@ -118,12 +118,15 @@ def test_batch_norm_fakes_are_drawn_in_training_size_batches():
 @pytest.mark.parametrize("data, n_fake, n_real", [("moons", 0, 8), ("moons", 8, 0),
                                                   ("mixture1d", 0, 0), ("ring8", 0, 4)])
 def test_a_view_without_fakes_or_reals_still_draws_d_star(data, n_fake, n_real):
-    """Found by tests/engine/test_properties.py: D* (and every 1-D view) took a KDE of an
-    empty batch and failed on its shape; no samples now put no mass anywhere."""
+    """Found by tests/engine/test_properties.py: D* (and every 1-D view) took a KDE of the
+    drawn batch and failed on an empty one. D* now takes P_g from its own fixed fakes,
+    whatever the view shows, so it is the same with or without drawn points."""
     s = Session(tiny({"data.name": data}))
     snap = s.snapshot(ViewRequest(n_fake=n_fake, n_real=n_real, grid=6, dstar=True))
     assert snap.fake.shape[0] == n_fake and snap.real.shape[0] == n_real
     for a in (snap.heatmap, snap.dstar, snap.p_data, snap.p_g):
         assert a is not None and np.isfinite(a).all()
-    if not n_fake:
-        assert not snap.p_g.any()
+    full = s.snapshot(ViewRequest(n_fake=64, n_real=64, grid=6, dstar=True))
+    np.testing.assert_array_equal(snap.p_g, full.p_g)  # not the drawn fakes' density
+    np.testing.assert_array_equal(snap.dstar, full.dstar)
+    assert snap.p_g.any()
