@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
         self.plane = PlaneView()
         self.images = ImageView()
         self.curves = CurvesView()
+        self._live_frame: Any = None  # the newest engine frame (drawn unless scrubbing)
         self.insight = InsightPanel(self.link, config=config, torch_threads=torch_threads)
         self.message = MessageLine()
         self._build_layout()
@@ -238,6 +239,8 @@ class MainWindow(QMainWindow):
         link.status_changed.connect(self._on_status)
         link.metrics_received.connect(self._on_metrics)
         link.snapshot_ready.connect(self._on_snapshot)
+        self.insight.frame_scrubbed.connect(self._on_scrubbed)  # the plane follows the Timeline
+        self.insight.returned_to_live.connect(self._on_returned_to_live)
         link.progress_reported.connect(self._on_progress)
         link.engine_died.connect(self._on_engine_died)
         link.engine_started.connect(self._on_engine_started)
@@ -454,10 +457,30 @@ class MainWindow(QMainWindow):
         self.images.reset_cache()
 
     def _on_snapshot(self, snap: Any) -> None:
+        self._live_frame = snap
+        if self.insight.scrubbing:
+            return  # the Timeline shows a recorded frame; live ones wait until it returns
+        self._draw_frame(snap)
+
+    def _draw_frame(self, snap: Any) -> None:
         if snap.images_fake is not None:
             self.images.show_snapshot(snap)
         elif snap.dim:
             self.plane.show_snapshot(snap)
+
+    def _on_scrubbed(self, snap: Any) -> None:
+        """The Timeline went back in time: the data plane (or the image grids) shows the same
+        recorded frame as the Insight tab, and says so, so that nothing on screen mixes two
+        moments of the run."""
+        self._draw_frame(snap)
+        self.statusBar().showMessage(
+            f"Timeline: the data view shows step {snap.step:,}, not the live run "
+            "(Live on the Timeline returns)")
+
+    def _on_returned_to_live(self) -> None:
+        self.statusBar().clearMessage()
+        if self._live_frame is not None:
+            self._draw_frame(self._live_frame)
 
     def _on_progress(self, ev: Progress) -> None:
         """Slow one-off work in the engine (reading an image folder, training the quality

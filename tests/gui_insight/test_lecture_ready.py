@@ -417,3 +417,31 @@ def test_the_noise_axis_keeps_its_minus_sign(qtbot):
         r = tick.sceneBoundingRect()
         assert plot_area.left() <= r.left() and r.right() <= plot_area.right(), \
             (tick.toPlainText(), r, plot_area)
+
+
+# --------------------------------------------------------------------------- the window follows
+
+
+def test_the_data_plane_follows_the_timeline_and_returns_to_live(qtbot, window):
+    """Scrubbing back shows the recorded frame in the data plane too (one moment of the run
+    on screen, not two), live frames wait meanwhile, and Live draws the newest one."""
+    w = window
+    panel = w.insight
+    panel.timeline.ring.min_interval = 0.0
+    w.right_tabs.setCurrentWidget(panel)
+    click_tab(qtbot, panel, "D vs D*")
+    frames = [frame(s, dstar=True) for s in (10, 20, 30)]
+    for f in frames:
+        w.link.snapshot_ready.emit(f)
+    assert w.plane._last_snap is frames[-1]
+    qtbot.keyClick(panel.timeline.slider, Qt.Key.Key_Home)
+    assert panel.scrubbing
+    assert w.plane._last_snap is frames[0]
+    assert "step 10" in w.statusBar().currentMessage()
+    live = frame(40, dstar=True)
+    w.link.snapshot_ready.emit(live)  # training goes on: recorded, not drawn
+    assert w.plane._last_snap is frames[0]
+    qtbot.mouseClick(panel.timeline.live_button, Qt.MouseButton.LeftButton)
+    assert not panel.scrubbing
+    assert w.plane._last_snap is live
+    assert w.statusBar().currentMessage() == ""
