@@ -262,6 +262,7 @@ class PlaneView(QWidget):
         two_d = snap.fake.ndim == 2 and snap.fake.shape[1] == 2
         self.note.setText("" if two_d else "This data set is not 2-D: no plane view")
         if not two_d:
+            self._clear_layers()  # nothing of the last 2-D set may stay under the note
             return
         box = tuple(float(v) for v in snap.box)
         box_changed = box != self._box
@@ -292,6 +293,17 @@ class PlaneView(QWidget):
             ok = np.isfinite(xy).all(1)
             self.mates.setData(xy[:, 0], xy[:, 1], connect=ok.astype(np.int32))
             self.mates_spread = float(np.linalg.norm(pairs[:, 0] - pairs[:, 1], axis=1).mean())
+
+    def _clear_layers(self) -> None:
+        """Empty the heatmap and every point layer (the data is no longer 2-D)."""
+        empty = np.empty((0, 2))
+        for cloud in (self.real, self.fake):
+            cloud.setData(empty)
+        self.mates.setData([], [])
+        self.image.clear()
+        self._real_shown = None
+        self._rect_key = None
+        self._box = None  # 2-D data again: fit its box afresh
 
     def _show_heatmap(self, heat: np.ndarray, is_probability: bool) -> None:
         if is_probability:

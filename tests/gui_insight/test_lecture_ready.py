@@ -445,3 +445,17 @@ def test_the_data_plane_follows_the_timeline_and_returns_to_live(qtbot, window):
     assert not panel.scrubbing
     assert w.plane._last_snap is live
     assert w.statusBar().currentMessage() == ""
+
+
+def test_switching_to_1d_data_leaves_nothing_of_the_2d_set_on_the_plane(qtbot, window):
+    """Item 4: after "Switch to 1-D data" the plane showed ring8's points and heatmap under
+    its "not 2-D" note."""
+    w = window
+    w.link.snapshot_ready.emit(frame(10))
+    assert w.plane.fake.count > 0 and w.plane.image.image is not None
+    w.link.snapshot_ready.emit(frame(20, dim=1))
+    assert "not 2-D" in w.plane.note.toPlainText()
+    assert w.plane.fake.count == 0 and w.plane.real.count == 0
+    assert w.plane.image.image is None
+    w.link.snapshot_ready.emit(frame(30))  # back to 2-D: drawn again
+    assert w.plane.fake.count > 0 and w.plane.image.image is not None
