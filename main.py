@@ -1,5 +1,5 @@
 """GAN Playground: the app by default, ``--headless`` for scripted runs, ``sample`` for checkpoints,
-``game`` for the games lab's two-parameter trajectories.
+``game`` for the games lab's two-parameter trajectories, ``sweep`` for grids of headless runs.
 
     python main.py [--preset NAME_OR_PATH]
     python main.py --headless --preset NAME_OR_PATH --steps N --out DIR
@@ -10,6 +10,8 @@
             [--update simultaneous|alternating|extragradient|optimistic|flow]
             [--optim sgd|momentum|adam] [--lr ETA] [--lr-d ETA] [--d-steps K] [--steps N]
             [--start X,Y] [--preset NAME_OR_PATH] ... --out FILE.csv    (see game --help)
+    python main.py sweep --preset NAME --grid key=v1,v2 ... --seeds 0-4 --steps N --out DIR
+            [--workers N] [--scheduler local|tcp://HOST:PORT]           (see sweep --help)
 
 Bad input of any kind exits with status 2 and one clear line on stderr, never a traceback;
 anything unexpected exits with status 1 and one line saying where the traceback was written.
@@ -105,6 +107,12 @@ def _game(argv: list[str]) -> int:
     return game_main(argv)
 
 
+def _sweep(argv: list[str]) -> int:
+    from engine.sweep.cli import main as sweep_main
+
+    return sweep_main(argv)
+
+
 def _headless(a: argparse.Namespace) -> int:
     from engine import TrainingDiverged
     from engine.headless import Interrupted, build_config, parse_at, run_headless, summary
@@ -158,6 +166,8 @@ def _dispatch(argv: list[str]) -> int:
         return _serve(argv[1:])
     if argv and argv[0] == "game":
         return _game(argv[1:])
+    if argv and argv[0] == "sweep":
+        return _sweep(argv[1:])
     a = _parser().parse_args(argv)
     if a.headless:
         return _headless(a)
