@@ -60,6 +60,7 @@ from .document import plain
 from .fields import describe_changes
 from .preset_library import PresetLibrary
 from .recent import RecentPresets
+from .sweep_view import SweepView
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -129,6 +130,7 @@ class FileActions(QObject):
         self.recent = RecentPresets(window.settings)
         self.doc = window.document
         self.library: PresetLibrary | None = None
+        self.sweep_view: SweepView | None = None
         self.recent_menu: QMenu | None = None
         self.builtin_menu: QMenu | None = None
         self._loads: deque[_Load] = deque()
@@ -316,6 +318,22 @@ class FileActions(QObject):
         self.library.raise_()
         self.library.activateWindow()
         return self.library
+
+    def open_sweep(self, folder: str | None = None) -> SweepView | None:
+        """File ▸ Open sweep…: a sweep folder's runs (``main.py sweep --out``), non-modal;
+        opening a run resumes its session here. Returned for tests."""
+        folder = folder or QFileDialog.getExistingDirectory(self.window, "Open sweep")
+        if not folder:
+            return None
+        if self.sweep_view is not None:
+            self.sweep_view.close()
+            self.sweep_view.deleteLater()
+        self.sweep_view = SweepView(folder, self.window)
+        self.sweep_view.run_opened.connect(
+            lambda path: self.open_session(path, what="sweep run"))
+        self.sweep_view.show()
+        self.sweep_view.raise_()
+        return self.sweep_view
 
     def populate_builtin(self) -> None:
         """File ▸ Built-in presets, as the folder is now."""

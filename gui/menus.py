@@ -52,6 +52,9 @@ def build_menus(w: MainWindow) -> None:
     file.addSeparator()
     file.addAction(make_action(w, "Open session…", files.open_session, "Ctrl+Alt+O",
                                "Resume a saved session exactly (replaces the current one)"))
+    file.addAction(make_action(w, "Open sweep…", files.open_sweep,
+                               tip="Compare the runs of a sweep folder (main.py sweep); "
+                                   "open one run's session here"))
     file.addAction(make_action(w, "Save session…", files.save_session, "Ctrl+Alt+S",
                                "Save both networks and optimizers, to resume later"))
     file.addAction(make_action(w, "Open generator…", files.open_generator, "Ctrl+Shift+G",

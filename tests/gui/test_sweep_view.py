@@ -203,3 +203,43 @@ def test_broken_logs_are_read_as_far_as_they_go(tmp_path):
     assert read_metrics(tmp_path / "missing.csv") == {}
     steps, mean, std, count = mean_and_spread([])
     assert len(steps) == 0
+
+
+def test_file_open_sweep_opens_a_runs_session_in_the_window(qtbot, make_window, sweep_folder,
+                                                            monkeypatch):
+    """File ▸ Open sweep… on a folder, then opening a run resumes that run's session in the
+    main window (its step comes back after a reset)."""
+    from PySide6.QtWidgets import QFileDialog, QMenu
+
+    window = make_window()
+    play = window.transport.actions["play"]
+    play.trigger()
+    qtbot.waitUntil(lambda: window.link.state.step >= 3, timeout=10_000)
+    with qtbot.waitSignal(window.link.status_changed, timeout=10_000,
+                          check_params_cb=lambda s: not s.running):
+        play.trigger()
+    step = window.link.state.step
+    name = _name(0, "minimax", "none", 0)
+    session = sweep_folder / "runs" / name / "session.safetensors"
+    with qtbot.waitSignal(window.link.saved, timeout=10_000):
+        window.files.save_session(str(session))
+    with qtbot.waitSignal(window.link.reset_done, timeout=10_000):
+        window.transport.actions["reset"].trigger()
+    qtbot.waitUntil(lambda: window.link.state.step == 0, timeout=10_000)
+
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        staticmethod(lambda *a, **k: str(sweep_folder)))
+    action = next(a for menu in window.menuBar().findChildren(QMenu)
+                  for a in menu.actions() if a.text() == "Open sweep…")
+    action.trigger()
+    view = window.files.sweep_view
+    assert view is not None and view.isVisible() and view.folder == sweep_folder
+    assert view.proxy.rowCount() == len(LOSSES) * len(NORMS) * len(SEEDS)
+    view.table.selectRow(next(r for r in range(view.proxy.rowCount())
+                              if view.proxy.index(r, 0).data() == name))
+    with qtbot.waitSignal(view.run_opened, timeout=1000) as opened, \
+            qtbot.waitSignal(window.link.applied, timeout=10_000):
+        assert view.open_selected()
+    assert opened.args == [str(session)]
+    qtbot.waitUntil(lambda: window.link.state.step == step, timeout=10_000)
+    view.close()
