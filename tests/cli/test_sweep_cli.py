@@ -158,11 +158,13 @@ def test_an_out_holding_other_files_is_refused(cli, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
 
 
-def test_a_failing_run_is_recorded_while_the_others_finish(cli, tmp_path):
-    """DCGAN on 2-D points fails when the run builds its networks (in this process:
-    --workers 1); the MLP runs finish; rerunning tries only the failed runs again."""
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_failing_run_is_recorded_while_the_others_finish(cli, tmp_path, workers):
+    """DCGAN on 2-D points fails when the run builds its networks (in this process with
+    --workers 1, in a pool worker with 2); the MLP runs finish; rerunning tries only the
+    failed runs again."""
     out = tmp_path / "sweep"
-    args = sweep_args(out, "--workers", "1", grid=["--grid", "generator.arch=mlp,dcgan"])
+    args = sweep_args(out, "--workers", workers, grid=["--grid", "generator.arch=mlp,dcgan"])
     rc, stdout, err = cli(*args)
     assert rc == 1
     assert err.strip().splitlines()[-1].startswith("error: 2 of 4 runs failed")
@@ -232,3 +234,15 @@ def test_ctrl_c_stops_the_sweep_and_the_rerun_resumes(cli, tmp_path, monkeypatch
     assert len(rows(out)) == 4
     after = mtimes(out)
     assert all(after[k] == v for k, v in before.items())
+
+
+@pytest.mark.parametrize("where", ["under-a-file", "a-file"])
+def test_an_unwritable_out_exits_2_in_one_line(cli, tmp_path, where):
+    """An --out that cannot be a folder (it is a file, or lies under one) is refused in one
+    line naming --out, before any run starts."""
+    blocker = tmp_path / "blocker"
+    blocker.write_text("mine")
+    out = blocker / "sweep" if where == "under-a-file" else blocker
+    line = cli.refused(*sweep_args(out, "--workers", "2"))
+    assert line.startswith("error: --out:") and str(blocker) in line, line
+    assert blocker.read_text() == "mine"
