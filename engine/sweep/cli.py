@@ -67,6 +67,9 @@ def parser() -> _Parser:
     add("--device", choices=("auto", "cpu", "cuda"), default=None)
     add("--samples", type=_ranged(1, 10**6), default=2000,
         help="samples written to each run's samples.npy (default 2000)")
+    add("--tensorboard", default=None, metavar="DIR",
+        help="also write each run's TensorBoard event files into DIR/RUN_NAME (runs on a "
+             "cluster write them there too: a shared path)")
     return p
 
 
@@ -76,7 +79,8 @@ def main(argv: list[str]) -> int:
         return _fail("--workers: a cluster's size is set by its workers (dask worker ...); "
                      "drop --workers with --scheduler tcp://...")
     sweep = build_sweep(a.preset, a.grid, a.seeds, a.steps, a.sets, a.device, a.samples)
-    outcome = run_sweep(sweep, a.out, workers=a.workers, scheduler=a.scheduler)
+    outcome = run_sweep(sweep, a.out, workers=a.workers, scheduler=a.scheduler,
+                        tensorboard=a.tensorboard)
     done, diverged, failed = (outcome.count(s) for s in ("done", "diverged", "failed"))
     finished = outcome.skipped and f" ({outcome.skipped} finished before)"
     where = f" on {outcome.where}" if outcome.where else ""

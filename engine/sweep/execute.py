@@ -355,8 +355,11 @@ def _describe(r: dict[str, Any]) -> str:
 
 def run_sweep(sweep: Sweep, out: str | Path, workers: int | None = None,
               scheduler: str | None = None, progress: bool | None = None,
-              log: TextIO | None = None) -> Outcome:
+              log: TextIO | None = None, tensorboard: str | Path | None = None) -> Outcome:
     """Run every unfinished run of ``sweep`` into ``out``; see the module's docstring.
+
+    With ``tensorboard``, each run also writes TensorBoard event files into
+    ``tensorboard/RUN_NAME`` (not part of the sweep's definition: a resume may add it).
 
     Raises ValueError (before anything runs or is written) for an ``out`` holding another
     sweep or a scheduler that cannot be reached."""
@@ -368,6 +371,11 @@ def run_sweep(sweep: Sweep, out: str | Path, workers: int | None = None,
     if workers < 1:
         raise ValueError(f"--workers: expected at least 1, got {workers}")
     check_out(sweep, out)
+    board = None
+    if tensorboard is not None:
+        board = Path(tensorboard).expanduser().resolve()
+        if board.exists() and not board.is_dir():
+            raise ValueError(f"--tensorboard: {board} exists and is not a folder")
     runs = sweep.runs()
     results: dict[str, dict[str, Any]] = {}
     runs_dir = out / RUNS_DIR
@@ -395,7 +403,7 @@ def run_sweep(sweep: Sweep, out: str | Path, workers: int | None = None,
             runs_dir.mkdir(exist_ok=True)
             write_summaries(sweep, runs, results, out, final=False)
             if executor is not None:
-                _execute(sweep, runs, pending, out, executor, outcome, progress, log)
+                _execute(sweep, runs, pending, out, executor, outcome, progress, log, board)
             write_summaries(sweep, runs, results, out, final=True)
     finally:
         if executor is not None:
@@ -403,14 +411,16 @@ def run_sweep(sweep: Sweep, out: str | Path, workers: int | None = None,
     return outcome
 
 
-def _spec(run: Run, sweep: Sweep, out: Path) -> dict[str, Any]:
+def _spec(run: Run, sweep: Sweep, out: Path, board: Path | None = None) -> dict[str, Any]:
     return {"index": run.index, "name": run.name, "folder": str(out / RUNS_DIR / run.name),
             "config": run.config, "steps": sweep.steps, "samples": sweep.samples,
-            "seed": run.seed, "setting": dict(zip(sweep.keys, run.setting))}
+            "seed": run.seed, "setting": dict(zip(sweep.keys, run.setting)),
+            "tensorboard": None if board is None else str(board / run.name)}
 
 
 def _execute(sweep: Sweep, runs: list[Run], pending: list[Run], out: Path, executor: Any,
-             outcome: Outcome, progress: bool | None, log: TextIO) -> None:
+             outcome: Outcome, progress: bool | None, log: TextIO,
+             board: Path | None = None) -> None:
     results = outcome.results
     bar = _Progress(len(runs), outcome.skipped, progress, log)
     got: dict[str, int] = {}
@@ -426,7 +436,7 @@ def _execute(sweep: Sweep, runs: list[Run], pending: list[Run], out: Path, execu
     t0 = time.perf_counter()
     try:
         with _sigterm_interrupts(got):
-            executor.execute([_spec(r, sweep, out) for r in pending], on_result)
+            executor.execute([_spec(r, sweep, out, board) for r in pending], on_result)
     except KeyboardInterrupt:
         outcome.interrupted = got.get("signum", signal.SIGINT)
     finally:

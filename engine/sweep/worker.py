@@ -146,7 +146,8 @@ def run_one(spec: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     try:
         session = run_headless(spec["config"], spec["steps"], folder,
-                               n_samples=spec["samples"], progress=False)
+                               n_samples=spec["samples"], progress=False,
+                               tensorboard=spec.get("tensorboard"))
         result.update(status="done", message="", step=session.step,
                       metrics=_final_metrics(session))
     except TrainingDiverged as e:

@@ -246,3 +246,20 @@ def test_an_unwritable_out_exits_2_in_one_line(cli, tmp_path, where):
     line = cli.refused(*sweep_args(out, "--workers", "2"))
     assert line.startswith("error: --out:") and str(blocker) in line, line
     assert blocker.read_text() == "mine"
+
+
+def test_tensorboard_gets_a_folder_per_run(cli, tmp_path):
+    from engine.tensorboard import read_events
+
+    out, board = tmp_path / "sweep", tmp_path / "tb"
+    rc, _, _ = cli(*sweep_args(out, "--workers", "1", "--tensorboard", str(board),
+                               grid=["--grid", "loss.name=minimax,hinge"], seeds="0"))
+    assert rc == 0
+    runs = sorted(p.name for p in (out / "runs").iterdir())
+    assert sorted(p.name for p in board.iterdir()) == runs
+    for name in runs:
+        tags = {v.tag for ev in read_events(board / name) for v in ev.summary.value}
+        assert "loss/g" in tags, (name, sorted(tags)[:10])
+    line = cli.refused(*sweep_args(tmp_path / "other", "--tensorboard",
+                                   str(out / "sweep.csv")))
+    assert line.startswith("error: --tensorboard:") and not (tmp_path / "other").exists()
