@@ -26,6 +26,10 @@ class LossInfo:
     uses_labels: bool = False  # label smoothing applies
     clips: bool = False        # clamp critic weights after each critic step
     penalty: bool = False      # gradient penalty term
+    # D is trained; False (moment matching): D's step is skipped, its figures are NaN and
+    # its output means nothing (a front end says "D is not trained" instead of drawing it)
+    trains_d: bool = True
+    kernel: bool = False       # G's loss is a kernel MMD: ``loss.mmd_bandwidths`` apply
 
 
 LOSS_INFO: dict[str, LossInfo] = {
@@ -37,6 +41,8 @@ LOSS_INFO: dict[str, LossInfo] = {
         LossInfo("wgan-gp", "WGAN-GP", probability=False, penalty=True),
         LossInfo("least-squares", "Least squares", probability=False),
         LossInfo("hinge", "Hinge", probability=False),
+        LossInfo("mmd", "MMD (moment matching, no D)", probability=False, trains_d=False,
+                 kernel=True),
     ]
 }
 
@@ -49,13 +55,17 @@ def loss_title(name: str) -> str:
 
 def generator_loss_curve(name: str, d: np.ndarray) -> np.ndarray:
     """L_G per sample as a function of D's output on a fake, for the generator-loss panel:
-    D(G(z)) as a probability for the BCE losses, the raw score otherwise."""
+    D(G(z)) as a probability for the BCE losses, the raw score otherwise. A loss that does
+    not read D (``trains_d`` False: MMD) is flat zero: D's output does not move it."""
     d = np.asarray(d, dtype=np.float64)
     if name in ("minimax", "non-saturating"):
         p = np.clip(d, 1e-12, 1 - 1e-12)
         return np.log1p(-p) if name == "minimax" else -np.log(p)
     if name == "least-squares":
         return 0.5 * (d - 1) ** 2
+    info = LOSS_INFO.get(name)
+    if info is not None and not info.trains_d:
+        return np.zeros_like(d)
     return -d  # wgan, wgan-gp, hinge
 
 
@@ -97,7 +107,7 @@ MINIBATCH_FEATURES = ("none", "discrimination", "stddev")
 
 COLUMNS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "g_grad_norm", "d_grad_norm",
            "modes", "high_quality", "mode_kl", "js", "kl", "w1", "mmd", "fid", "inception_score",
-           "kid")
+           "kid", "mutual_info")
 STEP_COLUMNS = COLUMNS[1:7]  # the per-step figures the training loop produces on the device
 CADENCE_COLUMNS = COLUMNS[7:]  # every train.metrics_every steps, empty elsewhere
 
@@ -107,5 +117,5 @@ COLUMN_TITLES = {
     "d_grad_norm": "D's gradient norm", "modes": "modes captured",
     "high_quality": "high-quality share", "mode_kl": "mode KL", "js": "JS", "kl": "KL",
     "w1": "W₁", "mmd": "MMD²", "fid": "FID", "inception_score": "Inception score",
-    "kid": "KID",
+    "kid": "KID", "mutual_info": "I(c; G(z, c)) bound",
 }

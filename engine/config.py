@@ -25,6 +25,13 @@ FORMAT_VERSION = 1
 
 _NET_HIDDEN = dict(lo=1, hi=1024)
 
+# The MMD loss's default kernel bandwidths, as multiples of the data's scale (its RMS
+# distance from its mean). Several scales at once (Li et al. 2015 sum kernels over
+# bandwidths): the widest ones pull a collapsed G towards the whole data, the narrowest
+# ones separate modes a data scale apart and pull each fake onto its mode.
+MMD_BANDWIDTHS = (0.05, 0.1, 0.25, 0.5, 1.0)
+
+
 
 
 def _net_params(prefix: str, hidden: list[int], activation: str) -> dict[str, Param]:
@@ -50,7 +57,9 @@ def _net_params(prefix: str, hidden: list[int], activation: str) -> dict[str, Pa
 def _optim_params(prefix: str, lr: float) -> dict[str, Param]:
     return {
         f"{prefix}.name": Param("choice", "adam", choices=OPTIMIZERS, help="optimizer"),
-        f"{prefix}.lr": Param("float", lr, lo=1e-7, hi=1.0, help="learning rate"),
+        f"{prefix}.lr": Param("float", lr, lo=0.0, hi=1.0,
+                              help="learning rate (0 freezes the network: its step is skipped, "
+                                   "its weights and optimizer state stay as they are)"),
         f"{prefix}.betas": Param("float_pair", [0.5, 0.999], lo=0.0, hi=1.0, help="Adam betas"),
         f"{prefix}.momentum": Param("float", 0.0, lo=0.0, hi=0.999, help="SGD/RMSprop momentum"),
     }
@@ -67,6 +76,16 @@ SCHEMA: dict[str, Param] = {
     "device": Param("choice", "auto", choices=("auto", "cpu", "cuda"),
                     help="auto picks CUDA when present"),
     "data.name": Param("choice", "ring8", choices=tuple(DATA_SPECS), help="data set"),
+    # instance noise sits under data. (the names) but belongs to no data set: it
+    # survives a change of data set, unlike the set's own parameters
+    "data.instance_noise": Param("float", 0.0, lo=0.0, hi=100.0,
+                                  help="instance noise: Gaussian noise of this std added to "
+                                       "every input D sees in training, real and fake (never "
+                                       "to what the views show; 0: off)"),
+    "data.instance_noise_steps": Param("int", 0, lo=0, hi=10**9,
+                                        help="anneal the instance noise linearly to 0 over this "
+                                             "many iterations, from the step it was set (0: "
+                                             "constant)"),
     "conditional": Param("bool", False,
                          help="feed the class label to G and D (labelled image sets), so G "
                               "can be asked for a class"),
@@ -74,6 +93,10 @@ SCHEMA: dict[str, Param] = {
     "noise.dist": Param("choice", "gaussian", choices=("gaussian", "uniform"),
                         help="distribution of z (uniform is on [-1, 1])"),
     **_net_params("generator", [128, 128], "relu"),
+    "generator.codes": Param("int", 0, lo=0, hi=64,
+                             help="InfoGAN: a categorical code of this many values, fed to G "
+                                  "(one-hot) next to z; D gains a head Q that predicts it from "
+                                  "a fake (0: off)"),
     **_net_params("discriminator", [128, 128], "leaky_relu"),
     "discriminator.minibatch": Param("choice", "none", choices=MINIBATCH_FEATURES,
                                      help="minibatch features against mode collapse"),
@@ -89,11 +112,26 @@ SCHEMA: dict[str, Param] = {
                              help="D's target on fakes, beta (BCE losses)"),
     "loss.clip": Param("float", 0.01, lo=1e-6, hi=100.0, help="WGAN weight clipping bound c"),
     "loss.gp_weight": Param("float", 1.0, lo=0.0, hi=1000.0, help="WGAN-GP penalty weight lambda"),
+    "loss.r1": Param("float", 0.0, lo=0.0, hi=1000.0,
+                     help="R1 penalty gamma: (gamma/2) E|grad_x D(x)|^2 on real data, added to "
+                          "D's loss (Mescheder et al. 2018; any loss; 0: off)"),
+    "loss.r2": Param("float", 0.0, lo=0.0, hi=1000.0,
+                     help="R2 penalty gamma: the same gradient penalty on the fakes (0: off)"),
+    "loss.info_weight": Param("float", 1.0, lo=0.0, hi=100.0,
+                              help="InfoGAN lambda: weight of CE(Q(G(z, c)), c) in both G's and "
+                                   "D's loss (with generator.codes > 0)"),
+    "loss.mmd_bandwidths": Param("float_list", list(MMD_BANDWIDTHS), lo=1e-3, hi=1e3,
+                                 help="MMD loss: RBF kernel bandwidths, as multiples of the "
+                                      "data's scale (its RMS distance from its mean: 2 for "
+                                      "ring8); the kernel is their sum"),
     **_optim_params("optim.g", 2e-4),
     **_optim_params("optim.d", 2e-4),
     "train.batch_size": Param("int", 256, lo=1, hi=65536, help="minibatch size"),
-    "train.d_steps": Param("int", 1, lo=1, hi=100, help="discriminator steps per generator step (k)"),
-    "train.g_steps": Param("int", 1, lo=1, hi=100, help="generator steps per iteration"),
+    "train.d_steps": Param("int", 1, lo=0, hi=100,
+                           help="discriminator steps per generator step (k; 0: G alone against "
+                                "a fixed D)"),
+    "train.g_steps": Param("int", 1, lo=0, hi=100,
+                           help="generator steps per iteration (0: D alone against a fixed G)"),
     "train.precision": Param("choice", "fp32", choices=("fp32", "bf16"),
                              help="bf16 runs the networks in bfloat16 mixed precision (fast on "
                                   "recent GPUs; on a CPU it is rarely faster)"),
@@ -207,7 +245,7 @@ def with_changes(cfg: dict[str, Any], changes: dict[str, Any], *,
     new_data = changes.get("data.name", old_data)
     new_data = SCHEMA["data.name"].coerce("data.name", new_data)
     if new_data != old_data or not reset_data_params:
-        flat = {k: v for k, v in flat.items() if not k.startswith("data.")}
+        flat = {k: v for k, v in flat.items() if not k.startswith("data.") or k in SCHEMA}
         flat["data.name"] = new_data
         flat.update({k: p.default for k, p in data_params(new_data).items()})
     for key, value in changes.items():

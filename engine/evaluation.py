@@ -18,7 +18,7 @@ import torch
 
 from .divergences import Divergences, divergences
 from .metrics import ModeStats, mode_stats
-from .models import label_tensor
+from .models import code_tensor, label_tensor
 from .params import Param
 from .seeds import seed_of
 from .training import noise
@@ -52,24 +52,58 @@ def as_numpy(s: Session, fn: Callable[[], torch.Tensor]) -> np.ndarray:
         return fn().detach().cpu().numpy().copy()
 
 
+def _split(t: torch.Tensor | None, chunk: int, n: int) -> list[torch.Tensor | None]:
+    return list(torch.split(t, chunk)) if t is not None else [None] * math.ceil(n / chunk)
+
+
 def generate_tensor(s: Session, z: torch.Tensor, y: torch.Tensor | None,
-                    chunk: int = 2048) -> torch.Tensor:
-    """G(z, y) in chunks (many images at once need not fit in memory as one batch)."""
+                    c: torch.Tensor | None = None, chunk: int = 2048) -> torch.Tensor:
+    """G(z, y, c) in chunks (many images at once need not fit in memory as one batch); an
+    InfoGAN generator given no codes takes them in turn over the whole of z."""
     g = s._nets.generator
+    if c is None and getattr(g, "code_input", 0):
+        c = torch.arange(len(z), device=z.device) % g.code_input
     if len(z) <= chunk:
-        return g(z, y).float()
-    ys = torch.split(y, chunk) if y is not None else [None] * math.ceil(len(z) / chunk)
-    return torch.cat([g(zc, yc).float() for zc, yc in zip(torch.split(z, chunk), ys)])
+        return g(z, y, c).float()
+    return torch.cat([g(zc, yc, cc).float() for zc, yc, cc in
+                      zip(torch.split(z, chunk), _split(y, chunk, len(z)),
+                          _split(c, chunk, len(z)))])
 
 
-def sample_tensor(s: Session, n: int, seed: int | None, labels: Any) -> torch.Tensor:
+def sample_tensor(s: Session, n: int, seed: int | None, labels: Any,
+                  codes: Any = None) -> torch.Tensor:
     """``Session.sample`` on the device (callers are already looking)."""
     n = Param("int", 1, lo=1, hi=MAX_SAMPLES).coerce("n", n)
     y = label_tensor(labels, n, s.classes, s.device)
+    c = code_tensor(codes, n, s.codes, s.device)
     seed = seed_of(s._cfg["seed"], s.step, "sample") if seed is None else \
         Param("int", 0, lo=0, hi=2**63 - 1).coerce("seed", seed)
     gen = torch.Generator(s.device).manual_seed(seed)
-    return generate_tensor(s, noise(n, s._cfg, gen, s.device), y)
+    return generate_tensor(s, noise(n, s._cfg, gen, s.device), y, c)
+
+
+def session_mutual_info(s: Session, n: int) -> float | None:
+    """log K - E CE(Q(G(z, c)), c) over ``n`` fresh fakes with the codes in turn (see
+    ``Session.mutual_info``); D (and its head Q) reads them in training-size batches, as
+    minibatch features expect. None without a code."""
+    k = s.codes
+    if not k:
+        return None
+    from .losses import info_loss
+
+    n = Param("int", 1, lo=1, hi=MAX_SAMPLES).coerce("n", n)
+    d = s._nets.discriminator
+    size = max(2, s._cfg["train"]["batch_size"])
+    with looking(s):
+        c = torch.arange(n, device=s.device) % k
+        y = label_tensor(None, n, s.classes, s.device)
+        gen = torch.Generator(s.device).manual_seed(seed_of(s._cfg["seed"], s.step, "info"))
+        fake = generate_tensor(s, noise(n, s._cfg, gen, s.device), y, c)
+        if not bool(torch.isfinite(fake).all()):
+            return math.nan
+        q = torch.cat([d(xc, yc, with_q=True)[1].float() for xc, yc in
+                       zip(torch.split(fake, size), _split(y, size, n))])
+        return float(math.log(k) - info_loss(q, c))
 
 
 def session_mode_stats(s: Session, n: int) -> ModeStats | None:
@@ -94,8 +128,11 @@ def session_divergences(s: Session, n: int, w1_points: int) -> Divergences:
 
 def cadence_metrics(s: Session, n: int) -> dict[str, float]:
     """The slow metrics logged every ``train.metrics_every`` steps: mode metrics for
-    mixture data, divergences for all toy data, FID/IS for labelled images."""
+    mixture data, divergences for all toy data, FID/IS for labelled images, and the
+    InfoGAN mutual-information bound when G reads a code."""
     out: dict[str, float] = {}
+    if s.codes:
+        out["mutual_info"] = session_mutual_info(s, n)
     if s.dataset.is_image:
         q = s.quality_scores(n)
         if q is not None:

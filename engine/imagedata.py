@@ -50,9 +50,16 @@ def _to_tensor(arr: ImageArray, key: str) -> LoadedImages:
     return LoadedImages(key, x, y, tuple(arr.class_names) if y is not None else ())
 
 
+# keys under ``data.`` that belong to training, not to the set (see ``engine.config``)
+TRAINING_KEYS = ("instance_noise", "instance_noise_steps")
+
+
 def data_key(name: str, params: dict[str, Any]) -> str:
-    """Identifies a set and the parameters it was read with (cache and classifier keys)."""
-    return name + "|" + "|".join(f"{k}={params[k]}" for k in sorted(params))
+    """Identifies a set and the parameters it was read with (cache and classifier keys): the
+    set's own parameters only (training settings under ``data.``, such as instance noise,
+    change nothing that is read)."""
+    return name + "|" + "|".join(f"{k}={params[k]}" for k in sorted(params)
+                                 if k not in TRAINING_KEYS)
 
 
 def load_images(name: str, params: dict[str, Any], progress: Progress | None = None) -> LoadedImages:

@@ -25,7 +25,7 @@ import torch
 
 from .convnets import stages
 from .dataspecs import DATA_SPECS
-from .models import build_network, class_count
+from .models import build_network, class_count, code_count
 
 ENV_LIMIT = "GAN_PLAYGROUND_MEMORY_LIMIT"
 FLOAT = 4
@@ -85,7 +85,7 @@ def estimate(cfg: dict[str, Any]) -> Estimate:
         if net["arch"] == "dcgan":
             per = _dcgan_activations(which, net, shape)
         else:
-            io = math.prod(shape) + cfg["noise"]["dim"] + classes
+            io = math.prod(shape) + cfg["noise"]["dim"] + classes + code_count(cfg)
             per = _mlp_activations(list(net["hidden"]), io)
         # D sees a real and a fake batch per step, G's step runs both networks
         acts += per * rows * (2 if which == "discriminator" else 1)

@@ -33,12 +33,39 @@ def build_network(which: str, cfg: dict[str, Any], classes: int | None = None) -
     shape = ds.data_shape(cfg["data"])
     classes = class_count(cfg) if classes is None else classes
     noise_dim = cfg["noise"]["dim"]
+    codes = code_count(cfg)
     if cfg[which]["arch"] == "dcgan":
-        return build_dcgan(which, cfg[which], shape, noise_dim, classes)
+        return build_dcgan(which, cfg[which], shape, noise_dim, classes, codes)
     if which == "generator":
         return build_mlp(noise_dim, math.prod(shape), cfg["generator"], classes=classes,
-                         out_shape=shape if ds.is_image else None)
-    return build_mlp(math.prod(shape), 1, cfg["discriminator"], minibatch=True, classes=classes)
+                         out_shape=shape if ds.is_image else None, codes=codes)
+    return build_mlp(math.prod(shape), 1, cfg["discriminator"], minibatch=True, classes=classes,
+                     codes=codes, q_head=True)
+
+
+def code_count(cfg: dict[str, Any]) -> int:
+    """K of the InfoGAN code G reads and D's head Q predicts (0: no code). A config from
+    before codes existed has none."""
+    return int(cfg["generator"].get("codes", 0))
+
+
+def code_tensor(codes: Any, n: int, k: int, device: torch.device) -> torch.Tensor | None:
+    """InfoGAN codes for ``n`` fakes: None without a code; by default the codes in turn
+    (0, 1, ..., K-1, 0, ...); else one code for all or one per sample, checked."""
+    if not k:
+        if codes is not None:
+            raise ValueError("codes: this generator reads no code (set generator.codes > 0)")
+        return None
+    if codes is None:
+        return torch.arange(n, device=device) % k
+    arr = np.asarray(codes)
+    if arr.ndim == 0:
+        arr = np.full(n, arr)
+    if (arr.shape != (n,) or not np.issubdtype(arr.dtype, np.integer)
+            or arr.min() < 0 or arr.max() >= k):
+        shown = arr.tolist() if arr.size < 8 else f"shape {arr.shape}"
+        raise ValueError(f"codes: expected one code in 0..{k - 1} or {n} of them, got {shown}")
+    return torch.as_tensor(arr.astype(np.int64), device=device)
 
 
 def label_tensor(labels: Any, n: int, classes: int, device: torch.device) -> torch.Tensor | None:

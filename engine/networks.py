@@ -108,17 +108,26 @@ def minibatch_layer(kind: str, features: int, kernels: int, kernel_dim: int) -> 
 
 
 class Conditioned(nn.Module):
-    """What the MLP and the DCGAN networks share: an optional class label and the reference
-    batch.
+    """What the MLP and the DCGAN networks share: an optional class label, an optional
+    InfoGAN code and the reference batch.
 
     A conditional network takes ``forward(x, y)`` with integer labels y; an unconditional
     one ignores y. With a reference/virtual norm the fixed reference batch R (buffers, so
     checkpoints keep it; its labels too when conditional) is prepended to every input so R
     runs through exactly the same layers each step; ``_drop_reference`` removes it again.
+
+    InfoGAN (``codes`` K > 0): a generator reads a one-hot code c next to z
+    (``forward(z, y, c)``, c integer codes; None: the codes in turn, 0, 1, ..., K-1, 0, ...;
+    the reference rows always take the codes in turn); a discriminator has a head Q on its
+    last hidden features that predicts c (``forward(x, y, with_q=True)`` returns (D, Q)).
     """
 
     classes: int
     ref_count: int
+    codes: int = 0        # K of the InfoGAN code (read by G, predicted by D's head Q)
+    code_input: int = 0   # K when this network reads the code (a generator)
+    # a discriminator's InfoGAN head Q is the submodule ``q_head`` (None without a code; not
+    # a class attribute, which would hide the registered submodule)
 
     def _init_reference(self, ref_count: int, shape: tuple[int, ...], classes: int) -> None:
         self.classes = classes
@@ -153,26 +162,48 @@ class Conditioned(nn.Module):
     def _one_hot(self, y: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         return nn.functional.one_hot(y, self.classes).to(like.dtype)
 
+    def _code_one_hot(self, c: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
+        """One-hot codes for the rows of ``like`` (reference rows first, if any): the given
+        codes of the input rows, or the codes in turn when None."""
+        n = len(like) - self.ref_count
+        if c is None:
+            c = torch.arange(n, device=like.device) % self.codes
+        elif len(c) != n:
+            raise ValueError(f"codes: expected {n} codes, got {len(c)}")
+        if self.ref_count:
+            c = torch.cat([torch.arange(self.ref_count, device=like.device) % self.codes, c])
+        return nn.functional.one_hot(c, self.codes).to(like.dtype)
+
+    def _q(self, h: torch.Tensor) -> torch.Tensor:
+        if getattr(self, "q_head", None) is None:
+            raise ValueError("this discriminator has no code head Q (generator.codes is 0)")
+        return self.q_head(h)
+
 
 class MLP(Conditioned):
     """Linear -> norm -> activation per hidden layer, then a linear output.
 
     Images go through flattened: ``in_shape`` flattens a D's input, ``out_shape`` makes G's
     output an image in [-1, 1] (tanh), like the data. A conditional MLP reads the one-hot
-    label next to its input.
+    label next to its input. With ``codes`` K > 0 a generator (``q_head=False``) reads a
+    one-hot code after z and the label; a discriminator (``q_head=True``) gets the InfoGAN
+    head Q, a linear layer from its last hidden features to K code logits.
     """
 
     def __init__(self, in_dim: int, hidden: list[int], out_dim: int, activation: str, norm: str,
                  ref_count: int = 0, minibatch: str = "none", mb_kernels: int = 50,
                  mb_dim: int = 5, classes: int = 0,
-                 out_shape: tuple[int, ...] | None = None) -> None:
+                 out_shape: tuple[int, ...] | None = None, codes: int = 0,
+                 q_head: bool = False) -> None:
         super().__init__()
         spec = NORMS[norm]
         self.in_dim = in_dim
         self.norm_name = norm
         self.out_shape = out_shape
+        self.codes = codes
+        self.code_input = codes if not q_head else 0
         self._init_reference(ref_count if spec.needs_reference else 0, (in_dim,), classes)
-        widths = [in_dim + classes, *hidden]
+        widths = [in_dim + classes + self.code_input, *hidden]
         self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
         self.norms = nn.ModuleList(spec.build(w, self.ref_count) for w in hidden)
         self.acts = nn.ModuleList(ACTIVATIONS[activation]() for _ in hidden)
@@ -181,25 +212,32 @@ class MLP(Conditioned):
         if self.minibatch is not None:
             feat = self.minibatch.out_features
         self.out = nn.Linear(feat, out_dim)
+        self.q_head = nn.Linear(hidden[-1], codes) if q_head and codes else None
         if spec.spectral:
             for lin in [*self.linears, self.out]:
                 spectral_norm(lin)
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None,
+                c: torch.Tensor | None = None, *, with_q: bool = False) -> Any:
         m = self.ref_count
         h = x.flatten(1) if x.dim() > 2 else x
         h, y = self._with_reference(h, y)
         if self.classes:
             h = torch.cat([h, self._one_hot(y, h)], 1)
+        if self.code_input:
+            h = torch.cat([h, self._code_one_hot(c, h)], 1)
         for lin, norm, act in zip(self.linears, self.norms, self.acts):
             h = act(norm(lin(h)))
         if m:
             h = h[m:]
+        features = h
         if self.minibatch is not None:
             h = self.minibatch(h)
         out = self.out(h)
         if self.out_shape is not None:
             out = torch.tanh(out).view(-1, *self.out_shape)
+        if with_q:
+            return out, self._q(features)
         return out
 
 
@@ -237,13 +275,14 @@ class MLP(Conditioned):
 
 
 def build_mlp(in_dim: int, out_dim: int, net_cfg: dict[str, Any], minibatch: bool = False,
-              classes: int = 0, out_shape: tuple[int, ...] | None = None) -> MLP:
+              classes: int = 0, out_shape: tuple[int, ...] | None = None, codes: int = 0,
+              q_head: bool = False) -> MLP:
     return MLP(
         in_dim, list(net_cfg["hidden"]), out_dim, net_cfg["activation"], net_cfg["norm"],
         ref_count=int(net_cfg["ref_size"]),
         minibatch=net_cfg.get("minibatch", "none") if minibatch else "none",
         mb_kernels=int(net_cfg.get("mb_kernels", 50)), mb_dim=int(net_cfg.get("mb_dim", 5)),
-        classes=classes, out_shape=out_shape,
+        classes=classes, out_shape=out_shape, codes=codes, q_head=q_head,
     )
 
 
@@ -282,15 +321,43 @@ def _carry_by_name(old: nn.Module, new: nn.Module) -> int:
     return carried
 
 
+def input_layer(net: nn.Module) -> nn.Module | None:
+    """The layer that reads a generator's input (z, label, code): an MLP's first linear
+    layer, a DCGAN generator's ``fc``."""
+    if isinstance(net, MLP):
+        return net.linears[0]
+    return getattr(net, "fc", None)
+
+
+@torch.no_grad()
+def _carry_code_columns(old: nn.Module, new: nn.Module) -> int:
+    """A generator that gains, loses or changes its InfoGAN code (same z and labels): its
+    input layer keeps the weights of z and the label, and of the codes both have; a new
+    code's weights start at zero, so G draws exactly what it drew before the swap."""
+    k_old, k_new = getattr(old, "code_input", 0), getattr(new, "code_input", 0)
+    lo, ln = input_layer(old), input_layer(new)
+    if k_old == k_new or lo is None or ln is None:
+        return 0
+    wo, wn = _plain_weight(lo), _plain_weight(ln)
+    shared = wo.shape[1] - k_old
+    if wo.shape[0] != wn.shape[0] or shared != wn.shape[1] - k_new or shared <= 0:
+        return 0
+    k = min(k_old, k_new)
+    wn.zero_()
+    wn[:, :shared + k] = wo[:, :shared + k]
+    ln.bias.copy_(lo.bias)
+    return 2
+
+
 @torch.no_grad()
 def carry_weights(old: nn.Module, new: nn.Module) -> int:
     """Copy every layer of ``old`` whose shape (and, for norms, kind) matches into ``new``.
 
     Returns the number of tensors carried, so callers and tests can tell what survived.
     """
+    carried = _carry_code_columns(old, new)
     if not (isinstance(old, MLP) and isinstance(new, MLP)):
-        return _carry_by_name(old, new)
-    carried = 0
+        return carried + _carry_by_name(old, new)
     pairs = list(zip(old.linears, new.linears)) + [(old.out, new.out)]
     for lo, ln in pairs:
         wo, wn = _plain_weight(lo), _plain_weight(ln)
@@ -310,4 +377,8 @@ def carry_weights(old: nn.Module, new: nn.Module) -> int:
         if all(k in so and so[k].shape == sn[k].shape for k in sn):
             new.minibatch.load_state_dict(so)
             carried += len(sn)
+    if (old.q_head is not None and new.q_head is not None
+            and old.q_head.weight.shape == new.q_head.weight.shape):
+        new.q_head.load_state_dict(old.q_head.state_dict())
+        carried += 2
     return carried

@@ -21,7 +21,7 @@ POINT_LIMIT = 1e6
 
 @dataclass(frozen=True)
 class Param:
-    kind: str  # int | int_choice | float | str | path | bool | choice | int_list | float_pair | points
+    kind: str  # int | int_choice | float | str | path | bool | choice | int_list | float_list | float_pair | points
     default: Any
     lo: float | None = None
     hi: float | None = None
@@ -43,6 +43,8 @@ class Param:
             return f"two numbers, each in [{_fmt(self.lo)}, {_fmt(self.hi)})"
         if self.kind == "points":
             return f"a non-empty list of [x, y] pairs of numbers within ±{POINT_LIMIT:g}"
+        if self.kind == "float_list":
+            return (f"a list of 1 to {self.max_len} numbers, each in [{_fmt(self.lo)}, {_fmt(self.hi)}]")
         if self.kind == "bool":
             return "true or false"
         return "a string"
@@ -103,6 +105,18 @@ class Param:
                     raise bad()
                 out.append(v)
             return out
+        if k == "float_list":
+            if isinstance(value, int | float | str) and not isinstance(value, bool):
+                value = _parse_list(value)
+            if not isinstance(value, list | tuple) or not 1 <= len(value) <= self.max_len:
+                raise bad("got an empty list" if isinstance(value, list | tuple) and not value else "")
+            out_l = []
+            for item in value:
+                v = _as_float(item)
+                if v is None or (self.lo is not None and v < self.lo) or (self.hi is not None and v > self.hi):
+                    raise bad()
+                out_l.append(v)
+            return out_l
         if k == "float_pair":
             if isinstance(value, str):
                 value = _parse_list(value)

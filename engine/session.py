@@ -28,17 +28,30 @@ from .divergences import Divergences
 from .losses import Loss
 from .memory import check_memory
 from .metrics import History, ModeStats
-from .models import build_network, label_tensor
+from .models import build_network, code_tensor, label_tensor
 from .optimizers import build_optimizer
 from .rollback import CHECK_EVERY, Ladder, Point
 from .seeds import seed_of
 from .snapshot import Snapshot, ViewRequest
 from .state import Nets
-from .training import StepSettings, d_update, g_update, noise, step_settings
+from .training import (
+    StepSettings,
+    d_update,
+    g_update,
+    instance_noise_std,
+    noise,
+    step_settings,
+)
 
 FLUSH_EVERY = CHECK_EVERY  # kept for callers of the old name
 PROBE = 64  # noise vectors and real samples the health check runs G and D on
 OUTPUT_LIMIT = 1e18  # |G(z)| beyond this is a blow-up: see Session._probe_problem
+
+# Where each network's figures sit in a logged row's stack (see ``Session._log``): a row
+# whose iteration skipped a network (frozen, or D under MMD) holds NaN there, not a stale
+# value or a fake zero, and the health check does not take those NaNs for a divergence.
+D_FIGURES = (0, 2, 3, 5)  # d_loss, d_real, d_fake, d_grad_norm
+G_FIGURES = (1, 4)        # g_loss, g_grad_norm
 
 RowListener = Callable[[np.ndarray], None]
 Progress = Callable[[float, str], None]
@@ -100,6 +113,7 @@ class Session:
         self._cfg = cfg
         self.device = device
         self.step = 0
+        self._noise_from = 0  # the step the instance noise was set (its anneal starts there)
         self.history = History()
         # the changes applied mid-run, as (step, short text): "loss → wgan-gp" at step 1200
         self.swaps: list[tuple[int, str]] = []
@@ -113,11 +127,13 @@ class Session:
         self._save_point()
 
     def _reset_step_state(self) -> None:
-        zero = torch.zeros((), device=self.device)
-        self._last_d = (zero, zero, zero, zero)  # loss, D(real), D(fake), grad norm
-        self._last_g = (zero, zero)              # loss, grad norm
+        self._zero = torch.zeros((), device=self.device)
+        # the newest figures of each network; None: it has not stepped (frozen, not trained)
+        self._last_d: tuple[torch.Tensor, ...] | None = None  # loss, D(real), D(fake), norm
+        self._last_g: tuple[torch.Tensor, ...] | None = None  # loss, grad norm
         self._pending: list[torch.Tensor] = []
         self._pending_steps: list[int] = []
+        self._pending_skips: list[tuple[bool, bool]] = []
         self._since_check = 0
         self.d_updates = 0
         self.g_updates = 0
@@ -225,6 +241,18 @@ class Session:
             return ()
         return self.dataset.prepare(self._cfg["data"]).class_names
 
+    @property
+    def instance_noise(self) -> float:
+        """The instance noise's std at the current step (0: off): ``data.instance_noise``,
+        annealed over ``data.instance_noise_steps`` iterations from the step it was set."""
+        st = self._steps
+        return instance_noise_std(st.noise_std, st.noise_steps, self.step - self._noise_from)
+
+    @property
+    def codes(self) -> int:
+        """K of the generator's InfoGAN code (0: none)."""
+        return self._steps.codes
+
     def add_listener(self, fn: RowListener) -> None:
         """Call ``fn(rows)`` with each new block of history rows (headless CSV, the app)."""
         self._listeners.append(fn)
@@ -235,24 +263,42 @@ class Session:
 
     # ------------------------------------------------------------------ training
     def _log(self) -> None:
-        d, g = self._last_d, self._last_g
+        zero = self._zero
+        d = self._last_d or (zero, zero, zero, zero)
+        g = self._last_g or (zero, zero)
         self._pending.append(torch.stack([d[0], g[0], d[1], d[2], g[1], d[3]]))
         self._pending_steps.append(self.step)
+        self._pending_skips.append((self._last_d is None, self._last_g is None))
 
     def _d_step(self) -> None:
+        """One D update; none when D is frozen (lr 0) or not trained (MMD): its step is not
+        run at all and its figures become NaN."""
+        if not self._steps.d_trains:
+            self._last_d = None
+            return
         self._last_d = d_update(self)
         self.d_updates += 1
 
     def _g_step(self) -> None:
+        """One G update; none when G is frozen (lr 0)."""
+        if not self._steps.g_trains:
+            self._last_g = None
+            return
         self._last_g = g_update(self)
         self.g_updates += 1
 
     def _iteration(self) -> None:
         st = self._steps
-        for _ in range(st.d_steps):
-            self._d_step()
-        for _ in range(st.g_steps):
-            self._g_step()
+        if not (st.d_trains and st.d_steps):
+            self._last_d = None  # no D update in this iteration: its figures are NaN
+        else:
+            for _ in range(st.d_steps):
+                self._d_step()
+        if not (st.g_trains and st.g_steps):
+            self._last_g = None
+        else:
+            for _ in range(st.g_steps):
+                self._g_step()
         self.step += 1
         self._since_check += 1
         every = st.metrics_every
@@ -327,14 +373,20 @@ class Session:
         vals = (torch.stack(self._pending).cpu().numpy().astype(np.float64) if self._pending
                 else np.empty((0, len(STEP_COLUMNS))))
         steps = np.asarray(self._pending_steps, dtype=np.float64)
+        skipped = np.zeros(vals.shape, dtype=bool)
+        for i, (d_skipped, g_skipped) in enumerate(self._pending_skips):
+            skipped[i, list(D_FIGURES)] = d_skipped
+            skipped[i, list(G_FIGURES)] = g_skipped
         self._pending.clear()
         self._pending_steps.clear()
-        bad = ~np.isfinite(vals)
+        self._pending_skips.clear()
+        bad = ~np.isfinite(vals) & ~skipped
         if bad.any() or not self._weights_finite():
             self._diverged(steps, vals, bad)
         problem = self._probe_problem() or self._optimizer_problem()
         if problem:
             self._diverged(steps, vals, bad, problem)
+        vals[skipped] = np.nan
         rows = np.full((len(vals), len(COLUMNS)), np.nan)
         rows[:, 0] = steps
         rows[:, 1:1 + len(STEP_COLUMNS)] = vals
@@ -433,6 +485,7 @@ class Session:
         self._ladder.forget_after(point.step)
         self._pending.clear()
         self._pending_steps.clear()
+        self._pending_skips.clear()
         self._since_check = 0
         return point
 
@@ -461,16 +514,18 @@ class Session:
         self._init(self._cfg)
 
     # ------------------------------------------------------------------ evaluation
-    def sample(self, n: int, seed: int | None = None, labels: Any = None) -> np.ndarray:
+    def sample(self, n: int, seed: int | None = None, labels: Any = None,
+               codes: Any = None) -> np.ndarray:
         """``n`` generated samples; reproducible from ``seed`` (default: the config seed and
         step). Images come as (n, C, H, W) in [-1, 1]. A conditional session takes ``labels``
-        (one class or one per sample; default: the classes in turn)."""
+        (one class or one per sample; default: the classes in turn); an InfoGAN generator
+        takes ``codes`` the same way (default: the codes in turn, 0, 1, ..., K-1, 0, ...)."""
         self._checked()
-        return E.as_numpy(self, lambda: E.sample_tensor(self, n, seed, labels))
+        return E.as_numpy(self, lambda: E.sample_tensor(self, n, seed, labels, codes))
 
-    def generate(self, z: np.ndarray, labels: Any = None) -> np.ndarray:
-        """Samples G(z) for the given noise, shape (n, noise.dim) (and ``labels``, see
-        ``sample``)."""
+    def generate(self, z: np.ndarray, labels: Any = None, codes: Any = None) -> np.ndarray:
+        """Samples G(z) for the given noise, shape (n, noise.dim) (and ``labels`` and
+        ``codes``, see ``sample``)."""
         dim = self._cfg["noise"]["dim"]
         z = np.asarray(z, dtype=np.float32)
         if z.ndim != 2 or z.shape[1] != dim or len(z) == 0:
@@ -479,8 +534,9 @@ class Session:
             raise ValueError("z: holds NaN or infinite values")
         self._checked()
         y = label_tensor(labels, len(z), self.classes, self.device)
+        c = code_tensor(codes, len(z), self.codes, self.device)
         zt = torch.as_tensor(z, device=self.device)
-        return E.as_numpy(self, lambda: E.generate_tensor(self, zt, y))
+        return E.as_numpy(self, lambda: E.generate_tensor(self, zt, y, c))
 
     def discriminate(self, x: np.ndarray, labels: Any = None) -> np.ndarray:
         """D's raw output (logit for the BCE losses, score otherwise), shape (n,). Points are
@@ -506,6 +562,12 @@ class Session:
         real and generated samples (W1 and MMD on the first ``w1_points``: their cost grows
         fast). The samples come from their own RNG, so measuring never changes training."""
         return E.session_divergences(self, n, w1_points)
+
+    def mutual_info(self, n: int = 2500) -> float | None:
+        """InfoGAN's lower bound on I(c; G(z, c)) in nats: log K - E CE(Q(G(z, c)), c) over
+        ``n`` fresh fakes, the codes in turn (at most log K); None without a code."""
+        self._checked()
+        return E.session_mutual_info(self, n)
 
     def cadence_metrics(self, n: int = 2500) -> dict[str, float]:
         """The slow metrics logged every ``train.metrics_every`` steps."""
@@ -563,6 +625,7 @@ class Session:
             "history": self.history.rows,
             "swaps": [list(entry) for entry in self.swaps],
             "rng": self._rng.get_state().cpu(),
+            "noise_from": self._noise_from,
             "classes": self.classes,
             "class_names": list(self.class_names) if self.classes else [],
         }
@@ -604,6 +667,10 @@ class Session:
             raise ValueError(f"the stored update counts {updates!r} are not two numbers") from None
         if min(s.d_updates, s.g_updates) < 0:
             raise ValueError(f"the stored update counts {updates!r} are negative")
+        noise_from = state.get("noise_from", 0)
+        if isinstance(noise_from, bool) or not isinstance(noise_from, int) or noise_from < 0:
+            raise ValueError(f"the stored instance-noise start {noise_from!r} is not a step")
+        s._noise_from = noise_from
         if "history" in state:
             s.history.append(state["history"])
         from .swaps import swap_entries

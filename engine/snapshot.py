@@ -75,3 +75,7 @@ class Snapshot:
     d_real: np.ndarray | None = None      # D's output on real images (the histogram's other half)
     heat_box: tuple[float, float, float, float] | None = None  # what ``heatmap`` covers (None: box)
     batch_mates: np.ndarray | None = None  # (k, 2, dim): G(z_i) among two sets of batch-mates
+    # InfoGAN: the code of each fake (of ``fake``, or of ``images_fake`` for images), ints in
+    # 0..codes-1; None when G reads no code
+    codes_fake: np.ndarray | None = None
+    codes: int = 0                         # K of the code (0: none)

@@ -6,7 +6,8 @@
 | ``rebuild`` | architecture or normalization of a network | rebuilt, weights of layers whose shapes still match carried over, its optimizer rebuilt |
 | ``reference`` | a reference/virtual norm arrives, or its inputs change | the reference batch is fixed anew (else carried over) |
 | ``optimizer`` | optimizer kind | that network's optimizer rebuilt (state reset) |
-| ``hyperparameters`` | loss, label smoothing, k, learning rates, batch size, ... | next step; networks and optimizer state kept |
+| ``hyperparameters`` | loss, label smoothing, R1/R2, k, learning rates (0: frozen), batch size, ... | next step; networks and optimizer state kept |
+| ``instance noise`` | its std or its anneal | next step; the anneal starts from the current step |
 | ``data`` | data set | the next step draws from the new data; views redraw their batches |
 | ``device`` | device | networks and optimizer state move |
 
@@ -33,7 +34,7 @@ import torch
 from . import config as C
 from .catalogue import NORM_INFO
 from .dataspecs import DATA_SPECS
-from .models import class_count
+from .models import class_count, code_count
 from .networks import carry_weights
 from .optimizers import build_optimizer, update_hyperparameters
 from .seeds import seed_of
@@ -43,6 +44,9 @@ if TYPE_CHECKING:
     from .session import Session
 
 Net = torch.nn.Module
+
+# instance noise: a training setting under data. (see engine.config)
+NOISE_KEYS = ("data.instance_noise", "data.instance_noise_steps")
 
 
 @dataclass
@@ -60,7 +64,10 @@ class Plan:
     views: bool = False
 
     def touched(self, prefix: str) -> bool:
-        return any(k == prefix or k.startswith(prefix + ".") for k in self.keys)
+        """Whether a key under ``prefix`` changed; the instance noise, a training setting
+        kept under ``data.``, does not count as a change of the data."""
+        return any((k == prefix or k.startswith(prefix + ".")) and k not in NOISE_KEYS
+                   for k in self.keys)
 
 
 def architecture(cfg: dict[str, Any], which: str) -> tuple[Any, ...]:
@@ -72,7 +79,7 @@ def architecture(cfg: dict[str, Any], which: str) -> tuple[Any, ...]:
     spec = DATA_SPECS[cfg["data"]["name"]]
     size = (net["width"], net["depth"]) if net["arch"] == "dcgan" else tuple(net["hidden"])
     arch: tuple[Any, ...] = (net["arch"], size, net["activation"], net["norm"], ref,
-                             spec.data_shape(cfg["data"]), class_count(cfg))
+                             spec.data_shape(cfg["data"]), class_count(cfg), code_count(cfg))
     if which == "generator":
         return arch + (cfg["noise"]["dim"],)
     mb = net["minibatch"]
@@ -168,12 +175,15 @@ def apply_changes(s: Session, changes: dict[str, Any]) -> dict[str, Any]:
     return changed
 
 
+
 def _commit(s: Session, plan: Plan, device: torch.device) -> None:
     """Nothing below can fail on user input."""
     s._nets = plan.nets
     update_hyperparameters(plan.nets.opt_g, plan.new["optim"]["g"])   # the hyperparameters row
     update_hyperparameters(plan.nets.opt_d, plan.new["optim"]["d"])
     s._cfg = plan.new
+    if any(k in plan.keys for k in NOISE_KEYS):                       # the instance noise row
+        s._noise_from = s.step
     if device != s.device:                                            # the device row
         _move(s, device)
     s._after_change(views=plan.views)

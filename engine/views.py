@@ -129,14 +129,22 @@ def _d_out(s: Session, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.
     return torch.sigmoid(out) if s.loss.probability else out
 
 
-def _generate_in_batches(s: Session, z: torch.Tensor) -> torch.Tensor:
-    """G on the view noise. With batch norm in G a fake depends on its batch-mates, so the
-    view draws the fakes in training-size batches: what G makes in training, and the reason
-    batch-norm fakes visibly move in groups (the batchnorm_generator preset)."""
+def _view_codes(s: Session, n: int) -> torch.Tensor | None:
+    """InfoGAN: the code of each view fake, the codes in turn (None without a code)."""
+    return torch.arange(n, device=s.device) % s.codes if s.codes else None
+
+
+def _generate_in_batches(s: Session, z: torch.Tensor,
+                         c: torch.Tensor | None = None) -> torch.Tensor:
+    """G on the view noise (and codes). With batch norm in G a fake depends on its
+    batch-mates, so the view draws the fakes in training-size batches: what G makes in
+    training, and the reason batch-norm fakes visibly move in groups (the
+    batchnorm_generator preset)."""
     if s.config["generator"]["norm"] != "batch":
-        return s.generator(z)
+        return s.generator(z, None, c)
     size = max(2, s.config["train"]["batch_size"])
-    return torch.cat([s.generator(chunk) for chunk in torch.split(z, size)])
+    cs = torch.split(c, size) if c is not None else [None] * -(-len(z) // size)
+    return torch.cat([s.generator(chunk, None, cc) for chunk, cc in zip(torch.split(z, size), cs)])
 
 
 def _with_grad(s: Session, x: torch.Tensor, fn) -> np.ndarray:
@@ -216,12 +224,15 @@ def _image_snapshot(s: Session, req: ViewRequest) -> Snapshot:
                 else s.classes * req.per_class)
     empty = np.empty((0, 2))
     fake_images = labels_fake = real_images = labels_real = d_fake = d_real = None
+    codes_fake = None
     if n_images or req.real_images:
         (z, y_fake), (real_t, y_real) = s.view_batches_labelled(n_images, req.real_images)
         if n_images:
             if one_class:  # "show me sevens": the same fixed noise, every label the one asked
                 y_fake = torch.full_like(y_fake, req.only_class)
-            fake_images = as_numpy(s, lambda: generate_tensor(s, z, y_fake))
+            c = _view_codes(s, n_images)
+            codes_fake = c.cpu().numpy() if c is not None else None
+            fake_images = as_numpy(s, lambda: generate_tensor(s, z, y_fake, c))
             labels_fake = y_fake.cpu().numpy() if y_fake is not None else None
         if req.real_images:
             real_images = real_t.cpu().numpy().copy()
@@ -239,6 +250,7 @@ def _image_snapshot(s: Session, req: ViewRequest) -> Snapshot:
         loss_name=s.loss.name, dim=0, d_fake=d_fake, d_real=d_real,
         images_fake=fake_images, images_real=real_images, labels_fake=labels_fake,
         labels_real=labels_real, class_names=s.class_names if s.classes else (),
+        codes_fake=codes_fake, codes=s.codes,
     )
 
 
@@ -250,8 +262,9 @@ def build_snapshot(s: Session, req: ViewRequest) -> Snapshot:
     z, real_t = s.view_batches(req.n_fake, req.n_real)
     fake_t = None
     fake = np.empty((0, dim))
+    codes = _view_codes(s, req.n_fake) if req.n_fake else None
     if req.n_fake:
-        fake = as_numpy(s, lambda: _generate_in_batches(s, z))
+        fake = as_numpy(s, lambda: _generate_in_batches(s, z, codes))
         fake_t = torch.as_tensor(fake, device=s.device)
     real = real_t.cpu().numpy().copy()
     heat = dstar = p_data = p_g = None
@@ -298,4 +311,5 @@ def build_snapshot(s: Session, req: ViewRequest) -> Snapshot:
         loss_name=s.loss.name, dim=dim, view_z=z.cpu().numpy().copy() if req.n_fake else None,
         dstar=dstar, dstar_gap=gap, p_data=p_data, p_g=p_g, arrows=arrows, d_field=field,
         manifold=manifold, d_fake=d_fake,
+        codes_fake=codes.cpu().numpy() if codes is not None else None, codes=s.codes,
     )
