@@ -43,6 +43,13 @@ LABELS: dict[str, str] = {
     "loss.fake_label": "Fake label (β)",
     "loss.clip": "Weight clip c",
     "loss.gp_weight": "Penalty λ",
+    "loss.r1": "R1 γ (real)",
+    "loss.r2": "R2 γ (fake)",
+    "data.instance_noise": "Instance noise σ",
+    "data.instance_noise_steps": "Noise anneal steps",
+    "loss.mmd_bandwidths": "MMD bandwidths",
+    "loss.info_weight": "Info weight λ",
+    "generator.codes": "InfoGAN codes K",
     "train.batch_size": "Batch size",
     "train.d_steps": "D steps per G (k)",
     "train.g_steps": "G steps per iteration",
@@ -108,6 +115,14 @@ VISIBLE_WHEN: dict[str, Callable[[Flat], bool]] = {
     "loss.fake_label": _loss_flag("uses_labels"),
     "loss.clip": _loss_flag("clips"),
     "loss.gp_weight": _loss_flag("penalty"),
+    # D's regularizers mean nothing where D is not trained (MMD); the MMD kernel only there
+    "loss.r1": _loss_flag("trains_d"),
+    "loss.r2": _loss_flag("trains_d"),
+    "data.instance_noise": _loss_flag("trains_d"),
+    "data.instance_noise_steps": lambda f: (_loss_flag("trains_d")(f)
+                                            and float(f.get("data.instance_noise", 0)) > 0),
+    "loss.mmd_bandwidths": _loss_flag("kernel"),
+    "loss.info_weight": lambda f: int(f.get("generator.codes", 0) or 0) > 0,
     "generator.ref_size": _needs_reference("generator"),
     "discriminator.ref_size": _needs_reference("discriminator"),
     "discriminator.mb_kernels": lambda f: f.get("discriminator.minibatch") == "discrimination",
@@ -340,13 +355,15 @@ class ControlPanel(QWidget):
         self.preset = PresetSection(self)
         self.data = DataSection(self)
         self.generator = NetworkSection("Generator", "generator", self,
-                                        before=("noise.dim", "noise.dist"))
+                                        before=("noise.dim", "noise.dist"),
+                                        after=("generator.codes",))
         self.discriminator = NetworkSection(
             "Discriminator", "discriminator", self,
             after=("discriminator.minibatch", "discriminator.mb_kernels", "discriminator.mb_dim"))
         self.loss = FormSection("Loss", self)
         for key in ("loss.name", "loss.real_label", "loss.fake_label", "loss.clip",
-                    "loss.gp_weight"):
+                    "loss.gp_weight", "loss.r1", "loss.r2", "data.instance_noise",
+                    "data.instance_noise_steps", "loss.mmd_bandwidths", "loss.info_weight"):
             self.loss.add(key)
         self.optim = OptimizerSection(self)
         self.training = FormSection("Training", self)

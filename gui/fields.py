@@ -447,6 +447,7 @@ FIELD_KINDS: dict[str, type[Field]] = {
     "path": PathField,
     "float": FloatField,
     "int_list": TextField,
+    "float_list": TextField,
     "float_pair": TextField,
     "str": TextField,
     "bool": BoolField,
