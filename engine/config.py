@@ -245,8 +245,11 @@ def with_changes(cfg: dict[str, Any], changes: dict[str, Any], *,
     new_data = changes.get("data.name", old_data)
     new_data = SCHEMA["data.name"].coerce("data.name", new_data)
     if new_data != old_data or not reset_data_params:
-        flat = {k: v for k, v in flat.items() if not k.startswith("data.") or k in SCHEMA}
+        kept = {k: v for k, v in flat.items()
+                if k.startswith("data.") and k in SCHEMA and k != "data.name"}
+        flat = {k: v for k, v in flat.items() if not k.startswith("data.")}
         flat["data.name"] = new_data
+        flat.update(kept)  # the data section's training settings, set or not
         flat.update({k: p.default for k, p in data_params(new_data).items()})
     for key, value in changes.items():
         flat[key] = param_for(key, new_data).coerce(key, value)
