@@ -94,19 +94,21 @@ def measure_infogan(args: argparse.Namespace) -> None:
 
 
 def measure_r1(args: argparse.Namespace) -> None:
-    for gamma in (0.0, args.gamma):
+    for gamma in ([] if args.no_baseline else [0.0]) + args.gamma:
         s = session(args.preset, args.set, {"loss.r1": gamma})
-        hq = []
+        hq, d_real = [], []
         t0 = time.perf_counter()
         for _ in range(args.every, args.steps + 1, args.every):
             s.train(args.every)
             m = s.mode_stats(2500)
             hq.append(m.high_quality)
+            d_real.append(float(np.nanstd(s.history["d_real"][-args.every:])))
             print(f"r1={gamma:g} step {s.step:5d}  {time.perf_counter() - t0:6.1f}s  modes "
                   f"{m.captured}/8  HQ {m.high_quality:.3f}", flush=True)
         late = np.asarray(hq[len(hq) // 2:])
         print(f"r1={gamma:g}: late HQ mean {late.mean():.3f}, swing (max - min) "
-              f"{late.max() - late.min():.3f}")
+              f"{late.max() - late.min():.3f}; std of D(real) within a window, late mean "
+              f"{np.mean(d_real[len(d_real) // 2:]):.4f}")
 
 
 def main() -> None:
@@ -115,7 +117,8 @@ def main() -> None:
     p.add_argument("--preset", default="ring8")
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--every", type=int, default=250)
-    p.add_argument("--gamma", type=float, default=1.0)
+    p.add_argument("--gamma", type=float, nargs="+", default=[1.0], help="R1 gamma(s) to try")
+    p.add_argument("--no-baseline", action="store_true", help="r1: skip the run without R1")
     p.add_argument("--set", action="append", default=[])
     args = p.parse_args()
     torch.set_num_threads(1)
