@@ -183,3 +183,14 @@ def test_ce_helper_matches_torch_for_reference():  # a check on the test's own h
     q = torch.tensor([[0.3, -1.2, 2.0]])
     assert _ce_by_hand(q.numpy(), np.array([2])) == pytest.approx(
         float(F.cross_entropy(q, torch.tensor([2]))), rel=1e-6)
+
+
+def test_a_frame_with_codes_crosses_the_protocol(make_session):
+    from engine import protocol as P
+    from engine.snapshot import ViewRequest
+
+    s = make_session({"generator.codes": 4})
+    snap = s.snapshot(ViewRequest(n_fake=12, n_real=4))
+    key = b"k" * 32
+    back = P.decode([bytes(f) for f in P.encode(P.Frame(snap), key)], key).snapshot
+    assert back.codes == 4 and np.array_equal(back.codes_fake, snap.codes_fake)
