@@ -235,8 +235,8 @@ PRESETS: dict[str, tuple[dict[str, Any], str]] = {
         "of RBF kernels at several bandwidths (loss.mmd_bandwidths, in units of the data's "
         "spread). D is not trained, so its heatmap and figures mean nothing here. Watch the "
         "fakes reach all 8 modes within a few hundred steps (about 250) and then tighten "
-        "onto them more slowly than a GAN does (about 40% of samples within 3 std of a mode "
-        "by step 2000): the kernels pull on whole batches, not on single points. Narrow the "
+        "onto them more slowly than a GAN does (a third to 40% of samples within 3 std of a "
+        "mode by step 2000): the kernels pull on whole batches, not single points. Narrow the "
         "bandwidths to sharpen the modes, or widen them to see the fit blur."
     )),
     "infogan_ring8": ({"generator.codes": 8, "loss.info_weight": 1.0, "optim.g.lr": 2e-4,
