@@ -70,7 +70,7 @@ from .transport import Transport
 from .views.curves import CurvesView
 from .views.images import ImageView, image_view_request
 from .views.message_line import MessageLine
-from .views.plane import PlaneView, plane_view_request
+from .views.plane import PlaneView, heatmap_note, plane_view_request
 
 # Measured with ``python -m gui.bench`` on a 2-core CPU: one intra-op thread for the worker
 # leaves a core to the GUI thread (see the bench's report); None keeps torch's default.
@@ -304,11 +304,7 @@ class MainWindow(QMainWindow):
             # the batch-norm lesson needs the overlay: on when such a G arrives
             self.plane.layer_boxes["mates"].setChecked(True)
         self._show_data_kind()
-        mb = ev.config["discriminator"].get("minibatch", "none")
-        self.plane.set_title_note(
-            "" if mb == "none" else
-            f"D has minibatch features ({mb}): the heatmap scores each point as one more "
-            "member of a batch of the current fakes")
+        self.plane.set_title_note(heatmap_note(ev.config))
         self.panel.show_config(ev.config)
         self.readout.show_setup(ev.config)
         self._update_view_request()

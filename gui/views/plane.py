@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.catalogue import LOSS_INFO
 from engine.dataspecs import DATA_SPECS
 from engine.snapshot import Snapshot, ViewRequest
 
@@ -54,6 +55,18 @@ def plane_view_request(config: dict[str, Any], heatmap: bool,
                        heat_box=heat_box if two_d else None,
                        batch_mates=MATES if batch_mates and two_d else 0)
 
+
+
+def heatmap_note(config: dict[str, Any]) -> str:
+    """What the plane's heatmap shows, when it is not simply a trained D(x)."""
+    if not getattr(LOSS_INFO.get(config["loss"]["name"]), "trains_d", True):
+        return ("D is not trained under this loss (moment matching): the heatmap shows an "
+                "untrained D and means nothing")
+    mb = config["discriminator"].get("minibatch", "none")
+    if mb != "none":
+        return (f"D has minibatch features ({mb}): the heatmap scores each point as one more "
+                "member of a batch of the current fakes")
+    return ""
 
 class PlaneView(QWidget):
     """Heatmap + samples + colour bar, with layer toggles and the drawing tools."""

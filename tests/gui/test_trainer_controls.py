@@ -37,3 +37,12 @@ def test_an_edit_sends_the_dotted_key(qtbot):
     with qtbot.waitSignal(panel.changes_requested) as sig:
         panel.fields["loss.r1"].widget.setValue(2.0)
     assert sig.args[0] == {"loss.r1": 2.0}
+
+
+def test_the_plane_says_when_d_is_not_trained():
+    from gui.views.plane import heatmap_note
+
+    assert heatmap_note(default_config()) == ""
+    assert "not trained" in heatmap_note(with_changes(default_config(), {"loss.name": "mmd"}))
+    mb = with_changes(default_config(), {"discriminator.minibatch": "stddev"})
+    assert "minibatch" in heatmap_note(mb)
