@@ -49,6 +49,7 @@ class FrameSource:
         self.box: tuple[float, float, float, float] = (0.0, 1.0, 0.0, 1.0)
         self.classes = 0
         self.class_names: tuple[str, ...] = ()
+        self.codes = 0  # K of G's InfoGAN code (0: none)
         self.device = torch.device("cpu")
         self._views: ViewBatches | None = None
 
@@ -88,6 +89,7 @@ class FrameSource:
         self._cfg = s._cfg  # replaced, never mutated, by the session: safe to share
         self.loss, self.dataset, self.box = s.loss, s.dataset, s.box
         self.classes, self.class_names = s.classes, s.class_names if s.classes else ()
+        self.codes = s.codes
         self.device = s.device
         self._views = s._views
 

@@ -194,3 +194,17 @@ def test_a_frame_with_codes_crosses_the_protocol(make_session):
     key = b"k" * 32
     back = P.decode([bytes(f) for f in P.encode(P.Frame(snap), key)], key).snapshot
     assert back.codes == 4 and np.array_equal(back.codes_fake, snap.codes_fake)
+
+
+def test_the_engine_process_mirror_draws_frames_with_codes(make_session):
+    """The app and the server draw frames from a FrameSource copy, not the session."""
+    from engine.mirror import FrameSource
+    from engine.snapshot import ViewRequest
+    from engine.views import build_snapshot
+
+    s = make_session({"generator.codes": 4})
+    s.train(1)
+    src = FrameSource()
+    src.fill(s, 1)
+    snap = build_snapshot(src, ViewRequest(n_fake=12, n_real=4))
+    assert snap.codes == 4 and snap.codes_fake.tolist() == [i % 4 for i in range(12)]
