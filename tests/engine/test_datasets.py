@@ -52,7 +52,9 @@ def test_every_data_set_has_valid_parameters_and_a_working_config(name):
         assert p.coerce(f"data.{key}", p.default) == p.default
         assert p.help, f"data.{key} has no help text"
     cfg = with_changes(default_config(), {"data.name": name})
-    assert cfg["data"] == {"name": name, **_defaults(name)}
+    # the set's own parameters, plus the training settings kept under data. (instance noise)
+    assert cfg["data"] == {"name": name, "instance_noise": 0.0, "instance_noise_steps": 0,
+                           **_defaults(name)}
 
 
 @pytest.mark.parametrize("name", POINT_SETS)
