@@ -317,6 +317,9 @@ LIBRARY: dict[str, tuple[str, str]] = {
     "virtual_norm_generator": (NORMALIZATION, AMMI),
     "dcgan_digits": (IMAGES, MARLIN),                # convolutional GANs; digits
     "dcgan_digits_conditional": (IMAGES, AMMI),      # labels improve samples; CGANs
+    "r1_ring8": (OPTIMAL_D, KOREAN),                 # adversarial games; R1 steadies D
+    "gmmn_ring8": (DIVERGENCES, AMMI),               # moment matching: MMD, no D
+    "infogan_ring8": (COLLAPSE, AMMI),               # InfoGAN: a code per mode
 }
 
 
