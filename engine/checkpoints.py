@@ -115,6 +115,7 @@ def session_bytes(session: Session) -> bytes:
     meta["updates"] = json.dumps(list(state["updates"]))
     meta["columns"] = json.dumps(list(COLUMNS))
     meta["swaps"] = json.dumps(state["swaps"])  # [[step, text], ...]
+    meta["noise_from"] = json.dumps(state.get("noise_from", 0))  # the anneal's start step
     return st_save(tensors, metadata=meta)
 
 
@@ -289,6 +290,7 @@ def load_session(path: str) -> Session:
             "history": _history_in_columns(tensors["history"].numpy(), meta, path),
             "swaps": _json(path, meta, "swaps", "[]"),  # none in files from before the log
             "rng": tensors.get("rng"),
+            "noise_from": _json(path, meta, "noise_from", "0"),  # 0 in older files
         }
     except (KeyError, TypeError, AttributeError, IndexError) as e:
         raise ValueError(f"{path}: the session checkpoint is incomplete ({str(e)[:80]})") from None
