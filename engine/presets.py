@@ -55,10 +55,10 @@ LECTURES: tuple[str, ...] = (
 # its cure); presets not listed follow, by name.
 TEACHING_ORDER: tuple[str, ...] = (
     "ring8", "minimax_vanishing", "non_saturating_strong_d",
-    "lines_js", "lines_wgan", "wgan_clip", "wgan_gp",
+    "lines_js", "lines_wgan", "wgan_clip", "wgan_gp", "gmmn_ring8",
     "too_many_d_steps", "too_few_d_steps", "label_smoothing_one_sided",
-    "label_smoothing_two_sided",
-    "mode_collapse", "minibatch_rescue",
+    "label_smoothing_two_sided", "r1_ring8",
+    "mode_collapse", "minibatch_rescue", "infogan_ring8",
     "batchnorm_generator", "reference_norm_generator", "virtual_norm_generator",
     "dcgan_digits", "dcgan_digits_conditional",
 )

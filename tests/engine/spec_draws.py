@@ -140,6 +140,9 @@ def valid_value(src: Source, key: str, p: Param) -> Any:
         lo, hi = _int_range(key, p)
         n = src.integer(1, min(p.max_len, LIST_LEN.get(key, p.max_len)))
         return [src.integer(lo, hi) for _ in range(n)]
+    if k == "float_list":  # MMD bandwidths: a few positive scales
+        n = src.integer(1, min(p.max_len, 3))
+        return [src.log_real(p.lo, p.hi) for _ in range(n)]
     if k == "points":
         n = src.integer(1, min(p.max_len, POINTS_LEN))
         return [[src.coordinate(), src.coordinate()] for _ in range(n)]
@@ -187,7 +190,7 @@ def valid_change(src: Source, cfg: dict[str, Any], n: int | None = None) -> dict
     for key in keys:
         if key == "data.name":
             continue
-        if key.startswith("data."):
+        if key.startswith("data.") and key not in SCHEMA:  # a parameter of the set
             if data != now:  # the old set's parameters mean nothing to the new one
                 if not params:
                     continue
@@ -233,6 +236,8 @@ def out_of_range_values(src: Source, key: str, p: Param) -> list[Any]:
     if k == "int_list":
         lo, hi = int(p.lo), int(p.hi)
         return [[], [lo - 1], [hi + 1], [lo] * (p.max_len + 1)]
+    if k == "float_list":
+        return [[], [p.lo / 2], [p.hi * 2], [1.0] * (p.max_len + 1)]
     if k == "points":
         return [[], [[0.0, 2 * POINT_LIMIT]], [[-POINT_LIMIT * 1.001, 0.0]],
                 [[0.0, 0.0]] * (p.max_len + 1)]
@@ -260,6 +265,8 @@ def wrong_type_values(key: str, p: Param) -> list[Any]:
         return [5, None, ["a"], 1.5]
     if k == "int_list":
         return ["a,b", "", [1.5], [True], None, [[1]]]
+    if k == "float_list":
+        return ["a,b", "", [True], None, [[1.0]], [NAN], [INF]]
     if k == "points":
         return [[[1.0]], [[NAN, 0.0]], [[0.0, INF]], "abc", [[1, 2, 3]], [1, 2], None,
                 [[True, 0.0]]]

@@ -656,7 +656,7 @@ def _rewrite_as_old(path: Path, old: Path, drop_reference_labels: bool) -> list[
     data = path.read_bytes()
     tensors = st_load(data)
     meta = read_metadata(str(path))
-    columns = [c for c in COLUMNS if c not in ("fid", "inception_score", "kid")]
+    columns = [c for c in COLUMNS if c not in ("fid", "inception_score", "kid", "mutual_info")]
     assert len(columns) == 14
     tensors["history"] = tensors["history"][:, [COLUMNS.index(c) for c in columns]].contiguous()
     meta["columns"] = json.dumps(columns)
@@ -679,7 +679,7 @@ def test_a_session_file_with_the_old_columns_loads_with_empty_fid(tmp_path, norm
     rows = s2.history.rows
     assert rows.shape == (3, len(COLUMNS))
     assert np.isnan(s2.history["fid"]).all() and np.isnan(s2.history["inception_score"]).all()
-    assert np.isnan(s2.history["kid"]).all()
+    assert np.isnan(s2.history["kid"]).all() and np.isnan(s2.history["mutual_info"]).all()
     for c in columns:
         np.testing.assert_array_equal(s2.history[c], s.history[c])
     z = np.random.default_rng(0).standard_normal((6, 2)).astype(np.float32)
