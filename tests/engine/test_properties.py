@@ -229,8 +229,12 @@ class Driver:
             self.diverged(e, step)
             return
         assert s.step == step
-        assert (s.d_updates, s.g_updates) == ((d_up + 1, g_up) if which == "d_step"
-                                              else (d_up, g_up + 1))
+        cfg = s.config
+        # a frozen network (lr 0) is not updated, nor is D under MMD (which has no D)
+        d_moves = cfg["optim"]["d"]["lr"] > 0 and cfg["loss"]["name"] != "mmd"
+        g_moves = cfg["optim"]["g"]["lr"] > 0
+        assert (s.d_updates, s.g_updates) == ((d_up + d_moves, g_up) if which == "d_step"
+                                              else (d_up, g_up + g_moves))
 
     def diverged(self, e: TrainingDiverged, step_before: int) -> None:
         s = self.s
