@@ -61,6 +61,7 @@ from .engine_client import parse_connection
 from .engine_link import EngineLink
 from .fields import describe_changes
 from .file_actions import MAX_POINTS, FileActions, user_preset_file
+from .freeze import FreezeActions
 from .insight import InsightPanel
 from .lecture import LectureLayout
 from .menus import build_menus
@@ -141,6 +142,7 @@ class MainWindow(QMainWindow):
         self.labs: dict[str, QWidget] = {}  # open lab windows (Labs menu)
         self.document.changed.connect(self._update_title)
         self.keeper = SessionKeeper(self)  # unsaved training, autosave, crash restore
+        self.freeze = FreezeActions(self)  # Training > Freeze G / Freeze D
         build_menus(self)
         self._connect()
         self.transport.show_running(autoplay)
@@ -306,6 +308,7 @@ class MainWindow(QMainWindow):
         self._show_data_kind()
         self.plane.set_title_note(heatmap_note(ev.config))
         self.panel.show_config(ev.config)
+        self.freeze.show_config(ev.config)
         self.readout.show_setup(ev.config)
         self._update_view_request()
         if any(k.startswith("data.") for k in ev.changes):
@@ -318,6 +321,7 @@ class MainWindow(QMainWindow):
     def _on_rejected(self, ev: Rejected) -> None:
         self.document.set_config(ev.config)
         self.panel.show_config(ev.config, force_keys=flatten(ev.changes).keys())
+        self.freeze.show_config(ev.config)
         text, level = self.files.explain_rejection(ev)  # a failed file load says so
         self.message.show_message(text, level)
         self.statusBar().showMessage(text, 8000)

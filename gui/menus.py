@@ -96,6 +96,9 @@ def build_menus(w: MainWindow) -> None:
     training.addSeparator()
     training.addAction(w.transport.actions["slower"])
     training.addAction(w.transport.actions["faster"])
+    training.addSeparator()
+    for action in w.freeze.actions.values():
+        training.addAction(action)
 
     view = bar.addMenu("&View")
     for i, (key, box) in enumerate(w.plane.layer_boxes.items(), start=1):
