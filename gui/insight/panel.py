@@ -373,6 +373,8 @@ class InsightPanel(QWidget):
         self.divergences.set_config(config)
         self.dstar.set_config(config)
         self.compare.set_config(config)
+        self.one_d.set_config(config)
+        self.timeline.one_d.set_config(config)  # replays 1-D frames through its own view
         images = self.dim == 0
         for i, name in enumerate(self.views):
             # image data: only the timeline (it scrubs the image view) applies
