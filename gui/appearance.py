@@ -215,24 +215,32 @@ def _base(obj: Any, key: str, value: Any) -> Any:
 
 
 def restyle_view(view: pg.GraphicsView, pal: Palette, zoom: float, name: str) -> None:
-    """One pyqtgraph view: background, axes, titles, legends, texts, pens and markers."""
-    view.setBackground(pal.plot_background)
+    """One pyqtgraph view: background, axes, titles, legends, texts, pens and markers.
+
+    A view whose ``gp_paper`` property is set keeps its own colours in every theme (the
+    1-D view's picture of the GAN paper, drawn dark on white): only the zoom applies."""
+    paper = bool(view.property("gp_paper"))
+    if not paper:
+        view.setBackground(pal.plot_background)
     scene = view.scene()
     if scene is None:
         return
     for item in scene.items():
         table = _table(item.__dict__.get("_appearance_theme", "dark"), name)
         item.__dict__["_appearance_theme"] = name
+        if paper:
+            table = None
         if isinstance(item, pg.AxisItem):
-            item.setPen(pal.axis)
-            item.setTextPen(pal.axis)
+            if not paper:
+                item.setPen(pal.axis)
+                item.setTextPen(pal.axis)
             font = QFont(_base(item, "font", QFont(item.style.get("tickFont") or QFont())))
             base_pt = font.pointSizeF() if font.pointSizeF() > 0 else 8.0
             font.setPointSizeF(base_pt * zoom)
             item.setStyle(tickFont=font)
             if item.label is not None and item.labelText:
-                item.labelStyle = {**item.labelStyle, "color": pal.axis,
-                                   "font-size": f"{9 * zoom:.0f}pt"}
+                item.labelStyle = {**item.labelStyle, "font-size": f"{9 * zoom:.0f}pt",
+                                   **({} if paper else {"color": pal.axis})}
                 item._updateLabel()
         elif isinstance(item, pg.LabelItem):
             text = item.text
@@ -245,15 +253,16 @@ def restyle_view(view: pg.GraphicsView, pal: Palette, zoom: float, name: str) ->
                 color = item.opts.get("color")
                 if isinstance(color, str):
                     color = _swap_colours(color, table) if table is not None else color
-                else:
+                elif not paper:
                     color = pal.title
                 item.setText(text, color=color, size=f"{pts * zoom:.1f}pt")
         elif isinstance(item, pg.LegendItem):
-            item.setLabelTextColor(pal.plot_text)
             item.setLabelTextSize(f"{8 * zoom:.1f}pt")
-            brush = QColor(pal.plot_background)
-            brush.setAlpha(210)
-            item.setBrush(pg.mkBrush(brush))
+            if not paper:
+                item.setLabelTextColor(pal.plot_text)
+                brush = QColor(pal.plot_background)
+                brush.setAlpha(210)
+                item.setBrush(pg.mkBrush(brush))
         elif isinstance(item, pg.TextItem):
             if table is not None:
                 c = item.color.name() if hasattr(item, "color") else None

@@ -59,7 +59,7 @@ DEFAULT_LINES = 40
 ONE_D_CHANGES = {"data.name": "mixture1d", "noise.dim": 1}
 MAP_NODES = 128   # rank-spread noise values for G' and the gap (finite differences of float32
 #                   outputs between neighbouring samples of 512 would be mostly rounding)
-NOT_MONOTONE = "G is not monotone: p_z/|G′| needs a one-to-one G (not drawn)"
+NOT_MONOTONE = "G not monotone: p_z/|G′| not drawn"   # the formula needs a one-to-one G
 
 
 def signed(v: float) -> str:
@@ -139,11 +139,13 @@ class OneDView(QWidget):
             v.addLayout(row)
         self.plot = pg.PlotWidget(background=PAPER_BG)
         self.plot.setObjectName("one_d_plot")
+        self.plot.setProperty("gp_paper", True)   # the paper's colours in every theme
         self.plot.setToolTip("p_data: black dotted · p_g: green · D(x): blue dashed · D*(x): "
                              "orange · below, lines from z (lower axis) to G(z) (upper axis)")
         v.addWidget(self.plot, 3)
         self.map_plot = pg.PlotWidget(background=PAPER_BG)
         self.map_plot.setObjectName("one_d_map_plot")
+        self.map_plot.setProperty("gp_paper", True)
         self.map_plot.setToolTip("G(z) (green) over the sorted fixed noise, against the ideal "
                                  "map T(z) = F_data⁻¹(F_z(z)) (black dashed) and its mirror "
                                  "T(−z) (grey dashed)")
@@ -186,21 +188,21 @@ class OneDView(QWidget):
 
     def _build_plot(self) -> None:
         item = self.item = self.plot.getPlotItem()
-        style_plot_item(item, "1-D: densities, discriminator and the mapping z → G(z)",
+        style_plot_item(item, "1-D: densities, D and z → G(z)",
                         x_label="x", grid=False, color=PAPER_AXIS, title_color="#111827",
                         series=False)
         item.getAxis("left").setTicks([[(0.0, "0"), (0.5, "0.5"), (1.0, "1")], []])
         item.setMouseEnabled(x=True, y=False)
-        legend = add_legend(item, offset=(-8, 4), columns=4, text_color="#111827",
+        legend = add_legend(item, offset=(-8, 4), columns=3, text_color="#111827",
                             brush=(255, 255, 255, 230))
         legend.setPen(pg.mkPen("#d1d5db"))
         self.p_data = self._curve(P_DATA_COLOR, Qt.PenStyle.DotLine, "p_data", legend, 1.5)
         self.p_g = self._curve(P_G_COLOR, Qt.PenStyle.SolidLine, "p_g", legend)
         self.d_curve = self._curve(D_COLOR, Qt.PenStyle.DashLine, "D(x)", legend)
         self.dstar = self._curve(DSTAR_COLOR, Qt.PenStyle.SolidLine, "D*(x)", legend)
-        self.p_g_cov = self._curve(COV_COLOR, Qt.PenStyle.DashDotLine, "p_g = p_z/|G′|",
+        self.p_g_cov = self._curve(COV_COLOR, Qt.PenStyle.DashDotLine, "p_z/|G′|",
                                    legend, 1.5)
-        self.cov_note = pg.TextItem(NOT_MONOTONE, color=NOTE_INK, anchor=(0.0, 0.0),
+        self.cov_note = pg.TextItem(NOT_MONOTONE, color=NOTE_INK, anchor=(0.0, 1.0),
                                     fill=pg.mkBrush(255, 255, 255, 230))
         self.cov_note.setVisible(False)
         item.addItem(self.cov_note, ignoreBounds=True)
@@ -227,12 +229,12 @@ class OneDView(QWidget):
 
     def _build_map_plot(self) -> None:
         item = self.map_item = self.map_plot.getPlotItem()
-        style_plot_item(item, "G(z) against the ideal map T(z) = F_data⁻¹(F_z(z))",
+        style_plot_item(item, "G(z) and T = F_data⁻¹∘F_z",
                         x_label="z", y_label="x = G(z)", grid=True, color=PAPER_AXIS,
                         title_color="#111827", series=False)
         item.setMouseEnabled(x=False, y=False)
         item.hideButtons()
-        legend = add_legend(item, offset=(-8, 4), columns=3, text_color="#111827",
+        legend = add_legend(item, offset=(-8, -4), columns=3, text_color="#111827",
                             brush=(255, 255, 255, 230))
         legend.setPen(pg.mkPen("#d1d5db"))
         self.t_curve = pg.PlotDataItem([], [], pen=pg.mkPen(IDEAL_COLOR, width=1.5,
@@ -244,9 +246,8 @@ class OneDView(QWidget):
                             (self.t_mirror, "T(−z)")):
             item.addItem(curve)
             legend.addItem(curve, name)
-        self.gap_text = pg.TextItem("", color="#111827", anchor=(0.0, 0.0),
-                                    fill=pg.mkBrush(255, 255, 255, 230))
-        item.addItem(self.gap_text, ignoreBounds=True)
+        # the gap is in the title: every corner of the plot holds T or its mirror
+        self.gap_text = pg.TextItem("")
 
     def _curve(self, color: str, style: Qt.PenStyle, name: str, legend: pg.LegendItem,
                width: float = 1.0) -> pg.PlotDataItem:
@@ -378,6 +379,7 @@ class OneDView(QWidget):
         for curve in (self.g_curve, self.t_curve, self.t_mirror, self.p_g_cov):
             curve.setData([], [])
         self.gap_text.setText("")
+        self._set_map_title()
         self.cov_note.setVisible(False)
         self.gap_value = None
         self.map_shown = False
@@ -416,7 +418,6 @@ class OneDView(QWidget):
             self.map_item.setXRange(-lim, lim, padding=0.02)
             box = self._box or (float(snap.box[0]), float(snap.box[1]))
             self.map_item.setYRange(box[0], box[1], padding=0.02)
-            self.gap_text.setPos(-lim, box[1])
         self.g_curve.setData(z, g)
         # G' and the gap on rank-spread nodes: dense where p_z is, clear of rounding noise
         nodes = np.unique(np.linspace(0, len(z) - 1, min(MAP_NODES, len(z))).round()
@@ -433,7 +434,7 @@ class OneDView(QWidget):
         else:
             self.p_g_cov.setData([], [])
             if self._box is not None:
-                self.cov_note.setPos(self._box[0], 1.06)
+                self.cov_note.setPos(self._box[0], X_LEVEL)   # just above the x line
             self.cov_note.setVisible(True)
 
     def _show_ideal(self, z: np.ndarray, gaps: list[float]) -> None:
@@ -441,11 +442,17 @@ class OneDView(QWidget):
             self.t_curve.setData(z, self._ideal[0])
             self.t_mirror.setData(z, self._ideal[1])
             nearer = "T(z)" if gaps[0] <= gaps[1] else "T(−z)"
-            self.gap_text.setText(f"mean |G(z) − {nearer}| = {min(gaps):.3g}")
+            self.gap_text.setText(f"E|G − {nearer}| = {min(gaps):.3g}")
         else:
             self.t_curve.setData([], [])
             self.t_mirror.setData([], [])
             self.gap_text.setText("")
+        self._set_map_title()
+
+    def _set_map_title(self) -> None:
+        gap = self.gap_text.toPlainText()
+        self.map_item.setTitle("G(z) and T = F_data⁻¹∘F_z" + (f" · {gap}" if gap else ""),
+                               color="#111827", size="9pt")
 
     def _on_ideal_toggled(self) -> None:
         if self._last is not None and self._last.dim == 1 and self._box is not None:

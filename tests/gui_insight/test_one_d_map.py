@@ -95,6 +95,7 @@ def test_a_generator_equal_to_the_ideal_map_lies_on_it_with_zero_gap(view, noise
     np.testing.assert_allclose(view.t_mirror.getData()[1], ideal(-zs, cfg), atol=1e-6)
     assert view.gap_value is not None and view.gap_value < 1e-5
     assert "T(z)" in view.gap_text.toPlainText()
+    assert view.gap_text.toPlainText() in view.map_item.titleLabel.text
     # G is the ideal map, so the change of variables gives back the data's density (to the
     # finite differences' accuracy), on the same scale as p_data
     assert not view.cov_note.isVisible()
