@@ -169,3 +169,29 @@ def test_changing_the_data_changes_the_ideal_curve_and_leaves_nothing_stale(view
     view.set_config(with_changes(default_config(), {"data.name": "ring8"}))
     assert not view.map_shown and len(view.t_curve.getData()[0] or []) == 0
     assert not view.cov_note.isVisible()
+
+
+def test_the_paper_picture_keeps_its_colours_in_the_dark_theme_and_zooms(view, tmp_path):
+    """The appearance manager painted the 1-D plots dark, with their dark titles and legend
+    text on top: unreadable. The paper's plots now keep their colours; zoom still applies."""
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from gui import appearance as A
+
+    app = QApplication.instance()
+    font, palette = app.font(), app.palette()
+    look = A.Appearance(QSettings(str(tmp_path / "look.ini"), QSettings.Format.IniFormat))
+    axis = view.map_item.getAxis("bottom")
+    tick = axis.style["tickFont"].pointSizeF() if axis.style["tickFont"] else None
+    try:
+        look.theme, look.zoom = "dark", 1.5
+        look.apply(view)
+        for plot in (view.plot, view.map_plot):
+            assert plot.backgroundBrush().color().name() == "#ffffff"
+        assert axis.pen().color().name() == "#374151"
+        if tick:
+            assert axis.style["tickFont"].pointSizeF() == pytest.approx(1.5 * tick, rel=0.05)
+    finally:
+        app.setFont(font)
+        app.setPalette(palette)
