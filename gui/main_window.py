@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, Qt
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
@@ -77,6 +77,18 @@ from .views.plane import PlaneView, heatmap_note, plane_view_request
 # leaves a core to the GUI thread (see the bench's report); None keeps torch's default.
 DEFAULT_TORCH_THREADS: int | None = 1
 DEFAULT_SIZE = (1400, 900)
+SCREEN_MARGIN = (0, 40)  # room left for a window manager's title bar and a panel
+
+
+def default_size() -> tuple[int, int]:
+    """The first-run window size: ``DEFAULT_SIZE``, but never larger than the screen's free
+    area (a 1280x720 projector must show the whole window, not a window cut at its right)."""
+    screen = QGuiApplication.primaryScreen()
+    if screen is None:
+        return DEFAULT_SIZE
+    room = screen.availableGeometry()
+    return (min(DEFAULT_SIZE[0], room.width() - SCREEN_MARGIN[0]),
+            min(DEFAULT_SIZE[1], room.height() - SCREEN_MARGIN[1]))
 BATCH_NORMS = ("batch", "reference", "virtual")  # norms whose batch (in)dependence to show
 INSIGHT_TIP = ("Divergences, D vs the optimal D*, gradient arrows, the generator loss, the 1-D "
                "picture, a timeline and side-by-side runs")
@@ -105,7 +117,7 @@ class MainWindow(QMainWindow):
         self._fresh_points = False
         self._pending_running: bool | None = True if autoplay else None
         self.setObjectName("main_window")
-        self.resize(*DEFAULT_SIZE)
+        self.resize(*default_size())
 
         ds = DATA_SPECS.get(config["data"]["name"])
         first_view = (image_view_request(config) if ds is not None and ds.is_image
