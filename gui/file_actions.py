@@ -207,6 +207,10 @@ class FileActions(QObject):
             if answer is None:
                 return False
             keep = answer == dialogs.KEEP
+        # run B compared itself with the old settings: it ends, and its curves go
+        self.window.insight.compare.end(f"Comparison ended: the preset {name} was loaded, "
+                                        "so run B was stopped and the curves cleared",
+                                        f"Compare ended: B stopped ({name} loaded)")
         if keep:
             changes = preset_changes(self.window.config, config)
             self._swap = _Swap(changes, preset)

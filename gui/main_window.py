@@ -266,6 +266,9 @@ class MainWindow(QMainWindow):
         link.swaps_changed.connect(self.curves.set_swaps)  # a marker per mid-run change
         link.swaps_changed.connect(self.insight.divergences.set_swaps)
         link.diverged.connect(lambda ev: self.curves.drop_after(ev.rolled_back_to))
+        compare = self.insight.compare
+        compare.rates_changed.connect(self.readout.show_rate_b)
+        compare.ended.connect(self.readout.show_compare_note)  # "Compare ended: …"
 
     # ------------------------------------------------------------------ commands out
     def apply_changes(self, changes: dict[str, Any]) -> None:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from engine.catalogue import LOSS_INFO
 from engine.protocol import Status
 
+NOTE_MS = 10_000  # how long "Compare ended: …" stays in the status bar
 MAX_RATE = 1e7  # iterations per second no run reaches: a figure above it is a bad estimate
 
 
@@ -39,6 +41,8 @@ class StatusReadout:
                         "updates and one G update; the D step and G step buttons make one "
                         "of either", 150),
             ("rate", "Training speed, iterations per second", 90),
+            ("rate_b", "Run B's training speed (Insight › Compare), iterations per second",
+             0),
             ("device", "Where training runs", 70),
         ):
             label = QLabel()
@@ -49,6 +53,13 @@ class StatusReadout:
             bar.addPermanentWidget(label)
             self.labels[key] = label
         self.show_modes(None, None, None)
+        # a line saying a comparison ended stays a while (transient messages replace one
+        # another within milliseconds when a load or reset answers)
+        self._note_timer = QTimer(self.labels["rate_b"])
+        self._note_timer.setSingleShot(True)
+        self._note_timer.setInterval(NOTE_MS)
+        self._note_timer.timeout.connect(lambda: self.show_rate_b(""))
+        self.show_rate_b("")
 
     def show_status(self, s: Status) -> None:
         self.labels["step"].setText(f"step {s.step:,}")
@@ -56,6 +67,27 @@ class StatusReadout:
         self.labels["rate"].setText(format_rate(s.steps_per_second, s.running))
         self.labels["device"].setText(s.device)
         self.labels["summary"].setToolTip(s.summary)
+
+    def show_rate_b(self, text: str) -> None:
+        """Run B's speed beside A's while a comparison runs (``"B 305 it/s"``); hidden
+        with ``""``."""
+        label = self.labels["rate_b"]
+        if self._note_timer.isActive():
+            if not text:
+                return  # the note stays its time
+            self._note_timer.stop()
+            label.setStyleSheet("")
+        if text != label.text():
+            label.setText(text)
+        label.setVisible(bool(text))
+
+    def show_compare_note(self, text: str) -> None:
+        """One line where B's speed was, for ``NOTE_MS``: the comparison ended, and why."""
+        label = self.labels["rate_b"]
+        label.setText(text)
+        label.setStyleSheet("color: #facc15;")
+        label.setVisible(bool(text))
+        self._note_timer.start()
 
     def show_setup(self, config: dict[str, Any]) -> None:
         """The active loss and each network's normalization, from the applied config."""

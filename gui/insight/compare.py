@@ -2,11 +2,18 @@
 
 "Compare…" copies the session's effective config (same seed) into a second ``EngineLink``
 with one key changed, and draws both runs' D loss, G loss, G's gradient norm and JS on
-shared axes (A blue, B orange). The two runs start together (A is restarted from its seed
+shared axes (A blue, B orange), and each run's newest samples side by side above them
+(``ComparePlanes``: two small planes on the same axes, or two image grids). The two runs
+start together (A is restarted from its seed
 unless the user says otherwise) and play and pause together: B follows A's play/pause and
 waits whenever it gets more than ``LEAD_STEPS`` ahead, so the curves grow side by side.
 Later changes to A can be mirrored to B so the one difference stays the only one. The
 second link is stopped (its worker joined) by ``stop()`` / ``shutdown()``.
+
+"Stop B" ends only B: A's curves and plane go on growing beside B's last ones. When A starts
+afresh (Reset, a new seed, a loaded session or a fresh preset: its ``ResetDone``), or the
+window loads a preset over it (``end``), the comparison no longer compares anything: B is
+stopped, both runs' curves and planes are cleared and one line says so (``ended``).
 """
 
 from __future__ import annotations
@@ -24,20 +31,24 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from engine.config import flatten, with_changes
+from engine.dataspecs import DATA_SPECS
 from engine.metrics import CADENCE_COLUMNS
 from engine.protocol import Apply, Pause, Play, Reset
 from engine.snapshot import ViewRequest
 
 from .. import theme
 from ..engine_link import EngineLink
+from ..status_bar import format_rate
 from ..views.markers import SwapMarkers
 from .buffers import RowBuffer
 from .compare_dialog import CompareDialog, format_value
+from .compare_planes import ComparePlanes, run_view_request
 from .style import (
     REFERENCE_COLOR,
     RUN_COLORS,
@@ -51,8 +62,9 @@ from .style import (
 LEAD_STEPS = 100          # B pauses when this far ahead of A, resumes at half of it
 REFRESH_S = 0.1
 JS_TOP = math.log(2) * 1.22  # the JS plot's fixed top: room for the log 2 label
-# B draws no views: its snapshots are empty (the comparison only plots metric rows)
-B_VIEW = ViewRequest(n_fake=0, n_real=0, heatmap=False)
+# B's frames carry only what its side of ``ComparePlanes`` draws (no heatmap); this one is
+# for 2-D data (``run_view_request`` picks per data set)
+B_VIEW: ViewRequest = run_view_request(2)
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,8 @@ class CompareView(QWidget):
     """Two runs' curves on shared axes, and the second run's lifetime."""
 
     message = Signal(str)
+    ended = Signal(str)        # the comparison was ended: a short line saying why
+    rates_changed = Signal(str)  # "B 305 it/s" while B runs, "" otherwise (the status bar)
 
     def __init__(self, link: EngineLink, parent: QWidget | None = None, *,
                  torch_threads: int | None = 1) -> None:
@@ -96,7 +110,11 @@ class CompareView(QWidget):
         self._await_a_reset = False
         self._a_step = self._b_step = 0
         self._a_running = False
+        self._b_running = False
+        self._a_rate = self._b_rate = 0.0
         self._b_want = False
+        self.comparing = False  # a comparison is on screen (B running or stopped)
+        self._stopped_text = "B stopped"
         self._dirty = False
         self._last_refresh = 0.0
         self._build()
@@ -159,9 +177,18 @@ class CompareView(QWidget):
         self.note.hide()
         layout.addWidget(self.note)
 
+        self.planes = ComparePlanes()
+        self.planes.hide()  # shown with a comparison
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground(theme.PLOT_BACKGROUND)
-        layout.addWidget(self.graphics, 1)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setObjectName("compare_splitter")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.planes)
+        self.splitter.addWidget(self.graphics)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
+        layout.addWidget(self.splitter, 1)
         self.plots: dict[str, pg.PlotItem] = {}
         self.curves: dict[tuple[str, str], pg.PlotDataItem] = {}
         for i, spec in enumerate(PLOTS):
@@ -202,10 +229,12 @@ class CompareView(QWidget):
         link.status_changed.connect(self._on_status_a)
         link.reset_done.connect(self._on_reset_a)
         link.applied.connect(self._on_applied_a)
+        link.snapshot_ready.connect(self._on_snapshot_a)
 
     # ------------------------------------------------------------------ state
     @property
     def active(self) -> bool:
+        """Whether run B is running (its engine started and not stopped)."""
         return self.link_b is not None
 
     def set_config(self, config: dict[str, Any]) -> None:
@@ -232,15 +261,22 @@ class CompareView(QWidget):
         self.mirror = mirror
         for s in self.series.values():
             s.clear()
+        self.planes.clear()
         self._b_step = 0
+        self._b_rate = 0.0
+        self._b_running = False
         self._b_want = False
-        b = EngineLink(config_b, view=B_VIEW, torch_threads=self.torch_threads, parent=self)
+        view = run_view_request(_data_dim(config_b))
+        b = EngineLink(config_b, view=view, torch_threads=self.torch_threads, parent=self)
         b.metrics_received.connect(self._on_rows_b)
         b.status_changed.connect(self._on_status_b)
+        b.snapshot_ready.connect(self._on_snapshot_b)
         b.failed.connect(lambda ev: self.message.emit(f"Run B: {ev.message}"))
         b.diverged.connect(lambda ev: self.message.emit(f"Run B diverged: {ev.message}"))
         b.rejected.connect(lambda ev: self.message.emit(f"Run B refused a change: {ev.message}"))
         self.link_b = b
+        self.comparing = True
+        self.message.emit("")
         b.start()
         if restart_a:
             self._await_a_reset = True
@@ -257,20 +293,24 @@ class CompareView(QWidget):
                            "&nbsp;&nbsp;·&nbsp;&nbsp;"
                            f"<span style='color:{RUN_COLORS['B']}'>B</span>: "
                            f"{key} = {shown}")
+        self.planes.set_titles("this session", f"{key} = {shown}")
         self.hint.hide()
         self.title_row.show()
+        self.planes.show()
         for button in (self.play_button, self.pause_button, self.stop_button):
             button.setEnabled(True)
         self._dirty = True
         self.refresh(force=True)
 
     def stop(self) -> bool:
-        """End the comparison: stop B's frame timer and worker (joined). True when ended."""
+        """Stop run B only (its frame timer and worker, joined): A's curves and plane go on
+        beside B's last ones. True when B's process ended (or none ran)."""
         b, self.link_b = self.link_b, None
         if b is None:
             return True
         ended = b.stop(timeout=1.0)
-        for signal in (b.metrics_received, b.status_changed, b.failed, b.diverged, b.rejected):
+        for signal in (b.metrics_received, b.status_changed, b.snapshot_ready, b.failed,
+                       b.diverged, b.rejected):
             try:
                 signal.disconnect()
             except (RuntimeError, TypeError):
@@ -278,17 +318,46 @@ class CompareView(QWidget):
         b.setParent(None)
         b.deleteLater()
         self.last_link_b = b  # kept so callers can check that its process ended
+        self._b_running = False
+        self._b_want = False
         for button in (self.play_button, self.pause_button, self.stop_button):
             button.setEnabled(False)
-        self.steps.setText("B stopped" if ended else "B did not stop in time")
+        self._stopped_text = "B stopped" if ended else "B did not stop in time"
+        self._show_steps(0)
+        self.rates_changed.emit("")
         return ended
+
+    def end(self, reason: str, short: str = "") -> None:
+        """The comparison no longer compares anything (A started afresh, a new preset): stop
+        B, clear both runs' curves and planes, say ``reason`` in the tab and ``short`` (for
+        the status bar) through ``ended``. Nothing happens when no comparison is on screen."""
+        if not self.comparing:
+            return
+        self.stop()
+        self.comparing = False
+        self.change = None
+        self._await_a_reset = False
+        for s in self.series.values():
+            s.clear()
+        self.planes.clear()
+        self.planes.hide()
+        self.markers.clear()
+        self._origin_a = self._a_step = self._b_step = 0
+        self.title.setText("")
+        self.steps.setText("")
+        self.title_row.hide()
+        self.hint.show()
+        self._dirty = True
+        self.refresh(force=True)
+        self.message.emit(reason)
+        self.ended.emit(short or reason)
 
     def shutdown(self) -> None:
         self.stop()
 
     def _show_swaps(self, entries: Any) -> None:
-        """A's swap markers while a comparison runs, at A's step minus its origin."""
-        if self.link_b is None:
+        """A's swap markers while a comparison is on screen, at A's step minus its origin."""
+        if not self.comparing:
             self.markers.clear()
             return
         self.markers.set_entries(entries, shift=self._origin_a)
@@ -311,9 +380,10 @@ class CompareView(QWidget):
     def _sync(self) -> None:
         """B follows A's play/pause and never runs more than LEAD_STEPS ahead of it."""
         b = self.link_b
-        if b is None:
-            return
         ahead = self._b_step - (self._a_step - self._origin_a)
+        if b is None:
+            self._show_steps(ahead)
+            return
         limit = LEAD_STEPS if self._b_want else LEAD_STEPS // 2
         want = self._a_running and ahead <= limit
         if want != self._b_want:
@@ -322,10 +392,21 @@ class CompareView(QWidget):
         self._show_steps(ahead)
 
     def _show_steps(self, ahead: int) -> None:
+        """Steps and speed of each run: "A 1,200 · 310 it/s   B 1,180 · 305 it/s"."""
+        if not self.comparing:
+            return
         a = max(self._a_step - self._origin_a, 0)
-        waiting = "  ·  B waits for A" if self._a_running and not self._b_want and ahead > 0 \
-            else ""
-        self.steps.setText(f"A {a}  ·  B {self._b_step}{waiting}")
+        a_text = f"A {a:,} · {format_rate(self._a_rate, self._a_running)}"
+        if self.link_b is None:
+            b_text = f"B {self._b_step:,} · {self._stopped_text}"
+        else:
+            waiting = self._a_running and not self._b_want and ahead > 0
+            rate = "waits for A" if waiting else format_rate(self._b_rate, self._b_running)
+            b_text = f"B {self._b_step:,} · {rate}"
+            self.rates_changed.emit(f"B {format_rate(self._b_rate, self._b_running)}")
+        self.steps.setText(f"<span style='color:{RUN_COLORS['A']}'>{a_text}</span>"
+                           "&nbsp;&nbsp;&nbsp;"
+                           f"<span style='color:{RUN_COLORS['B']}'>{b_text}</span>")
 
     # ------------------------------------------------------------------ events from A
     def _on_status_a(self, ev: Any) -> None:
@@ -333,6 +414,7 @@ class CompareView(QWidget):
             return  # A's step still counts the old run
         self._a_step = ev.step
         self._a_running = ev.running
+        self._a_rate = ev.steps_per_second
         self._sync()
 
     def _on_reset_a(self, ev: Any) -> None:
@@ -340,13 +422,12 @@ class CompareView(QWidget):
             self._await_a_reset = False
             self._a_step = 0
             self.series["A"].clear()
+            self.planes.latest["A"] = None
             return
-        if self.link_b is not None:  # A restarted by the user: restart B with it
-            self.link_b.send(Reset())
-            for s in self.series.values():
-                s.clear()
-            self._origin_a = self._a_step = self._b_step = 0
-            self._dirty = True
+        self._a_step = 0
+        self.end("Comparison ended: run A started afresh (reset, new seed or a load), "
+                 "so run B was stopped and the curves cleared",
+                 "Compare ended: B stopped (A started afresh)")
 
     def _on_applied_a(self, ev: Any) -> None:
         self.set_config(ev.config)
@@ -357,7 +438,7 @@ class CompareView(QWidget):
             self.link_b.send(Apply(changes))
 
     def _on_rows_a(self, rows: np.ndarray) -> None:
-        if self.link_b is None or self._await_a_reset:
+        if not self.comparing or self._await_a_reset:
             return
         rows = np.array(rows, dtype=np.float64)
         rows[:, 0] -= self._origin_a
@@ -366,15 +447,28 @@ class CompareView(QWidget):
             self.series["A"].extend(rows)
             self._dirty = True
 
+    def _on_snapshot_a(self, snap: Any) -> None:
+        if self.comparing and not self._await_a_reset:
+            self.planes.put("A", snap)
+            self._dirty = True
+
     # ------------------------------------------------------------------ events from B
     def _on_status_b(self, ev: Any) -> None:
         self._b_step = ev.step
+        self._b_running = ev.running
+        self._b_rate = ev.steps_per_second
         self._sync()
 
     def _on_rows_b(self, rows: np.ndarray) -> None:
         if len(rows):
             self.series["B"].extend(rows)
             self._dirty = True
+
+    def _on_snapshot_b(self, snap: Any) -> None:
+        self.planes.put("B", snap)
+        self._dirty = True
+        if self.isVisible():
+            self.refresh()
 
     # ------------------------------------------------------------------ drawing
     def refresh(self, force: bool = False) -> None:
@@ -385,6 +479,7 @@ class CompareView(QWidget):
             return
         self._last_refresh = now
         self._dirty = False
+        self.planes.refresh()
         for spec in PLOTS:
             for run, series in self.series.items():
                 x, y = series.xy(spec.column, positive=spec.log_y)
@@ -395,3 +490,9 @@ class CompareView(QWidget):
 
     def point_count(self, run: str, column: str = "g_loss") -> int:
         return len(self.series[run].xy(column)[0])
+
+
+def _data_dim(config: dict[str, Any]) -> int:
+    """1 or 2 for points, 0 for images (2 when the data set is unknown here)."""
+    ds = DATA_SPECS.get(config.get("data", {}).get("name", ""))
+    return ds.dim if ds is not None else 2

@@ -39,3 +39,42 @@ def test_panel_keeps_its_extras_when_the_window_sets_the_view(qtbot, no_thread_l
         panel.shutdown()
         window.close()
     assert not window.link.alive
+
+
+def test_compare_in_the_window_rate_in_status_bar_and_a_preset_load_clears_it(
+        qtbot, no_thread_leak, tmp_path):
+    """B's speed sits in the status bar beside A's; loading a preset (keeping the trained
+    networks: no reset reaches the comparison) stops B, clears both runs' curves and
+    planes, and the status bar says so."""
+    main_window = pytest.importorskip("gui.main_window")
+
+    settings = QSettings(str(tmp_path / "win.ini"), QSettings.Format.IniFormat)
+    window = main_window.MainWindow(small_config(), "test", settings=settings)
+    qtbot.addWidget(window)
+    compare = window.insight.compare
+    try:
+        window.show()
+        window.right_tabs.setCurrentWidget(window.insight)
+        window.insight.show_tab("Compare")
+        qtbot.waitUntil(lambda: window.link.state.ready, timeout=TIMEOUT)
+        compare.start("loss.name", "least-squares", restart_a=False)
+        b = compare.link_b
+        qtbot.waitUntil(lambda: b.state.ready, timeout=3 * TIMEOUT)
+        rate_b = window.readout.labels["rate_b"]
+        qtbot.waitUntil(lambda: rate_b.isVisible() and "it/s" in rate_b.text(), timeout=TIMEOUT)
+        assert rate_b.text().startswith("B ")
+        qtbot.waitUntil(lambda: compare.point_count("B") >= 2
+                        and compare.planes.point_count("B") > 0, timeout=TIMEOUT)
+        assert window.files.open_preset("ring8", keep=True)
+        assert compare.link_b is None and not b.alive
+        for run in ("A", "B"):
+            assert compare.point_count(run) == 0
+            assert compare.planes.point_count(run) == 0
+        # one line where B's speed was says why it stopped, and stays after the load
+        assert rate_b.isVisible() and rate_b.text() == "Compare ended: B stopped (ring8 loaded)"
+        qtbot.waitUntil(lambda: not window.files.loading and window.preset_name == "ring8",
+                        timeout=TIMEOUT)
+        assert "Compare ended" in rate_b.text()
+    finally:
+        window.close()
+    assert not window.link.alive

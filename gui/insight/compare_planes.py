@@ -1,0 +1,166 @@
+"""Run A's and run B's samples side by side, on the same axes (the Compare tab).
+
+For 2-D data each side is a small data plane: the real samples (green) and that run's
+generated samples (violet), the two views linked so that they always show the same region
+(zooming or panning one moves the other): A's keeps the aspect ratio, B's takes A's ranges. For image data each side is that run's grid of
+generated images. The pictures are drawn from the newest frame of each run when
+``refresh`` is called (the Compare tab throttles it); ``frames[run]`` counts the frames
+drawn, for tests.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from engine.snapshot import Snapshot, ViewRequest
+
+from .. import theme
+from ..views.images import mosaic
+from ..views.points import PointCloudItem
+from .style import RUN_COLORS, style_plot_item
+
+N_POINTS = 512       # samples per run per frame: as many as the main plane shows
+N_IMAGES = 36        # generated images per run (a 6 x 6 grid)
+RUNS = ("A", "B")
+
+
+def run_view_request(dim: int) -> ViewRequest:
+    """What run B's engine computes for its side: samples for 1-D/2-D data (the plane),
+    a grid of generated images for image data; no heatmap (it would cost B speed)."""
+    if dim == 0:
+        return ViewRequest(n_fake=0, n_real=0, heatmap=False, images=N_IMAGES)
+    return ViewRequest(n_fake=N_POINTS, n_real=N_POINTS, heatmap=False)
+
+
+class ComparePlanes(QWidget):
+    """Two plots, A left and B right, sharing their axes; ``put(run, snap)`` keeps a
+    run's newest frame and ``refresh()`` draws what changed."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("compare_planes")
+        self.latest: dict[str, Snapshot | None] = dict.fromkeys(RUNS)
+        self.frames = dict.fromkeys(RUNS, 0)     # frames drawn per run (tests read it)
+        self._drawn: dict[str, Snapshot | None] = dict.fromkeys(RUNS)
+        self._box: tuple[float, float, float, float] | None = None
+        self._image_shape: tuple[int, ...] | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground(theme.PLOT_BACKGROUND)
+        layout.addWidget(self.graphics)
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.real: dict[str, PointCloudItem] = {}
+        self.fake: dict[str, PointCloudItem] = {}
+        self.images: dict[str, pg.ImageItem] = {}
+        for col, run in enumerate(RUNS):
+            item = self.graphics.addPlot(row=0, col=col)
+            style_plot_item(item, run, series=False, title_color=RUN_COLORS[run])
+            # A keeps the plane's aspect; B follows A's ranges exactly (both axes linked: a
+            # locked aspect of its own would widen them again), the two cells the same size
+            item.setAspectLocked(run == "A")
+            item.hideButtons()
+            item.setMenuEnabled(False)
+            item.getViewBox().disableAutoRange()
+            real, fake = PointCloudItem(theme.REAL, 3), PointCloudItem(theme.FAKE, 3)
+            real.setZValue(1)  # the fixed target on top, as on the main plane
+            image = pg.ImageItem(axisOrder="row-major")
+            image.setVisible(False)
+            for part in (fake, real, image):
+                item.addItem(part)
+            self.plots[run], self.real[run], self.fake[run] = item, real, fake
+            self.images[run] = image
+        b = self.plots["B"]
+        b.setXLink(self.plots["A"])
+        b.setYLink(self.plots["A"])
+        self.set_titles("this session", "")
+
+    # ------------------------------------------------------------------ public
+    def set_titles(self, a: str, b: str) -> None:
+        """Each side's title: the run's letter (in its colour) and what it is."""
+        for run, text in (("A", a), ("B", b)):
+            title = f"{run}: {text}" if text else run
+            self.plots[run].setTitle(title, color=RUN_COLORS[run], size="10pt")
+
+    def put(self, run: str, snap: Snapshot) -> None:
+        """Keep ``snap`` as ``run``'s newest frame (drawn by the next ``refresh``)."""
+        self.latest[run] = snap
+
+    def clear(self) -> None:
+        """Nothing of either run: empty plots, ready for another comparison."""
+        self.latest = dict.fromkeys(RUNS)
+        self._drawn = dict.fromkeys(RUNS)
+        self._box = None
+        self._image_shape = None
+        for run in RUNS:
+            self.real[run].setData(np.empty((0, 2)))
+            self.fake[run].setData(np.empty((0, 2)))
+            self.images[run].clear()
+
+    def point_count(self, run: str) -> int:
+        """Generated samples (or images) drawn for ``run`` now."""
+        if self.images[run].isVisible():
+            return 0 if self.images[run].image is None else 1
+        return self.fake[run].count
+
+    def refresh(self) -> None:
+        for run in RUNS:
+            snap = self.latest[run]
+            if snap is None or snap is self._drawn[run]:
+                continue
+            self._drawn[run] = snap
+            self.frames[run] += 1
+            if snap.images_fake is not None:
+                self._draw_images(run, snap.images_fake)
+            elif snap.fake.ndim == 2 and snap.fake.shape[1] in (1, 2):
+                self._draw_points(run, snap)
+
+    # ------------------------------------------------------------------ drawing
+    def _draw_points(self, run: str, snap: Snapshot) -> None:
+        self._set_images_mode(False)
+        fake, real = snap.fake, snap.real
+        if fake.shape[1] == 1:  # 1-D data: the samples along a line, spread a little
+            fake = np.column_stack([fake[:, 0], _jitter(len(fake), 0.0)])
+            real = np.column_stack([real[:, 0], _jitter(len(real), 1.0)])
+        self.fake[run].setData(fake)
+        self.real[run].setData(real)
+        box = tuple(float(v) for v in snap.box)
+        if snap.fake.shape[1] == 1:  # the x range only; the spread's height for y
+            box = (box[0], box[1], -0.5, 2.3)
+        if box != self._box and len(box) == 4 and all(map(math.isfinite, box)):
+            self._box = box  # type: ignore[assignment]
+            self.plots["A"].getViewBox().setRange(xRange=box[:2], yRange=box[2:], padding=0.02)
+
+    def _draw_images(self, run: str, images: np.ndarray) -> None:
+        self._set_images_mode(True)
+        cols = max(1, int(math.ceil(math.sqrt(len(images)))))
+        picture = mosaic(images, cols)
+        self.images[run].setImage(picture, autoLevels=False, levels=(0.0, 1.0))
+        if picture.shape != self._image_shape:
+            self._image_shape = picture.shape
+            self.plots["A"].getViewBox().setRange(
+                xRange=(0, picture.shape[1]), yRange=(0, picture.shape[0]), padding=0.01)
+
+    def _set_images_mode(self, on: bool) -> None:
+        for run in RUNS:
+            item = self.plots[run]
+            if self.images[run].isVisible() == on:
+                continue
+            self.images[run].setVisible(on)
+            self.real[run].setVisible(not on)
+            self.fake[run].setVisible(not on)
+            item.getViewBox().invertY(on)
+            for axis in ("left", "bottom"):
+                item.showAxis(axis, not on)
+            self._box = None
+            self._image_shape = None
+
+
+def _jitter(n: int, offset: float) -> np.ndarray:
+    """Fixed vertical spread for 1-D samples (real above, generated below)."""
+    rng = np.random.default_rng(0)
+    return offset + 0.8 * rng.random(n)

@@ -1,0 +1,92 @@
+"""Compare, as a lecturer shows two runs side by side: B's samples beside A's, "Stop B"
+stops only B, a reset or a loaded preset clears the comparison, and B's speed shows."""
+
+from __future__ import annotations
+
+from .conftest import TIMEOUT
+from .test_panel import curve_len
+
+
+def _start(qtbot, panel):
+    compare = panel.compare
+    qtbot.waitUntil(lambda: compare.compare_button.isEnabled(), timeout=TIMEOUT)
+    compare.start("loss.name", "least-squares", restart_a=False)
+    b = compare.link_b
+    qtbot.waitUntil(lambda: b.state.ready, timeout=3 * TIMEOUT)  # a second torch start, on
+    # two busy cores
+    return compare, b
+
+
+def test_b_plane_draws_b_frames_beside_a(qtbot, make_panel):
+    panel, link = make_panel(tab="Compare")
+    compare, b = _start(qtbot, panel)
+    planes = compare.planes
+    assert planes.isVisible()
+    with qtbot.waitSignal(b.snapshot_ready, timeout=TIMEOUT) as got:
+        pass
+    snap_b = got.args[0]
+    assert snap_b.fake.shape[0] > 0  # B's engine makes frames with samples now
+    qtbot.waitUntil(lambda: planes.frames["B"] >= 2 and planes.frames["A"] >= 2,
+                    timeout=TIMEOUT)
+    assert planes.point_count("B") > 0 and planes.point_count("A") > 0
+    # B's side shows B's samples, not A's (the same seed: compare with B's own frame)
+    qtbot.waitUntil(lambda: planes._drawn["B"] is not None, timeout=TIMEOUT)
+    drawn = planes._drawn["B"]
+    assert planes.fake["B"].count == len(drawn.fake)
+    assert compare.change == ("loss.name", "least-squares")
+    assert "loss.name = least-squares" in planes.plots["B"].titleLabel.text
+    # the two sides show the same region of the plane
+    va, vb = planes.plots["A"].getViewBox(), planes.plots["B"].getViewBox()
+    assert va.viewRange()[0] == vb.viewRange()[0]
+    frames = planes.frames["B"]
+    qtbot.waitUntil(lambda: planes.frames["B"] > frames + 2, timeout=TIMEOUT)  # live
+
+
+def test_stop_b_keeps_a_growing(qtbot, make_panel):
+    panel, link = make_panel(tab="Compare")
+    compare, b = _start(qtbot, panel)
+    qtbot.waitUntil(lambda: compare.point_count("A") >= 3 and compare.point_count("B") >= 3,
+                    timeout=TIMEOUT)
+    compare.stop_button.click()
+    assert compare.link_b is None and not b.alive
+    b_points = compare.point_count("B")
+    a_points = compare.point_count("A")
+    a_frames = compare.planes.frames["A"]
+    qtbot.waitUntil(lambda: compare.point_count("A") >= a_points + 3, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: compare.planes.frames["A"] >= a_frames + 3, timeout=TIMEOUT)
+    n = curve_len(compare.curves[("g_loss", "A")])
+    qtbot.waitUntil(lambda: curve_len(compare.curves[("g_loss", "A")]) > n, timeout=TIMEOUT)
+    assert compare.point_count("B") == b_points  # B's curves stay as they were
+    assert "B stopped" in compare.steps.text()
+
+
+def test_reset_of_a_ends_the_comparison_and_clears_it(qtbot, make_panel):
+    from engine.protocol import Reset
+
+    panel, link = make_panel(tab="Compare")
+    compare, b = _start(qtbot, panel)
+    qtbot.waitUntil(lambda: compare.point_count("A") >= 3 and compare.point_count("B") >= 3
+                    and compare.planes.point_count("B") > 0, timeout=TIMEOUT)
+    with qtbot.waitSignal(compare.ended, timeout=TIMEOUT) as got:
+        link.send(Reset())
+    assert "run B was stopped" in got.args[0]
+    assert compare.link_b is None and not b.alive
+    assert compare.note.text() == got.args[0] and "\n" not in got.args[0]
+    qtbot.waitUntil(lambda: link.state.step > 30, timeout=TIMEOUT)  # A trains on
+    for run in ("A", "B"):
+        assert compare.point_count(run) == 0
+        assert curve_len(compare.curves[("g_loss", run)]) == 0
+        assert compare.planes.point_count(run) == 0
+    assert not compare.planes.isVisible() and compare.hint.isVisible()
+
+
+def test_b_speed_in_the_compare_header(qtbot, make_panel):
+    panel, link = make_panel(tab="Compare")
+    compare, b = _start(qtbot, panel)
+    rates: list[str] = []
+    compare.rates_changed.connect(rates.append)
+    qtbot.waitUntil(lambda: b.state.running and b.state.steps_per_second > 0,
+                    timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: "it/s" in compare.steps.text().split("B ", 1)[-1],
+                    timeout=TIMEOUT)
+    assert any(r.startswith("B ") and "it/s" in r for r in rates)
