@@ -186,8 +186,8 @@ class CompareView(QWidget):
         self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(self.planes)
         self.splitter.addWidget(self.graphics)
-        self.splitter.setStretchFactor(0, 2)
-        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setStretchFactor(0, 1)  # the samples as tall as the four plots
+        self.splitter.setStretchFactor(1, 1)
         layout.addWidget(self.splitter, 1)
         self.plots: dict[str, pg.PlotItem] = {}
         self.curves: dict[tuple[str, str], pg.PlotDataItem] = {}
@@ -404,8 +404,9 @@ class CompareView(QWidget):
             rate = "waits for A" if waiting else format_rate(self._b_rate, self._b_running)
             b_text = f"B {self._b_step:,} · {rate}"
             self.rates_changed.emit(f"B {format_rate(self._b_rate, self._b_running)}")
-        self.steps.setText(f"<span style='color:{RUN_COLORS['A']}'>{a_text}</span>"
-                           "&nbsp;&nbsp;&nbsp;"
+        a_text, b_text = (t.replace(" ", "&nbsp;") for t in (a_text, b_text))
+        # each run's figures stay together; a narrow panel wraps between A and B only
+        self.steps.setText(f"<span style='color:{RUN_COLORS['A']}'>{a_text}</span>&nbsp; "
                            f"<span style='color:{RUN_COLORS['B']}'>{b_text}</span>")
 
     # ------------------------------------------------------------------ events from A

@@ -1,8 +1,11 @@
 """Run A's and run B's samples side by side, on the same axes (the Compare tab).
 
 For 2-D data each side is a small data plane: the real samples (green) and that run's
-generated samples (violet), the two views linked so that they always show the same region
-(zooming or panning one moves the other): A's keeps the aspect ratio, B's takes A's ranges. For image data each side is that run's grid of
+generated samples (violet), both drawn over the same region (the union of the two runs' data boxes)
+in two cells of one size: A's view keeps the plane's aspect ratio and B's takes A's ranges
+exactly, so both have the same axes, tick for tick. (pyqtgraph's view linking aligns views
+by screen position, which offsets a view beside another; hence the explicit follow. The
+mouse does not move them: they are an overview, the main plane is for zooming.) For image data each side is that run's grid of
 generated images. The pictures are drawn from the newest frame of each run when
 ``refresh`` is called (the Compare tab throttles it); ``frames[run]`` counts the frames
 drawn, for tests.
@@ -11,9 +14,11 @@ drawn, for tests.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from engine.snapshot import Snapshot, ViewRequest
@@ -24,6 +29,7 @@ from ..views.points import PointCloudItem
 from .style import RUN_COLORS, style_plot_item
 
 N_POINTS = 512       # samples per run per frame: as many as the main plane shows
+AXIS_WIDTH = 30      # px for the left axis' ticks, the same on both sides
 N_IMAGES = 36        # generated images per run (a 6 x 6 grid)
 RUNS = ("A", "B")
 
@@ -47,6 +53,7 @@ class ComparePlanes(QWidget):
         self.frames = dict.fromkeys(RUNS, 0)     # frames drawn per run (tests read it)
         self._drawn: dict[str, Snapshot | None] = dict.fromkeys(RUNS)
         self._box: tuple[float, float, float, float] | None = None
+        self._boxes: dict[str, tuple[float, float, float, float]] = {}
         self._image_shape: tuple[int, ...] | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -60,12 +67,13 @@ class ComparePlanes(QWidget):
         for col, run in enumerate(RUNS):
             item = self.graphics.addPlot(row=0, col=col)
             style_plot_item(item, run, series=False, title_color=RUN_COLORS[run])
-            # A keeps the plane's aspect; B follows A's ranges exactly (both axes linked: a
-            # locked aspect of its own would widen them again), the two cells the same size
-            item.setAspectLocked(run == "A")
+            item.setAspectLocked(run == "A")  # B takes A's ranges as they are (below)
             item.hideButtons()
             item.setMenuEnabled(False)
-            item.getViewBox().disableAutoRange()
+            item.getAxis("left").setWidth(AXIS_WIDTH)  # the two cells stay the same size
+            box = item.getViewBox()
+            box.disableAutoRange()
+            box.setMouseEnabled(x=False, y=False)
             real, fake = PointCloudItem(theme.REAL, 3), PointCloudItem(theme.FAKE, 3)
             real.setZValue(1)  # the fixed target on top, as on the main plane
             image = pg.ImageItem(axisOrder="row-major")
@@ -74,9 +82,9 @@ class ComparePlanes(QWidget):
                 item.addItem(part)
             self.plots[run], self.real[run], self.fake[run] = item, real, fake
             self.images[run] = image
-        b = self.plots["B"]
-        b.setXLink(self.plots["A"])
-        b.setYLink(self.plots["A"])
+        for col in range(len(RUNS)):
+            self.graphics.ci.layout.setColumnStretchFactor(col, 1)
+        self.plots["A"].getViewBox().sigRangeChanged.connect(self._follow_a)
         self.set_titles("this session", "")
 
     # ------------------------------------------------------------------ public
@@ -84,7 +92,10 @@ class ComparePlanes(QWidget):
         """Each side's title: the run's letter (in its colour) and what it is."""
         for run, text in (("A", a), ("B", b)):
             title = f"{run}: {text}" if text else run
-            self.plots[run].setTitle(title, color=RUN_COLORS[run], size="10pt")
+            item = self.plots[run]
+            item.setTitle(title, color=RUN_COLORS[run], size="10pt")
+            _free_width(item.titleLabel)
+
 
     def put(self, run: str, snap: Snapshot) -> None:
         """Keep ``snap`` as ``run``'s newest frame (drawn by the next ``refresh``)."""
@@ -95,6 +106,7 @@ class ComparePlanes(QWidget):
         self.latest = dict.fromkeys(RUNS)
         self._drawn = dict.fromkeys(RUNS)
         self._box = None
+        self._boxes = {}
         self._image_shape = None
         for run in RUNS:
             self.real[run].setData(np.empty((0, 2)))
@@ -131,9 +143,15 @@ class ComparePlanes(QWidget):
         box = tuple(float(v) for v in snap.box)
         if snap.fake.shape[1] == 1:  # the x range only; the spread's height for y
             box = (box[0], box[1], -0.5, 2.3)
-        if box != self._box and len(box) == 4 and all(map(math.isfinite, box)):
-            self._box = box  # type: ignore[assignment]
-            self.plots["A"].getViewBox().setRange(xRange=box[:2], yRange=box[2:], padding=0.02)
+        if len(box) != 4 or not all(map(math.isfinite, box)):
+            return
+        self._boxes[run] = box  # type: ignore[assignment]
+        boxes = list(self._boxes.values())  # both runs' data in view (a compared data set)
+        union = (min(b[0] for b in boxes), max(b[1] for b in boxes),
+                 min(b[2] for b in boxes), max(b[3] for b in boxes))
+        if union != self._box:
+            self._box = union
+            self._set_range(union[:2], union[2:], 0.02)
 
     def _draw_images(self, run: str, images: np.ndarray) -> None:
         self._set_images_mode(True)
@@ -142,8 +160,16 @@ class ComparePlanes(QWidget):
         self.images[run].setImage(picture, autoLevels=False, levels=(0.0, 1.0))
         if picture.shape != self._image_shape:
             self._image_shape = picture.shape
-            self.plots["A"].getViewBox().setRange(
-                xRange=(0, picture.shape[1]), yRange=(0, picture.shape[0]), padding=0.01)
+            self._set_range((0, picture.shape[1]), (0, picture.shape[0]), 0.01)
+
+    def _set_range(self, x: tuple[float, float], y: tuple[float, float], padding: float
+                   ) -> None:
+        self.plots["A"].getViewBox().setRange(xRange=x, yRange=y, padding=padding)
+
+    def _follow_a(self, _box: Any, ranges: Any) -> None:
+        """B shows exactly A's region (A's view widened it to keep the aspect ratio)."""
+        (x0, x1), (y0, y1) = ranges
+        self.plots["B"].getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
 
     def _set_images_mode(self, on: bool) -> None:
         for run in RUNS:
@@ -164,3 +190,13 @@ def _jitter(n: int, offset: float) -> np.ndarray:
     """Fixed vertical spread for 1-D samples (real above, generated below)."""
     rng = np.random.default_rng(0)
     return offset + 0.8 * rng.random(n)
+
+
+def _free_width(label: pg.LabelItem) -> None:
+    """A title that asks for no width: a long one (B's change) would otherwise widen its
+    column and the two planes would no longer be the same size (it is clipped instead)."""
+    height = label.itemRect().height()
+    label.setMinimumWidth(0)
+    label._sizeHint[Qt.SizeHint.MinimumSize] = (0, height)
+    label._sizeHint[Qt.SizeHint.PreferredSize] = (0, height)
+    label.updateGeometry()
