@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QWidget
 
 from engine.snapshot import Snapshot, ViewRequest
 
@@ -55,17 +55,20 @@ class ComparePlanes(QWidget):
         self._box: tuple[float, float, float, float] | None = None
         self._boxes: dict[str, tuple[float, float, float, float]] = {}
         self._image_shape: tuple[int, ...] | None = None
-        layout = QVBoxLayout(self)
+        layout = QHBoxLayout(self)  # two widgets of one stretch: cells of exactly one size
         layout.setContentsMargins(0, 0, 0, 0)
-        self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground(theme.PLOT_BACKGROUND)
-        layout.addWidget(self.graphics)
+        layout.setSpacing(0)
+        self.widgets: dict[str, pg.PlotWidget] = {}
         self.plots: dict[str, pg.PlotItem] = {}
         self.real: dict[str, PointCloudItem] = {}
         self.fake: dict[str, PointCloudItem] = {}
         self.images: dict[str, pg.ImageItem] = {}
-        for col, run in enumerate(RUNS):
-            item = self.graphics.addPlot(row=0, col=col)
+        for run in RUNS:
+            widget = pg.PlotWidget(background=theme.PLOT_BACKGROUND)
+            widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+            layout.addWidget(widget, 1)
+            self.widgets[run] = widget
+            item = widget.getPlotItem()
             style_plot_item(item, run, series=False, title_color=RUN_COLORS[run])
             item.setAspectLocked(run == "A")  # B takes A's ranges as they are (below)
             item.hideButtons()
@@ -82,8 +85,6 @@ class ComparePlanes(QWidget):
                 item.addItem(part)
             self.plots[run], self.real[run], self.fake[run] = item, real, fake
             self.images[run] = image
-        for col in range(len(RUNS)):
-            self.graphics.ci.layout.setColumnStretchFactor(col, 1)
         self.plots["A"].getViewBox().sigRangeChanged.connect(self._follow_a)
         self.set_titles("this session", "")
 

@@ -45,6 +45,7 @@ def test_b_plane_draws_b_frames_beside_a(qtbot, make_panel):
     # the two sides show the same region of the plane
     va, vb = planes.plots["A"].getViewBox(), planes.plots["B"].getViewBox()
     assert va.viewRange() == vb.viewRange()
+    assert abs(planes.widgets["A"].width() - planes.widgets["B"].width()) <= 1  # no stretch
     frames = planes.frames["B"]
     qtbot.waitUntil(lambda: planes.frames["B"] > frames + 2, timeout=TIMEOUT)  # live
 
