@@ -296,7 +296,10 @@ class CompareView(QWidget):
         self.planes.set_titles("this session", f"{key} = {shown}")
         self.hint.hide()
         self.title_row.show()
-        self.planes.show()
+        if not self.planes.isVisibleTo(self):
+            self.planes.show()
+            half = max(self.splitter.height() // 2, 1)  # the samples as tall as the plots
+            self.splitter.setSizes([half, half])
         for button in (self.play_button, self.pause_button, self.stop_button):
             button.setEnabled(True)
         self._dirty = True

@@ -29,6 +29,7 @@ from ..views.points import PointCloudItem
 from .style import RUN_COLORS, style_plot_item
 
 N_POINTS = 512       # samples per run per frame: as many as the main plane shows
+MIN_HEIGHT = 140     # px: the planes never fold away in the Compare tab's splitter
 AXIS_WIDTH = 30      # px for the left axis' ticks, the same on both sides
 N_IMAGES = 36        # generated images per run (a 6 x 6 grid)
 RUNS = ("A", "B")
@@ -65,7 +66,9 @@ class ComparePlanes(QWidget):
         self.images: dict[str, pg.ImageItem] = {}
         for run in RUNS:
             widget = pg.PlotWidget(background=theme.PLOT_BACKGROUND)
-            widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+            # the width split evenly whatever the titles ask for; the height the splitter's
+            widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Expanding)
+            widget.setMinimumHeight(MIN_HEIGHT)
             layout.addWidget(widget, 1)
             self.widgets[run] = widget
             item = widget.getPlotItem()
