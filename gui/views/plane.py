@@ -30,6 +30,7 @@ from engine.dataspecs import DATA_SPECS
 from engine.snapshot import Snapshot, ViewRequest
 
 from .. import theme
+from .code_clouds import CodeClouds
 from .drawing import DrawViewBox, Stroke
 from .points import PointCloudItem
 from .styling import style_axis, style_plot
@@ -125,6 +126,8 @@ class PlaneView(QWidget):
                                 brush=pg.mkBrush(23, 24, 28, 200))
         legend.addItem(self.real.legend_sample, "real")
         legend.addItem(self.fake.legend_sample, "generated")
+        self.legend = legend
+        self.codes = CodeClouds(item, z=0.5)  # InfoGAN: fakes in one colour per code
         self.mates = pg.PlotCurveItem(connect="pairs", pen=pg.mkPen(theme.DRAWN, width=1.5))
         self.mates.setZValue(5)
         self.mates.setVisible(False)
@@ -248,6 +251,7 @@ class PlaneView(QWidget):
         self.colorbar.setVisible(self.layer_visible("heatmap"))
         self.real.setVisible(self.layer_visible("real"))
         self.fake.setVisible(self.layer_visible("fake"))
+        self.codes.set_visible(self.layer_visible("fake"))
         self.mates.setVisible(self.layer_visible("mates"))
         self._layers_changed = True  # a layer shown again needs the next frame drawn
         self.view_changed.emit()
@@ -299,7 +303,7 @@ class PlaneView(QWidget):
             self.real.setData(snap.real)
             self._real_shown = snap.real
         if self.layer_visible("fake"):
-            self.fake.setData(snap.fake)
+            self._show_fakes(snap)
         pairs = snap.batch_mates
         if self.layer_visible("mates") and pairs is not None and pairs.shape[-1] == 2:
             xy = pairs.reshape(-1, 2)  # a0, b0, a1, b1, ...: joined in pairs
@@ -307,11 +311,27 @@ class PlaneView(QWidget):
             self.mates.setData(xy[:, 0], xy[:, 1], connect=ok.astype(np.int32))
             self.mates_spread = float(np.linalg.norm(pairs[:, 0] - pairs[:, 1], axis=1).mean())
 
+    def _show_fakes(self, snap: Snapshot) -> None:
+        """One colour, or (InfoGAN) one colour per code value with the legend saying so."""
+        coded = snap.codes_fake is not None and snap.codes > 0
+        if coded:
+            self.codes.zoom = self.fake.zoom
+            self.codes.show(snap.fake, snap.codes_fake, snap.codes)
+            self.fake.setData(np.empty((0, 2)))
+        else:
+            self.codes.clear()
+            self.fake.setData(snap.fake)
+        label = f"generated (colour: code, {snap.codes} values)" if coded else "generated"
+        for sample, text in self.legend.items:
+            if sample.item is self.fake.legend_sample and text.text != label:
+                text.setText(label)
+
     def _clear_layers(self) -> None:
         """Empty the heatmap and every point layer (the data is no longer 2-D)."""
         empty = np.empty((0, 2))
         for cloud in (self.real, self.fake):
             cloud.setData(empty)
+        self.codes.clear()
         self.mates.setData([], [])
         self.image.clear()
         self._real_shown = None

@@ -46,6 +46,7 @@ class PointCloudItem(pg.GraphicsObject):
         self._pos = np.empty((0, 2))
         self._bounds = QRectF()
         self._color, self._size = color, size
+        self.zoom = 1.0
         self._dot = round_dot(color, size)
         self._frags = (PrimitiveArray(QPainter.PixmapFragment, 10)
                        if PrimitiveArray is not None else None)
@@ -58,6 +59,7 @@ class PointCloudItem(pg.GraphicsObject):
 
     def set_zoom(self, zoom: float) -> None:
         """Dots ``zoom`` times their base size (``gui.appearance``)."""
+        self.zoom = zoom
         self._dot = round_dot(self._color, self._size * zoom)
         self._pen.setWidthF(self._size * zoom)
         self.update()
