@@ -12,10 +12,12 @@ explanatory captions stay readable on either. Both settings are remembered.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pyqtgraph as pg
+import shiboken6
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
@@ -179,7 +181,7 @@ class Appearance(QObject):
             font.setPointSizeF(size * self.zoom)
         app.setFont(font)
         roots = [root] if root is not None else list(app.topLevelWidgets())
-        for w in (x for r in roots for x in [r, *r.findChildren(QWidget)]):
+        for w in _live_widgets(roots):
             # views are built with the dark colours; each remembers which it wears now
             table = _table(str(w.property("gp_theme") or "dark"), name)
             if table is not None and w.styleSheet():
@@ -188,6 +190,20 @@ class Appearance(QObject):
             if isinstance(w, pg.GraphicsView):
                 restyle_view(w, pal, self.zoom, name)
         self.changed.emit()
+
+
+def _live_widgets(roots: list[QWidget]) -> Iterator[QWidget]:
+    """Each root still alive and its widgets. A window whose C++ side was deleted (closed
+    and destroyed, its Python wrapper still about) is skipped instead of raising."""
+    for root in roots:
+        try:
+            if not shiboken6.isValid(root):
+                continue
+            children = root.findChildren(QWidget)
+        except RuntimeError:
+            continue
+        yield root
+        yield from (w for w in children if shiboken6.isValid(w))
 
 
 def _qpalette(pal: Palette) -> QPalette:

@@ -183,3 +183,17 @@ def test_the_app_logs_to_tensorboard_while_asked(qtbot, make_window, tmp_path):
     assert not window.tensorboard_action.isChecked()
     qtbot.waitUntil(lambda: any(v.tag == "loss/d" for ev in read_events(tmp_path / "tb")
                                 for v in ev.summary.value), timeout=TIMEOUT)
+
+
+def test_restyling_skips_a_window_already_destroyed(qtbot):
+    """A window closed and destroyed while its Python wrapper lingers (a test's, a dialog's)
+    made View > Zoom raise 'Internal C++ object already deleted' halfway through the walk,
+    leaving the rest of the app unzoomed."""
+    import shiboken6
+    from PySide6.QtWidgets import QLabel, QWidget
+
+    gone, alive = QWidget(), QWidget()
+    QLabel("x", alive)
+    shiboken6.delete(gone)
+    assert [type(w).__name__ for w in A._live_widgets([gone, alive])] == ["QWidget", "QLabel"]
+    alive.deleteLater()
