@@ -24,30 +24,9 @@ import sys
 import traceback
 from pathlib import Path
 
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, no usage dump
-        self.exit(2, f"error: {message} (see --help)\n")
-
-
-def _fail(message: str, code: int = 2) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return code
-
-
-def _ranged(lo: int, hi: int, what: str = "a whole number"):
-    """An argparse type: a whole number in [lo, hi], refused in one line otherwise."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text) if len(text) <= 30 else None
-        except ValueError:
-            value = None
-        if value is None or not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"expected {what} in [{lo:,}, {hi:,}], got {text[:40]!r}")
-        return value
-
-    parse.__name__ = "number"
-    return parse
+from engine.cliargs import OneLineParser as _Parser
+from engine.cliargs import fail as _fail
+from engine.cliargs import ranged as _ranged
 
 
 def _parser() -> _Parser:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ..cliargs import OneLineParser as _Parser
+from ..cliargs import fail as _fail
 from .fields import GAMES, LOSSES, REGULARIZERS
 from .player import MAX_STEPS, GamePlayer, GameStopped
 from .presets import load_game_preset
@@ -25,16 +26,6 @@ from .settings import NOISE_MODES, GameSettings, SettingError
 DEFAULT_STEPS = 100
 # flags whose value may start with "-" (a negative number), joined to them before parsing
 _VALUE_FLAGS = ("--start", "--betas")
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, no usage dump
-        self.exit(2, f"error: {message} (see --help)\n")
-
-
-def _fail(message: str, code: int = 2) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return code
 
 
 def parser() -> argparse.ArgumentParser:

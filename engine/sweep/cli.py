@@ -8,36 +8,13 @@ SIGTERM exits 130/143 after the runs in progress wrote their last good state.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from ..cliargs import OneLineParser as _Parser
+from ..cliargs import fail as _fail
+from ..cliargs import ranged as _ranged
 from .execute import CSV_NAME, PNG_NAME, RUNS_DIR, default_workers, run_sweep
 from .spec import build_sweep
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, no usage dump
-        self.exit(2, f"error: {message} (see --help)\n")
-
-
-def _fail(message: str, code: int = 2) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return code
-
-
-def _ranged(lo: int, hi: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text) if len(text) <= 30 else None
-        except ValueError:
-            value = None
-        if value is None or not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(
-                f"expected a whole number in [{lo:,}, {hi:,}], got {text[:40]!r}")
-        return value
-
-    parse.__name__ = "number"
-    return parse
 
 
 def parser() -> _Parser:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pyqtgraph as pg
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import QGraphicsItem, QLabel, QLineEdit, QStyle, QWidget
 
 from .. import appearance as look_module
 from .. import theme
+from ..transport import ActionSpec
 
 # Run colours (A: the run the controls drive, B: the copy with one change), per theme: the
 # light theme's are darker so that they read on white.
@@ -138,14 +138,7 @@ def speed_text(speed: float | None) -> str:
     return "full speed" if speed is None else f"{speed:g} steps/s"
 
 
-@dataclass(frozen=True)
-class LabAction:
-    name: str
-    text: str
-    shortcut: str
-    tip: str
-    icon: QStyle.StandardPixmap | None = None
-    checkable: bool = False
+LabAction = ActionSpec  # the trainer's transport actions, same fields
 
 
 GAMES_TRANSPORT: tuple[LabAction, ...] = (

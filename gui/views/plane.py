@@ -127,7 +127,8 @@ class PlaneView(QWidget):
         legend.addItem(self.real.legend_sample, "real")
         legend.addItem(self.fake.legend_sample, "generated")
         self.legend = legend
-        self.codes = CodeClouds(item, z=0.5)  # InfoGAN: fakes in one colour per code
+        # InfoGAN: fakes in one colour per code, above the reals (the colours are the point)
+        self.codes = CodeClouds(item, z=2.5)
         self.mates = pg.PlotCurveItem(connect="pairs", pen=pg.mkPen(theme.DRAWN, width=1.5))
         self.mates.setZValue(5)
         self.mates.setVisible(False)
