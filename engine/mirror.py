@@ -40,6 +40,7 @@ class FrameSource:
         self._owners: tuple[int, int] = (0, 0)
         self._tensors: list[torch.Tensor] = []
         self.version = -1
+        self.config_events = 0
         self.step = 0
         self.d_updates = 0
         self.g_updates = 0
@@ -79,7 +80,8 @@ class FrameSource:
         owners = (id(live[0]), id(live[1]))
         with torch.no_grad():
             if owners != self._owners or self._nets is None:
-                self._nets = _Nets(copy.deepcopy(live[0]), copy.deepcopy(live[1]))
+                # frames only look: eval mode for good (no per-frame walk to switch it)
+                self._nets = _Nets(copy.deepcopy(live[0]).eval(), copy.deepcopy(live[1]).eval())
                 self._owners = owners
                 self._tensors = _tensors(self._nets.generator, self._nets.discriminator)
             else:
@@ -114,14 +116,17 @@ class Mirror:
         self._version = 0
         self.wanted = threading.Event()  # set by the frame side, cleared by ``refresh``
 
-    def refresh(self, s: Session) -> bool:
+    def refresh(self, s: Session, config_events: int = 0) -> bool:
         """Publish a fresh copy of ``s`` (training thread); False (nothing published) when
-        the copy holds NaN or inf."""
+        the copy holds NaN or inf. ``config_events`` counts the config events (``Applied``,
+        ``ResetDone``) emitted before the copy: the frame side draws no copy older than the
+        last change it has told the window of."""
         with self._lock:
             spare = next(b for b in self._buffers
                          if b is not self._published and b is not self._drawing)
         self._version += 1
         spare.fill(s, self._version)
+        spare.config_events = config_events
         if not spare.finite():
             return False
         with self._lock:

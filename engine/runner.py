@@ -144,6 +144,7 @@ class Runner:
         self._chunk = 1  # iterations per chunk, adapted to take CHUNK_SECONDS
         self._mirror = mirror
         self._mirrored: tuple[Any, ...] = ()
+        self._config_events = 0  # Applied/ResetDone emitted: a copy says which it follows
         self.ready = threading.Event()
 
     # -- front-end side
@@ -182,6 +183,8 @@ class Runner:
 
     # -- worker side
     def _emit(self, event: Any) -> None:
+        if isinstance(event, Applied | ResetDone):
+            self._config_events += 1  # the frame side waits for a copy taken after this
         self._events.put(event)
 
     def _main(self) -> None:
@@ -248,13 +251,18 @@ class Runner:
         t0 = time.perf_counter()
         n = self._chunk
         before = self.session.step
-        until = self._mirror.wanted.is_set if self._mirror is not None else None
+        until = self._chunk_ends if self._mirror is not None else None
         self._trained(lambda: self._guarded(lambda: self.session.train(
             n, deadline=t0 + 2 * seconds, check=self._mirror is None, until=until)))
         dt = time.perf_counter() - t0
         done = self.session.step - before
         if dt > 0 and done > 0 and (until is None or not until()):  # a full chunk: adapt
             self._chunk = max(1, min(4096, int(done * seconds / dt)))
+
+    def _chunk_ends(self) -> bool:
+        """A chunk ends early for a frame's weight copy or a command (a control's change
+        waits one iteration, not the rest of the chunk)."""
+        return self._mirror.wanted.is_set() or not self._commands.empty()
 
     def _trained(self, work: Any) -> None:
         """Run training ``work`` and count its iterations for the speed read-out (none when
@@ -533,10 +541,10 @@ class Runner:
         there runs the session's check at once, so no frame ever shows NaN weights."""
         s = self.session
         state = (id(s), s.step, s.d_updates, s.g_updates, id(s._cfg), id(s._nets.generator),
-                 id(s._nets.discriminator))
+                 id(s._nets.discriminator), self._config_events)
         if self._mirror.wanted.is_set() and state != self._mirrored:
             def publish() -> None:
-                if not self._mirror.refresh(s):
+                if not self._mirror.refresh(s, self._config_events):
                     s._checked()  # raises TrainingDiverged (then rolled back)
             self._guarded(publish)
             self._mirrored = state

@@ -42,6 +42,8 @@ KEY_ENV = "GAN_PLAYGROUND_KEY"
 POLL_MS = 5
 IDLE_POLL_MS = 25
 FRAME_EVERY = 1 / 30
+MIRROR_LEAD = 0.004  # ask for a weight copy this long before a frame is due (about a step)
+WAIT_COPY_MS = 2     # poll while a copy asked for is on its way
 DETACH_AFTER = 10.0  # seconds of silence after which a window counts as gone
 
 
@@ -84,6 +86,7 @@ class EngineServer:
         self.client: _Client | None = None
         self.view: P.ViewRequest | None = None
         self._drawn = -1
+        self._config_events = 0  # Applied/ResetDone forwarded (the runner counts the same)
         self._last_frame = 0.0
         self._frame_error = ""
         self._stop = threading.Event()
@@ -113,9 +116,7 @@ class EngineServer:
     def _once(self) -> None:
         # wake often only while a frame is wanted: every wake-up takes the interpreter lock
         # from the training thread for a moment
-        c = self.client
-        wanted = c is not None and c.credit > 0 and self.view is not None
-        if self.sock.poll(POLL_MS if wanted else IDLE_POLL_MS, zmq.POLLIN):
+        if self.sock.poll(self._poll_ms(), zmq.POLLIN):
             while True:
                 try:
                     frames = self.sock.recv_multipart(zmq.NOBLOCK, copy=False)
@@ -127,6 +128,16 @@ class EngineServer:
             self._forward(events)
         self._frame()
         self._watch()
+
+    def _poll_ms(self) -> int:
+        """Sleep until the next frame's copy is to be asked for (or a command comes)."""
+        c = self.client
+        if c is None or c.credit <= 0 or self.view is None:
+            return IDLE_POLL_MS
+        if self.mirror.wanted.is_set():
+            return WAIT_COPY_MS
+        wait = self._last_frame + FRAME_EVERY - MIRROR_LEAD - time.monotonic()
+        return int(min(max(1.0, 1000 * wait), POLL_MS))
 
     def _watch(self) -> None:
         if self.parent is not None and os.getppid() != self.parent:
@@ -203,7 +214,9 @@ class EngineServer:
             self.client = None
 
     def _forward(self, events: list[Any]) -> None:
-        """Events in order; adjacent metric rows travel as one message."""
+        """Events in order; adjacent metric rows travel as one message. A change of the
+        config makes the next frame due at once, drawn from a copy taken after it (a
+        control's change shows within a frame, not two)."""
         import numpy as np
 
         rows: list[Any] = []
@@ -215,17 +228,26 @@ class EngineServer:
                 self._send(P.MetricsChunk(np.concatenate(rows)))
                 rows = []
             self._send(ev)
+            if isinstance(ev, P.Applied | P.ResetDone):
+                self._config_events += 1
+                self._last_frame = float("-inf")
         if rows:
             self._send(P.MetricsChunk(np.concatenate(rows)))
 
     def _frame(self) -> None:
+        """Draw a frame when one is wanted and due. The weight copy is asked for just
+        before (not right after the last frame), so a frame shows the state of a step
+        ago, never one a frame interval old."""
         c = self.client
         if c is None or self.view is None or c.credit <= 0:
             return
         now = time.monotonic()
-        if now - self._last_frame < FRAME_EVERY:
+        if now < self._last_frame + FRAME_EVERY - MIRROR_LEAD:
             return
         src = self.mirror.acquire(newer_than=self._drawn)
+        if src is not None and src.config_events < self._config_events:
+            self.mirror.release()  # taken before the change the window was just told of
+            src = None
         if src is None:
             self.mirror.wanted.set()
             return
@@ -244,11 +266,11 @@ class EngineServer:
             self.mirror.release()
         self._frame_error = ""
         self._drawn = src.version
-        self._last_frame = now
+        # frames keep their rhythm (a late one does not push every later one back)
+        due = self._last_frame + FRAME_EVERY
+        self._last_frame = due if abs(now - due) < FRAME_EVERY / 2 else now
         c.credit -= 1
         self._send(P.Frame(snap))
-        if c.credit > 0:
-            self.mirror.wanted.set()
 
 
 def _watch_parent_death() -> None:

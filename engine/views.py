@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from .divergences import cell_dstar, cell_edges, mixture_cell_mass, sample_cell_mass
-from .evaluation import as_numpy, generate_tensor
+from .evaluation import as_numpy, eval_mode, generate_tensor
 from .seeds import seed_of
 from .snapshot import Snapshot, ViewRequest
 from .training import noise
@@ -149,17 +149,10 @@ def _generate_in_batches(s: Session, z: torch.Tensor,
 
 def _with_grad(s: Session, x: torch.Tensor, fn) -> np.ndarray:
     """d fn(x).sum() / dx in eval mode (spectral norm frozen), weights untouched."""
-    g, d = s.generator, s.discriminator
-    g.eval()
-    d.eval()
-    try:
-        with torch.enable_grad():
-            x = x.detach().clone().requires_grad_(True)
-            (grad,) = torch.autograd.grad(fn(x).sum(), x)
-        return grad.detach().cpu().numpy().copy()
-    finally:
-        g.train()
-        d.train()
+    with eval_mode(s.generator, s.discriminator), torch.enable_grad():
+        x = x.detach().clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(fn(x).sum(), x)
+    return grad.detach().cpu().numpy().copy()
 
 
 def _cell_masses(s: Session, box: tuple[float, ...], r: int, dim: int

@@ -49,6 +49,7 @@ class SwapMarkers:
         self.entries: tuple[tuple[int, str], ...] = ()
         self.shift = 0
         self.lines: list[list[pg.InfiniteLine]] = [[] for _ in self.plots]
+        self._shown: list[tuple[float, int, str]] = []  # (x, step, text) of each line drawn
         self._timer = QTimer()
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -76,31 +77,25 @@ class SwapMarkers:
 
     # ------------------------------------------------------------------ drawing
     def _rebuild(self) -> None:
-        for plot, lines in zip(self.plots, self.lines):
-            for line in lines:
-                plot.removeItem(line)
-            lines.clear()
+        """Bring the lines in line with ``entries``: only what changed is rebuilt. The log
+        grows at its end (one entry per change), so a new entry costs one line per plot,
+        not a rebuild of all of them (after a hundred changes that took ~60 ms a change and
+        held back the next frame)."""
         shown = [(step - self.shift, step, text) for step, text in self.entries
                  if step - self.shift >= 0]
+        keep = 0
+        while (keep < len(shown) and keep < len(self._shown)
+               and shown[keep] == self._shown[keep]):
+            keep += 1
+        for plot, lines in zip(self.plots, self.lines):
+            for line in lines[keep:]:
+                plot.removeItem(line)
+            del lines[keep:]
         pen = pg.mkPen(_alpha(self.color, LINE_ALPHA), width=1, style=Qt.PenStyle.DashLine)
         for plot, lines in zip(self.plots, self.lines):
-            for x, step, text in shown:
-                line = pg.InfiniteLine(
-                    pos=x, angle=90, movable=False, pen=pen,
-                    label=short_label(text).replace("{", "{{").replace("}", "}}"),
-                    labelOpts={"position": 0.98, "color": self.color,
-                               "fill": pg.mkBrush(*LABEL_FILL),
-                               "anchors": [(0, 0), (0, 0)]})
-                line.setZValue(Z_VALUE)
-                line.label.textItem.document().setDocumentMargin(0.5)  # compact rows
-                font = QFont(line.label.textItem.font())
-                font.setPointSize(LABEL_POINTS)
-                line.label.setFont(font)
-                tip = f"step {step:,}: {text}"
-                line.setToolTip(tip)
-                line.label.setToolTip(tip)
-                plot.addItem(line, ignoreBounds=True)
-                lines.append(line)
+            for x, step, text in shown[keep:]:
+                lines.append(_marker_line(plot, pen, self.color, x, step, text))
+        self._shown = shown
         self.layout()
 
     def _schedule(self, *_: Any) -> None:
@@ -113,6 +108,25 @@ class SwapMarkers:
         for plot, lines in zip(self.plots, self.lines):
             if lines:
                 _layout_plot(plot, lines)
+
+
+def _marker_line(plot: pg.PlotItem, pen: Any, color: str, x: float, step: int,
+                 text: str) -> pg.InfiniteLine:
+    line = pg.InfiniteLine(
+        pos=x, angle=90, movable=False, pen=pen,
+        label=short_label(text).replace("{", "{{").replace("}", "}}"),
+        labelOpts={"position": 0.98, "color": color, "fill": pg.mkBrush(*LABEL_FILL),
+                   "anchors": [(0, 0), (0, 0)]})
+    line.setZValue(Z_VALUE)
+    line.label.textItem.document().setDocumentMargin(0.5)  # compact rows
+    font = QFont(line.label.textItem.font())
+    font.setPointSize(LABEL_POINTS)
+    line.label.setFont(font)
+    tip = f"step {step:,}: {text}"
+    line.setToolTip(tip)
+    line.label.setToolTip(tip)
+    plot.addItem(line, ignoreBounds=True)
+    return line
 
 
 def _alpha(color: str, alpha: int) -> Any:

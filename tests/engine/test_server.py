@@ -208,3 +208,59 @@ def _alive(pid: int) -> bool:
             return f.read().split()[2] != "Z"
     except OSError:
         return False
+
+
+VIEW = P.ViewRequest(n_fake=16, n_real=16, grid=8)
+
+
+def test_a_paused_engine_draws_a_frame_for_a_window_that_attaches_and_for_each_change(server):
+    """Nothing trains: the first frame comes all the same, and each change is drawn."""
+    c = attach(server)
+    c.send(P.SetView(VIEW))
+    c.send(P.FrameWanted(1))
+    first = c.wait_for(P.Frame, timeout=10).snapshot
+    c.send(P.Apply({"data.radius": 3.0}))
+    c.wait_for(P.Applied, pred=lambda m: m.changes)
+    c.send(P.FrameWanted(1))
+    after = c.wait_for(P.Frame, timeout=10).snapshot
+    assert after.box[1] > first.box[1]  # a ring of radius 3 needs a wider plane than 2
+
+
+def _boxes_by_radius(c: Client) -> dict[float, tuple]:
+    boxes = {}
+    for r in (2.2, 2.6):
+        c.send(P.Apply({"data.radius": r}))
+        c.wait_for(P.Applied, pred=lambda m, r=r: m.changes.get("data.radius") == r)
+        c.send(P.FrameWanted(1))
+        boxes[r] = tuple(c.wait_for(P.Frame, timeout=10).snapshot.box)
+    assert boxes[2.2] != boxes[2.6]
+    return boxes
+
+
+def test_no_frame_after_a_change_shows_the_state_before_it_while_training(server):
+    """A change is applied between two steps; every frame the window gets after the
+    ``Applied`` already shows it (a frame from an older weight copy would show the old
+    plane one more time: the view lagging the control by a frame)."""
+    c = attach(server)
+    c.send(P.SetView(VIEW))
+    boxes = _boxes_by_radius(c)
+    c.send(P.Play())
+    c.send(P.FrameWanted(2))
+    radius = 2.6
+    for _ in range(8):
+        radius = 2.6 if radius == 2.2 else 2.2
+        c.send(P.Apply({"data.radius": radius}))
+        end = time.monotonic() + 20
+        applied = False
+        while time.monotonic() < end:
+            assert c.sock.poll(5000), "the engine went quiet"
+            msg = P.decode(c.sock.recv_multipart(), c.key)
+            if isinstance(msg, P.Applied) and msg.changes.get("data.radius") == radius:
+                applied = True
+            elif isinstance(msg, P.Frame):
+                c.send(P.FrameWanted(1))
+                if applied:
+                    assert tuple(msg.snapshot.box) == boxes[radius], (radius, msg.snapshot.step)
+                    break
+        else:
+            raise AssertionError("no frame after the change")

@@ -130,3 +130,30 @@ def test_a_view_without_fakes_or_reals_still_draws_d_star(data, n_fake, n_real):
     np.testing.assert_array_equal(snap.p_g, full.p_g)  # not the drawn fakes' density
     np.testing.assert_array_equal(snap.dstar, full.dstar)
     assert snap.p_g.any()
+
+
+def test_a_frame_leaves_each_network_in_the_mode_it_found_it():
+    """Views look in eval mode (spectral norm's power iteration must not advance) and hand
+    the live networks back in training mode; a frame's copy (``engine.mirror``) stays in
+    eval mode, so drawing from it never walks its modules to switch them."""
+    from engine.mirror import Mirror
+
+    s = Session(tiny({"discriminator.norm": "spectral"}))
+    s.train(3)
+    req = ViewRequest(n_fake=32, n_real=32, grid=8, arrows=True, d_field=4)
+    s.snapshot(req)
+    assert s.generator.training and s.discriminator.training
+    assert all(m.training for m in s.discriminator.modules())
+    mirror = Mirror()
+    mirror.wanted.set()
+    assert mirror.refresh(s)
+    src = mirror.acquire()
+    from engine.views import build_snapshot
+
+    snap = build_snapshot(src, req)
+    mirror.release()
+    assert not any(m.training for net in (src.generator, src.discriminator)
+                   for m in net.modules())
+    assert s.generator.training and s.discriminator.training
+    live = s.snapshot(req)
+    np.testing.assert_allclose(snap.heatmap, live.heatmap, rtol=1e-5, atol=1e-6)

@@ -112,7 +112,7 @@ def _labels(lo: float, hi: float) -> list[str]:
 
 
 @pytest.mark.parametrize("lo, hi", [(-2.2, 1.3), (0.1, 2.6), (-0.5, 0.4)])
-def test_a_log_axis_in_a_moderate_range_reads_as_plain_numbers(lo, hi):
+def test_a_log_axis_in_a_moderate_range_reads_as_plain_numbers(qapp, lo, hi):
     labels = _labels(lo, hi)
     assert len(labels) >= 2
     for text in labels:
@@ -123,14 +123,14 @@ def test_a_log_axis_in_a_moderate_range_reads_as_plain_numbers(lo, hi):
 
 
 @pytest.mark.parametrize("lo, hi", [(-7.2, 0.5), (-1.0, 5.5), (-12.0, 1.0)])
-def test_a_log_axis_over_many_decades_reads_as_powers_of_ten_throughout(lo, hi):
+def test_a_log_axis_over_many_decades_reads_as_powers_of_ten_throughout(qapp, lo, hi):
     labels = _labels(lo, hi)
     assert len(labels) >= 2
     for text in labels:
         assert "10" in text and any(c in text for c in "⁰¹²³⁴⁵⁶⁷⁸⁹"), labels  # 10⁰, not 1
 
 
-def test_a_narrow_log_range_still_gets_labels():
+def test_a_narrow_log_range_still_gets_labels(qapp):
     labels = _labels(math.log10(1.1), math.log10(1.8))  # no 1, 2 or 5 inside
     assert len(labels) >= 2 and all("·" not in t for t in labels), labels
 
@@ -297,3 +297,30 @@ def test_labels_of_close_markers_stack_instead_of_overlapping(qtbot):
     markers.clear()
     assert markers.positions() == [] and not [i for i in w.getPlotItem().items
                                               if isinstance(i, pg.InfiniteLine)]
+
+
+def test_a_growing_swap_log_adds_lines_and_keeps_the_ones_drawn(qtbot):
+    """The log grows by one entry per change: the lines already drawn stay (rebuilding a
+    hundred of them at every change held back the next frame), an entry that changed or
+    went (a rollback, a reset) is redrawn or removed, and a new origin moves them all."""
+    import pyqtgraph as pg
+
+    from gui.views.markers import SwapMarkers
+
+    w = pg.PlotWidget()
+    qtbot.addWidget(w)
+    markers = SwapMarkers([w])
+    log = [(10 * i, f"radius → {i}") for i in range(1, 101)]
+    markers.set_entries(log[:99])
+    kept = list(markers.lines[0])
+    markers.set_entries(log)
+    assert markers.lines[0][:99] == kept and markers.positions()[-1] == 1000
+    drawn = [i for i in w.getPlotItem().items if isinstance(i, pg.InfiniteLine)]
+    assert len(drawn) == 100
+    markers.set_entries([*log[:50], (505, "loss → hinge")])  # rolled back, then a new swap
+    assert markers.lines[0][:50] == kept[:50]
+    assert markers.positions()[-1] == 505 and len(markers.positions()) == 51
+    assert markers.lines[0][-1].toolTip() == "step 505: loss → hinge"
+    assert len([i for i in w.getPlotItem().items if isinstance(i, pg.InfiniteLine)]) == 51
+    markers.set_entries(log[:3], shift=15)
+    assert markers.positions() == [5, 15]
