@@ -47,6 +47,22 @@ LOSS_INFO: dict[str, LossInfo] = {
 }
 
 
+def trains_d(name: str) -> bool:
+    """Whether loss ``name`` trains a discriminator (an unknown name: assume it does)."""
+    info = LOSS_INFO.get(name)
+    return info.trains_d if info is not None else True
+
+
+NO_D_NOTE = ("D is not trained under {title}: G matches the data's kernel moments directly, "
+             "so D's output (and anything drawn from it) is an untrained network's and "
+             "means nothing")
+
+
+def no_d_note(name: str) -> str:
+    """The one line a view that reads D shows instead of pretending (empty when D trains)."""
+    return "" if trains_d(name) else NO_D_NOTE.format(title=loss_title(name))
+
+
 def loss_title(name: str) -> str:
     """A loss's title, or its name when unknown (an old preset, a newer engine)."""
     info = LOSS_INFO.get(name)

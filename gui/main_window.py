@@ -92,6 +92,9 @@ def default_size() -> tuple[int, int]:
 BATCH_NORMS = ("batch", "reference", "virtual")  # norms whose batch (in)dependence to show
 INSIGHT_TIP = ("Divergences, D vs the optimal D*, gradient arrows, the generator loss, the 1-D "
                "picture, a timeline and side-by-side runs")
+IMAGE_INSIGHT_TIP = ("Image data: the Timeline (scrub the image grid back through the run) and "
+                     "Compare (run B's images beside A's). D*, divergences and arrows need "
+                     "densities an image set does not have")
 
 
 def _last_valid(rows: np.ndarray, column: str) -> float | None:
@@ -306,12 +309,9 @@ class MainWindow(QMainWindow):
         self.data_view.setCurrentWidget(self.images if images else self.plane)
         self.curves.set_quality_visible(images)
         index = self.right_tabs.indexOf(self.insight)
-        self.right_tabs.setTabEnabled(index, not images)
-        self.right_tabs.setTabToolTip(index, (
-            "Insight views are for 1-D and 2-D data: D*, divergences and arrows need "
-            "densities an image set does not have") if images else INSIGHT_TIP)
-        if images and self.right_tabs.currentWidget() is self.insight:
-            self.right_tabs.setCurrentWidget(self.curves)
+        # image data: the Timeline (it scrubs the image grid) and Compare (B's grid beside
+        # A's) apply; the density views say why they are off (see InsightPanel)
+        self.right_tabs.setTabToolTip(index, IMAGE_INSIGHT_TIP if images else INSIGHT_TIP)
 
     # ------------------------------------------------------------------ events in
     def _on_applied(self, ev: Applied) -> None:

@@ -159,6 +159,7 @@ class ComparePlanes(QWidget):
 
     def _draw_images(self, run: str, images: np.ndarray) -> None:
         self._set_images_mode(True)
+        images = images[:N_IMAGES]  # A's frames may carry the window's bigger grid
         cols = max(1, int(math.ceil(math.sqrt(len(images)))))
         picture = mosaic(images, cols)
         self.images[run].setImage(picture, autoLevels=False, levels=(0.0, 1.0))

@@ -19,7 +19,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from engine.catalogue import LOSS_INFO
+from engine.catalogue import LOSS_INFO, trains_d
 from engine.snapshot import Snapshot
 
 from .. import theme
@@ -248,10 +248,16 @@ class DStarView(QWidget):
         if loss_name != self._loss_name or self.stack.currentIndex() != 2:
             self._loss_name = loss_name
             title = LOSS_INFO[loss_name].title if loss_name in LOSS_INFO else loss_name
-            self.explanation.setText(
-                f"{BCE_NOTE}.<br><br>The active loss, <b>{title}</b>, trains D as a critic "
-                "whose raw score has no optimal-discriminator formula "
-                "p_data / (p_data + p_g).")
+            if not trains_d(loss_name):
+                self.explanation.setText(
+                    f"{BCE_NOTE}.<br><br>The active loss, <b>{title}</b>, trains no "
+                    "discriminator at all: G is fitted by matching kernel moments of its "
+                    "samples to the data's, so there is no D to set beside D*.")
+            else:
+                self.explanation.setText(
+                    f"{BCE_NOTE}.<br><br>The active loss, <b>{title}</b>, trains D as a "
+                    "critic whose raw score has no optimal-discriminator formula "
+                    "p_data / (p_data + p_g).")
             self.explanation.setTextFormat(Qt.TextFormat.RichText)
         self.stack.setCurrentIndex(2)
         self.note.hide()

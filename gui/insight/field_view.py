@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.catalogue import no_d_note
 from engine.snapshot import Snapshot
 
 from .plane_canvas import PlaneCanvas
@@ -140,10 +141,16 @@ class FieldView(QWidget):
                   self.field_box, snap.d_field), ("manifold", self.mesh_box, snap.manifold),
                   ("D heatmap", self.heat_box, snap.heatmap))
         missing = [name for name, box, data in wanted if box.isChecked() and data is None]
-        self.missing_note.setText("This recorded frame has no " + ", ".join(missing)
-                                  + ": frames carry the layers asked for while they were "
-                                  "recorded." if missing and not live else "")
-        self.missing_note.setVisible(bool(missing) and not live)
+        notes = []
+        if missing and not live:
+            notes.append("This recorded frame has no " + ", ".join(missing) + ": frames "
+                         "carry the layers asked for while they were recorded.")
+        no_d = no_d_note(snap.loss_name)
+        if no_d:  # every layer here reads D (G's push is the gradient of a loss of D)
+            notes.append(f"{no_d}: G's push (a loss of D) is zero and the field and heatmap "
+                         "are an untrained D's.")
+        self.missing_note.setText(" ".join(notes))
+        self.missing_note.setVisible(bool(notes))
         self.canvas.show_snapshot(
             snap, heatmap=self.heat_box.isChecked(), arrows=self.arrows_box.isChecked(),
             n_arrows=self.count.value(), arrow_mode=self.mode.currentData(),

@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from engine.catalogue import LOSS_INFO, generator_loss_curve
+from engine.catalogue import LOSS_INFO, generator_loss_curve, no_d_note
 from engine.snapshot import Snapshot
 
 from .. import theme
@@ -31,6 +31,7 @@ FORMULAS = {
     "wgan": "L_G = −D(G(z))",
     "wgan-gp": "L_G = −D(G(z))",
     "hinge": "L_G = −D(G(z))",
+    "mmd": "L_G = MMD²(fakes, reals), no D",
 }
 # the other member of each family, drawn faintly for contrast
 CONTRAST = {"minimax": "non-saturating", "non-saturating": "minimax",
@@ -174,7 +175,11 @@ class GenLossView(QWidget):
         item.setYRange(float(y.min()), float(y.max()), padding=0.05)
 
     def _explain(self, name: str, prob: bool, mean: float) -> None:
-        if name == "minimax" and mean < 0.2:
+        note = no_d_note(name)
+        if note:  # moment matching: G's loss does not read D (the curve is flat zero)
+            text = (f"<span style='color:#facc15'>{note}. G's loss does not depend on "
+                    "D(G(z)): the curve is flat and G's gradient comes from the kernel.</span>")
+        elif name == "minimax" and mean < 0.2:
             text = ("<span style='color:#facc15'>D rejects the fakes, and the minimax loss is "
                     "flat there: G's gradient vanishes (the saturating loss of the original "
                     "paper). The non-saturating loss is steep in the same place.</span>")

@@ -54,6 +54,7 @@ from engine.snapshot import Snapshot, ViewRequest
 
 from ..engine_link import EMPTY_VIEW, EngineLink
 from .compare import CompareView
+from .compare_planes import run_view_request
 from .divergence_view import DivergenceView
 from .dstar_view import DStarView
 from .field_view import FieldView
@@ -111,6 +112,9 @@ class CompactTabBar(QTabBar):
 
 
 FRAME_VIEWS = ("D vs D*", "Arrows & manifold", "Generator loss", "1-D")
+IMAGE_VIEWS = ("Timeline", "Compare")  # the views that apply to image data
+IMAGE_OFF_TIP = ("Off for image data: this view needs densities (1-D or 2-D points); the "
+                 "Timeline and Compare work with images")
 
 
 def frame_signature(snap: Snapshot) -> tuple:
@@ -216,6 +220,11 @@ class InsightPanel(QWidget):
         """What the tab on screen needs from the engine beyond the base request."""
         name = self.current_name()
         dim = self.dim
+        if name == "Compare":
+            # A's side of a comparison, whatever the window itself shows
+            view = run_view_request(dim)
+            return {"images": view.images} if dim == 0 else {"n_fake": view.n_fake,
+                                                              "n_real": view.n_real}
         if dim == 0:
             return {}
         if name == "D vs D*":
@@ -326,7 +335,10 @@ class InsightPanel(QWidget):
 
     # ------------------------------------------------------------------ link events
     def _on_snapshot(self, snap: Snapshot) -> None:
-        self.timeline.record(snap)  # image frames too: the timeline scrubs the image view
+        if snap.dim == self.dim and (snap.dim != 0 or snap.images_fake is not None):
+            # image frames too (the timeline scrubs the image view); not a frame of the
+            # other kind, nor an image frame asked for before the request caught up (empty)
+            self.timeline.record(snap)
         if snap.dim == 0:
             return  # image data: no other view here applies
         self.latest = snap
@@ -369,7 +381,12 @@ class InsightPanel(QWidget):
         self.sync_view()
 
     def _set_config(self, config: dict[str, Any]) -> None:
+        before = self.dim if self.config is not None else None
         self.config = config
+        if before is not None and self.dim != before:
+            # points and images (or 1-D and 2-D) draw in different views: a frame of the
+            # other kind cannot be replayed, so the timeline starts again
+            self.timeline.clear()
         self.divergences.set_config(config)
         self.dstar.set_config(config)
         self.compare.set_config(config)
@@ -377,9 +394,12 @@ class InsightPanel(QWidget):
         self.timeline.one_d.set_config(config)  # replays 1-D frames through its own view
         images = self.dim == 0
         for i, name in enumerate(self.views):
-            # image data: only the timeline (it scrubs the image view) applies
-            self.tabs.setTabEnabled(i, not images or name == "Timeline")
-        if images and self.current_name() != "Timeline":
+            # image data: the timeline (it scrubs the image view) and Compare (two image
+            # grids) apply; the others need densities
+            on = not images or name in IMAGE_VIEWS
+            self.tabs.setTabEnabled(i, on)
+            self.tabs.setTabToolTip(i, f"{name}: {TAB_TIPS[name]}" if on else IMAGE_OFF_TIP)
+        if images and self.current_name() not in IMAGE_VIEWS:
             self.show_tab("Timeline")
         self._show_controls()
         if not self.scrubs(self.current_name()):

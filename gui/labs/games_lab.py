@@ -83,6 +83,7 @@ from .quiver import Quiver
 TICK_MS = 33  # the play timer: ~30 frames per second
 FULL_SPEED_BUDGET_S = 0.012  # time per frame spent stepping at full speed
 PLAY_LIMIT = 200_000  # steps: a longer run pauses (memory and drawing stay bounded)
+MIN_STEPS_SHOWN = 10  # the distance plot's step axis shows at least 0..10
 FOLLOW_LIMIT = 1e6  # the plane follows a run out to this far, not to where it diverges
 GRID = 19  # arrows along the longer side of the plane
 
@@ -747,10 +748,24 @@ class GamesLab(QWidget):
                 self.pred[name].setData(pred[0][keep], pred[1][keep])
                 have.append(name)
         self._caption_distance(have)
+        self._steps_axis()
         done = self.run_a.player.steps_done
         b = "" if self.run_b is None else f"   B: {self.run_b.player.steps_done}"
         self.steps_label.setText(f"step {done}{b}  ")
         self._follow()
+
+    def _steps_axis(self) -> None:
+        """Steps count from 0: before a run has a few steps the axis shows 0..MIN_STEPS
+        (autorange around one point read -0.4..0.4, negative steps), then follows."""
+        rows = max(len(run.player.trajectory) for run in self._runs())
+        vb = self.distance.getPlotItem().vb
+        if rows - 1 < MIN_STEPS_SHOWN:
+            vb.disableAutoRange(pg.ViewBox.XAxis)
+            vb.setXRange(0, MIN_STEPS_SHOWN, padding=0)
+            self._steps_pinned = True
+        elif getattr(self, "_steps_pinned", False):  # ours to undo; a user's zoom stays
+            self._steps_pinned = False
+            vb.enableAutoRange(pg.ViewBox.XAxis)
 
     def _caption_distance(self, have: list[str]) -> None:
         if have:

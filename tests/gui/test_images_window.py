@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from engine.config import with_changes
 from engine.imagefiles import MNIST_FILES
@@ -89,10 +90,14 @@ def assert_image_mode(window: Any) -> None:
     assert window.showing_images
     assert window.data_view.currentWidget() is window.images
     index = insight_tab(window)
-    assert not window.right_tabs.isTabEnabled(index)
+    assert window.right_tabs.isTabEnabled(index)  # its Timeline and Compare apply
     assert "image set" in window.right_tabs.tabToolTip(index)
-    assert window.right_tabs.currentWidget() is window.curves
-    assert window.curves.plots["quality"].isVisibleTo(window)
+    tabs = window.insight.tabs
+    enabled = {tabs.tabText(i).replace("&&", "&"): tabs.isTabEnabled(i)
+               for i in range(tabs.count())}
+    assert enabled == {"Divergences": False, "D vs D*": False, "Arrows": False,
+                       "G loss": False, "1-D": False, "Timeline": True, "Compare": True}
+    assert window.curves.plots["quality"].isVisibleTo(window.curves)
 
 
 def assert_plane_mode(window: Any) -> None:
@@ -101,7 +106,7 @@ def assert_plane_mode(window: Any) -> None:
     index = insight_tab(window)
     assert window.right_tabs.isTabEnabled(index)
     assert "image set" not in window.right_tabs.tabToolTip(index)
-    assert not window.curves.plots["quality"].isVisibleTo(window)
+    assert not window.curves.plots["quality"].isVisibleTo(window.curves)
 
 
 def idx_bytes(arr: np.ndarray) -> bytes:
@@ -162,13 +167,31 @@ def test_image_data_shows_grids_and_the_plane_comes_back_for_points(qtbot, open_
     qtbot.waitUntil(lambda: window.images.frames > frames, timeout=TIMEOUT)
 
 
-def test_insight_tab_is_left_for_the_curves_when_images_arrive(qtbot, open_window):
+def test_insight_stays_on_its_timeline_when_images_arrive_and_scrubs_the_grids(qtbot,
+                                                                              open_window):
+    """Image data keeps the Insight tab for what applies to images: the Timeline scrubs the
+    image grids back through the run (and Compare shows B's grid beside A's)."""
     window = open_window(**{"data.name": "ring8", "generator.arch": "mlp",
                             "discriminator.arch": "mlp"})
     assert_plane_mode(window)
     window.right_tabs.setCurrentWidget(window.insight)
+    window.insight.show_tab("Divergences")
     apply(qtbot, window, {"data.name": "digits"})
     assert_image_mode(window)
+    assert window.right_tabs.currentWidget() is window.insight
+    assert window.insight.current_name() == "Timeline"
+    ring = window.insight.timeline.ring
+    ring.min_interval = 0.0
+    window.transport.actions["play"].trigger()
+    qtbot.waitUntil(lambda: len(ring) >= 3 and ring[len(ring) - 1].step > ring[0].step,
+                    timeout=TIMEOUT)
+    window.transport.actions["play"].trigger()  # pause: the live grid stops moving
+    first = ring[0]
+    assert first.images_fake is not None
+    qtbot.keyClick(window.insight.timeline.slider, Qt.Key.Key_Home)
+    qtbot.waitUntil(lambda: window.images.caption.text().startswith(f"step {first.step:,} "),
+                    timeout=TIMEOUT)
+    assert f"{first.step:,}" in window.statusBar().currentMessage()
 
 
 # ---------------------------------------------------------------------------- controls

@@ -98,3 +98,20 @@ def test_b_speed_in_the_compare_header(qtbot, make_panel):
     qtbot.waitUntil(lambda: "it/s" in _plain(compare.steps).split("B ", 1)[-1],
                     timeout=TIMEOUT)
     assert any(r.startswith("B ") and "it/s" in r for r in rates)
+
+
+def test_image_data_compares_two_image_grids(qtbot, make_panel):
+    """Image data: the Compare tab stays available and shows B's generated images beside
+    A's (a grid each, from each run's own frames)."""
+    panel, link = make_panel(**{"data.name": "digits", "generator.arch": "mlp",
+                                "discriminator.arch": "mlp", "data.size": 16})
+    idx = list(panel.views).index("Compare")
+    assert panel.tabs.isTabEnabled(idx)
+    panel.show_tab("Compare")
+    compare, b = _start(qtbot, panel)
+    planes = compare.planes
+    qtbot.waitUntil(lambda: planes.images["A"].image is not None
+                    and planes.images["B"].image is not None, timeout=3 * TIMEOUT)
+    assert planes.images["A"].isVisible() and planes.images["B"].isVisible()
+    assert planes.images["B"].image.shape == planes.images["A"].image.shape
+    assert planes.point_count("A") == planes.point_count("B") == 1  # a grid, not points

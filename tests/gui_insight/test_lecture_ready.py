@@ -277,7 +277,7 @@ def test_image_frames_are_recorded_and_scrub_the_window(qtbot, idle_panel):
     link.applied.emit(Applied({"data.name": "digits"}, config))
     assert panel.current_name() == "Timeline"
     enabled = [panel.tabs.isTabEnabled(i) for i in range(panel.tabs.count())]
-    assert enabled == [name == "Timeline" for name in panel.views]
+    assert enabled == [name in ("Timeline", "Compare") for name in panel.views]
     images = [Snapshot(step=s, fake=np.empty((0, 2)), real=np.empty((0, 2)), heatmap=None,
                        box=(-1.0, 1.0, -1.0, 1.0), heatmap_is_probability=True, dim=0,
                        images_fake=np.full((4, 1, 8, 8), s / 10.0)) for s in (1, 2, 3)]
@@ -459,3 +459,27 @@ def test_switching_to_1d_data_leaves_nothing_of_the_2d_set_on_the_plane(qtbot, w
     assert w.plane.image.image is None
     w.link.snapshot_ready.emit(frame(30))  # back to 2-D: drawn again
     assert w.plane.fake.count > 0 and w.plane.image.image is not None
+
+
+def test_views_that_read_d_say_d_is_not_trained_under_moment_matching(qtbot, make_panel):
+    """``loss.name = mmd`` trains no D: D vs D*, the generator loss and the arrows say so
+    instead of drawing an untrained D as if it meant something."""
+
+    panel, link = make_panel(tab="D vs D*", **{"loss.name": "mmd"})
+    link.send(Play())
+    dstar = panel.dstar
+    qtbot.waitUntil(lambda: dstar.stack.currentIndex() == 2, timeout=TIMEOUT)
+    assert "trains no discriminator" in dstar.explanation.text()
+    panel.show_tab("Generator loss")
+    qtbot.waitUntil(lambda: "not trained" in panel.gen_loss.explain.text(), timeout=TIMEOUT)
+    assert "MMD" in panel.gen_loss.formula.text()
+    panel.show_tab("Arrows & manifold")
+    note = panel.field.missing_note
+    qtbot.waitUntil(lambda: note.isVisible() and "not trained" in note.text(),
+                    timeout=TIMEOUT)
+    # a loss that trains D again: the notes go
+    link.send(Apply({"loss.name": "hinge"}))
+    qtbot.waitUntil(lambda: not note.isVisible(), timeout=TIMEOUT)
+    panel.show_tab("Generator loss")
+    qtbot.waitUntil(lambda: "not trained" not in panel.gen_loss.explain.text(),
+                    timeout=TIMEOUT)

@@ -432,3 +432,20 @@ def test_typed_nonsense_changes_nothing(games_lab, qtbot):
     np.testing.assert_array_equal(lab.player.trajectory, rows)
     assert lab.controls.lr.value() == before.lr
     assert lab.controls.start_y.value() == before.start[1]
+
+
+def test_the_distance_plot_counts_steps_from_zero_before_the_first_step(games_lab):
+    """A fresh run is one point at step 0: the step axis reads 0..10, never negative
+    steps; after a long run it follows the run, and a zoom of the user's own stays."""
+    lab = games_lab(**QUADRATIC)
+    vb = lab.distance.getPlotItem().vb
+    (x0, x1), _ = vb.viewRange()
+    assert x0 >= 0 and x1 >= 10
+    lab.advance(200)
+    vb.updateAutoRange()  # pyqtgraph applies it at the next paint
+    (x0, x1), _ = vb.viewRange()
+    assert x1 >= 200
+    vb.setXRange(50, 80, padding=0)  # the user zooms in
+    lab.advance(5)
+    (x0, x1), _ = vb.viewRange()
+    assert (x0, x1) == (50, 80)
