@@ -42,7 +42,7 @@ KEY_ENV = "GAN_PLAYGROUND_KEY"
 POLL_MS = 5
 IDLE_POLL_MS = 25
 FRAME_EVERY = 1 / 30
-MIRROR_LEAD = 0.004  # ask for a weight copy this long before a frame is due (about a step)
+MIRROR_LEAD = 0.008  # ask for a weight copy this long before a frame is due (a step or two)
 WAIT_COPY_MS = 2     # poll while a copy asked for is on its way
 DETACH_AFTER = 10.0  # seconds of silence after which a window counts as gone
 
@@ -87,6 +87,7 @@ class EngineServer:
         self.view: P.ViewRequest | None = None
         self._drawn = -1
         self._config_events = 0  # Applied/ResetDone forwarded (the runner counts the same)
+        self._ready: Any = None  # a frame made ahead of its moment (see ``_frame``)
         self._last_frame = 0.0
         self._frame_error = ""
         self._stop = threading.Event()
@@ -130,13 +131,17 @@ class EngineServer:
         self._watch()
 
     def _poll_ms(self) -> int:
-        """Sleep until the next frame's copy is to be asked for (or a command comes)."""
+        """Sleep until the next frame is to be sent or its copy asked for (or a command
+        comes)."""
         c = self.client
         if c is None or c.credit <= 0 or self.view is None:
             return IDLE_POLL_MS
+        due = self._last_frame + FRAME_EVERY
+        if self._ready is not None:
+            return int(min(max(0.0, 1000 * (due - time.monotonic())), POLL_MS))
         if self.mirror.wanted.is_set():
             return WAIT_COPY_MS
-        wait = self._last_frame + FRAME_EVERY - MIRROR_LEAD - time.monotonic()
+        wait = due - MIRROR_LEAD - time.monotonic()
         return int(min(max(1.0, 1000 * wait), POLL_MS))
 
     def _watch(self) -> None:
@@ -175,6 +180,7 @@ class EngineServer:
         elif isinstance(msg, P.SetView):
             self.view = msg.request
             self._drawn = -1  # the next frame answers the new request
+            self._ready = None
         elif isinstance(msg, P.Ping):
             pass
         elif isinstance(msg, P.Shutdown):
@@ -194,6 +200,7 @@ class EngineServer:
             self._reply(identity, P.Welcome(False, "another window is attached to this engine"))
             return
         self.client = _Client(identity)
+        self._ready = None
         self._reply(identity, P.Welcome(True, "", os.getpid(), devices=_devices()))
         from .runner import Replay
 
@@ -231,18 +238,25 @@ class EngineServer:
             if isinstance(ev, P.Applied | P.ResetDone):
                 self._config_events += 1
                 self._last_frame = float("-inf")
+                self._ready = None  # made before the change: the next one shows it
         if rows:
             self._send(P.MetricsChunk(np.concatenate(rows)))
 
     def _frame(self) -> None:
-        """Draw a frame when one is wanted and due. The weight copy is asked for just
-        before (not right after the last frame), so a frame shows the state of a step
-        ago, never one a frame interval old."""
+        """Draw a frame when one is wanted and send it when due. The weight copy is asked
+        for a little before (not right after the last frame), so a frame shows the state
+        of a step or two ago, never one a frame interval old; a frame made early waits for
+        its moment, so frames leave at an even rhythm however long the copy took."""
         c = self.client
         if c is None or self.view is None or c.credit <= 0:
             return
         now = time.monotonic()
-        if now < self._last_frame + FRAME_EVERY - MIRROR_LEAD:
+        due = self._last_frame + FRAME_EVERY
+        if self._ready is not None:
+            if now >= due - 0.0005:
+                self._send_frame(self._ready, now)
+            return
+        if now < due - MIRROR_LEAD:
             return
         src = self.mirror.acquire(newer_than=self._drawn)
         if src is not None and src.config_events < self._config_events:
@@ -266,10 +280,18 @@ class EngineServer:
             self.mirror.release()
         self._frame_error = ""
         self._drawn = src.version
+        now = time.monotonic()
+        if now >= due - 0.0005:
+            self._send_frame(snap, now)
+        else:
+            self._ready = snap
+
+    def _send_frame(self, snap: Any, now: float) -> None:
         # frames keep their rhythm (a late one does not push every later one back)
         due = self._last_frame + FRAME_EVERY
         self._last_frame = due if abs(now - due) < FRAME_EVERY / 2 else now
-        c.credit -= 1
+        self._ready = None
+        self.client.credit -= 1  # type: ignore[union-attr]
         self._send(P.Frame(snap))
 
 

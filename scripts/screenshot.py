@@ -20,7 +20,7 @@ from PySide6.QtCore import QSettings, QTimer  # noqa: E402
 
 from engine.config import default_config  # noqa: E402
 from engine.presets import load_preset  # noqa: E402
-from engine.runner import Pause, Play  # noqa: E402
+from engine.protocol import Pause, Play  # noqa: E402
 from gui.app import make_application  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
 from gui.settings import app_settings  # noqa: E402
@@ -34,6 +34,8 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=120.0)
     ap.add_argument("--insight", default=None, metavar="TAB",
                     help="show this tab of the Insight panel, e.g. Divergences")
+    ap.add_argument("--size", default=None, metavar="WxH",
+                    help="window size, e.g. 1400x900 (default: the first-run size)")
     ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
     args = ap.parse_args()
 
@@ -50,6 +52,9 @@ def main() -> int:
 
         config = with_changes(config, dict(parse_assignment(t) for t in args.sets))
     window = MainWindow(config, args.preset, settings=app_settings())
+    if args.size:
+        w, _, h = args.size.partition("x")
+        window.resize(int(w), int(h))
     window.show()
     if args.insight:
         window.right_tabs.setCurrentWidget(window.insight)
@@ -60,8 +65,7 @@ def main() -> int:
     result = {"code": 1}
 
     def check() -> None:
-        session = getattr(window.runner, "session", None)
-        step = session.step if session is not None else 0
+        step = window.link.state.step
         if step >= args.steps or time.monotonic() - t0 > args.timeout:
             timer.stop()
             QTimer.singleShot(400, shoot)  # let status, curves and a last frame arrive
@@ -70,9 +74,10 @@ def main() -> int:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         ok = window.grab().save(args.out)
         print(f"saved {args.out} ({window.width()}x{window.height()}) at step "
-              f"{window.runner.session.step}" if ok else f"could not save {args.out}")
+              f"{window.link.state.step}" if ok else f"could not save {args.out}")
         result["code"] = 0 if ok else 1
         window.link.send(Pause())
+        window.keeper.confirm_close = False  # a screenshot's run is not the user's to save
         window.close()
         app.quit()
 
