@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import secrets
 import signal
 import socket
@@ -247,8 +248,10 @@ def test_no_frame_after_a_change_shows_the_state_before_it_while_training(server
     c.send(P.Play())
     c.send(P.FrameWanted(2))
     radius = 2.6
-    for _ in range(8):
+    rng = random.Random(0)
+    for _ in range(40):  # at every phase of the frame rhythm (a frame may be made early)
         radius = 2.6 if radius == 2.2 else 2.2
+        time.sleep(rng.uniform(0.0, 0.034))
         c.send(P.Apply({"data.radius": radius}))
         end = time.monotonic() + 20
         applied = False
