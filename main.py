@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from engine.cliargs import OneLineParser as _Parser
@@ -30,7 +31,10 @@ from engine.cliargs import ranged as _ranged
 
 
 def _parser() -> _Parser:
-    p = _Parser(prog="main.py", description="GAN Playground: watch and steer GAN training.")
+    p = _Parser(prog="main.py", description="GAN Playground: watch and steer GAN training.",
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+                epilog="other commands (each has its own --help):\n" + "\n".join(
+                    f"  main.py {name:<7} {text}" for name, (_, text) in SUBCOMMANDS.items()))
     p.add_argument("--preset", default=None, help="built-in preset name or a preset JSON path")
     p.add_argument("--headless", action="store_true", help="train without a window")
     p.add_argument("--steps", type=_ranged(0, 10**9), default=None,
@@ -138,15 +142,18 @@ def _serve(argv: list[str]) -> int:
     return serve_main(argv)
 
 
+# the commands besides the app and --headless: name -> (handler, what it does)
+SUBCOMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
+    "sample": (_sample, "draw samples from a generator checkpoint"),
+    "serve": (_serve, "start an engine a window can attach to (Remote engines)"),
+    "game": (_game, "play a two-parameter game of the Games lab and write its trajectory"),
+    "sweep": (_sweep, "run every combination of a grid of settings headless, resumable"),
+}
+
+
 def _dispatch(argv: list[str]) -> int:
-    if argv and argv[0] == "sample":
-        return _sample(argv[1:])
-    if argv and argv[0] == "serve":
-        return _serve(argv[1:])
-    if argv and argv[0] == "game":
-        return _game(argv[1:])
-    if argv and argv[0] == "sweep":
-        return _sweep(argv[1:])
+    if argv and argv[0] in SUBCOMMANDS:
+        return SUBCOMMANDS[argv[0]][0](argv[1:])
     a = _parser().parse_args(argv)
     if a.headless:
         return _headless(a)

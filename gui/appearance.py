@@ -69,6 +69,8 @@ _TO_DARK = {b: a for a, b in _COLOUR_PAIRS}
 _HEX = re.compile(r"#[0-9a-fA-F]{6}\b")
 
 
+NO_LINE = theme.NO_AXIS_LINE
+
 def _table(worn: str, wanted: str) -> dict[str, str] | None:
     """The colour map from the theme something wears to the one wanted (None: same)."""
     if worn == wanted:
@@ -248,7 +250,8 @@ def restyle_view(view: pg.GraphicsView, pal: Palette, zoom: float, name: str) ->
             table = None
         if isinstance(item, pg.AxisItem):
             if not paper:
-                item.setPen(pal.axis)
+                # an axis drawn as labels only (the image grids' row names) keeps no line
+                item.setPen(pg.mkPen(None) if item.__dict__.get(NO_LINE) else pal.axis)
                 item.setTextPen(pal.axis)
             font = QFont(_base(item, "font", QFont(item.style.get("tickFont") or QFont())))
             base_pt = font.pointSizeF() if font.pointSizeF() > 0 else 8.0

@@ -91,3 +91,7 @@ def apply_theme(app: QApplication) -> None:
         " color: #cfd3da; }"
         "QToolTip { border: 1px solid #4a4e56; padding: 4px; }"
     )
+
+# set (True) in an AxisItem's __dict__ when it shows labels only: a theme or zoom change
+# (gui.appearance) keeps its line hidden
+NO_AXIS_LINE = "_appearance_no_line"

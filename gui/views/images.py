@@ -115,6 +115,7 @@ class ImageGrid(QWidget):
         left = item.getAxis("left")
         style_axis(left)
         left.setPen(pg.mkPen(None))
+        left.__dict__[theme.NO_AXIS_LINE] = True  # labels only, whatever the theme or zoom
         left.setStyle(tickLength=0, tickTextOffset=4, autoExpandTextSpace=True)
         self.viewbox = item.getViewBox()
         self.viewbox.setAspectLocked(True)

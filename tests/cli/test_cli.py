@@ -299,6 +299,8 @@ def test_more_bad_input_in_process(headless_run, tmp_path, capsys):
 def test_help_works():
     p = run("--help")
     assert p.returncode == 0 and "--headless" in p.stdout
+    for command in ("sample", "serve", "game", "sweep"):  # the other commands are named
+        assert f"main.py {command} " in p.stdout, command
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")

@@ -374,3 +374,29 @@ def test_show_one_class_filters_the_real_grid_too_and_the_opening_click_picks_no
     view.choose_class(-1)
     view.show_snapshot(snapshot(step=3, conditional=True))
     assert view.real_grid.row_labels == [f"class {k}" for k in range(10)]
+
+
+@pytest.mark.parametrize("theme_name", ["light", "dark"])
+def test_row_labels_keep_no_axis_line_through_a_theme_and_zoom_change(qtbot, theme_name):
+    """The class names beside the grid are labels only: a theme or zoom change (which
+    restyles every axis) must not draw the axis line down the side of the picture."""
+    from PySide6.QtCore import Qt
+
+    from gui.appearance import appearance
+    from gui.views.images import ImageGrid
+
+    grid = ImageGrid("Generated", "")
+    qtbot.addWidget(grid)
+    grid.show()
+    look = appearance()
+    old_theme, old_zoom = look.theme, look.zoom
+    try:
+        look.set_theme(theme_name)
+        look.set_zoom(1.25)
+        look.apply(grid)
+        axis = grid.plot.getPlotItem().getAxis("left")
+        assert axis.pen().style() == Qt.PenStyle.NoPen
+        assert axis.textPen().style() != Qt.PenStyle.NoPen
+    finally:
+        look.set_theme(old_theme)
+        look.set_zoom(old_zoom)
