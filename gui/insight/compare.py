@@ -214,10 +214,12 @@ class CompareView(QWidget):
         js = self.plots["js"]
         js.setYRange(0, JS_TOP, padding=0)
         js.enableAutoRange(y=False)
-        js.addItem(pg.InfiniteLine(
+        self.log2_line = pg.InfiniteLine(
             math.log(2), angle=0, label="log 2",
-            labelOpts={"position": 0.06, "color": REFERENCE_COLOR, "anchors": [(0, 1), (0, 1)]},
-            pen=pg.mkPen(REFERENCE_COLOR, width=1, style=Qt.PenStyle.DashLine)))
+            # under the line: above it the label needs more room than a short plot has
+            labelOpts={"position": 0.06, "color": REFERENCE_COLOR, "anchors": [(0, 0), (0, 0)]},
+            pen=pg.mkPen(REFERENCE_COLOR, width=1, style=Qt.PenStyle.DashLine))
+        js.addItem(self.log2_line)
         for spec in PLOTS:
             self.curves[(spec.key, "B")].setZValue(1)
 

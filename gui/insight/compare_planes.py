@@ -199,9 +199,19 @@ def _jitter(n: int, offset: float) -> np.ndarray:
 
 def _free_width(label: pg.LabelItem) -> None:
     """A title that asks for no width: a long one (B's change) would otherwise widen its
-    column and the two planes would no longer be the same size (it is clipped instead)."""
-    height = label.itemRect().height()
-    label.setMinimumWidth(0)
-    label._sizeHint[Qt.SizeHint.MinimumSize] = (0, height)
-    label._sizeHint[Qt.SizeHint.PreferredSize] = (0, height)
-    label.updateGeometry()
+    column, and B's plane would grow past its cell (its picture cut off at the right). The
+    label's own ``updateMin`` (run by every ``setText`` and every resize) asks for the
+    text's width again, so it is replaced on this label."""
+
+    def update_min() -> None:
+        height = label.itemRect().height()
+        label.setMinimumWidth(0)
+        label.setMinimumHeight(height)
+        label._sizeHint = {Qt.SizeHint.MinimumSize: (0, height),
+                           Qt.SizeHint.PreferredSize: (0, height),
+                           Qt.SizeHint.MaximumSize: (-1, -1),
+                           Qt.SizeHint.MinimumDescent: (0, 0)}
+        label.updateGeometry()
+
+    label.updateMin = update_min  # type: ignore[method-assign]
+    update_min()

@@ -116,3 +116,25 @@ def test_image_data_compares_two_image_grids(qtbot, make_panel):
     assert planes.images["A"].isVisible() and planes.images["B"].isVisible()
     assert planes.images["B"].image.shape == planes.images["A"].image.shape
     assert planes.point_count("A") == planes.point_count("B") == 1  # a grid, not points
+    # B's long title ("B: loss.name = least-squares") is clipped, never widening B's plot
+    # past its cell (its picture was cut off at the right)
+    panel.resize(360, 700)  # each side narrower than B's title (~200 px at 1280x720)
+    qtbot.wait(100)
+    for run in ("A", "B"):
+        assert planes.plots[run].width() <= planes.widgets[run].width() + 1, run
+    assert abs(planes.plots["A"].vb.width() - planes.plots["B"].vb.width()) <= 2
+
+
+def test_the_js_log2_label_lies_inside_a_short_plot(qtbot, make_panel):
+    """At 1280x720 the comparison's JS plot is ~60 px tall: the "log 2" label must lie whole
+    inside it (above its line it was cut off at the top)."""
+    panel, link = make_panel(tab="Compare")
+    compare, b = _start(qtbot, panel)
+    panel.resize(400, 560)
+    qtbot.waitUntil(lambda: compare.planes.frames["B"] >= 1, timeout=TIMEOUT)
+    qtbot.wait(200)
+    line = compare.log2_line
+    area = compare.plots["js"].getViewBox().sceneBoundingRect()
+    assert area.height() < 120  # the case in question: a short plot
+    label = line.label.sceneBoundingRect()
+    assert line.label.isVisible() and area.contains(label), (label, area)
