@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
 )
 
 from engine.catalogue import LOSS_INFO
-from engine.games import builtin_game_presets, load_game_preset
 from engine.presets import OTHER_TOPIC, TOPICS, builtin_presets, load_preset, teaching_key, topic_of
 
 HEADER_COLOUR = "#e8c872"
@@ -82,6 +81,10 @@ def read_library() -> list[PresetInfo]:
                               topic=topic_of(cfg), lecture=str(cfg.get("lecture") or "")))
         keys[stem] = teaching_key(stem, cfg)
     out = sorted(out, key=lambda info: keys[info.stem])
+    # here, not at the top: the games bring scipy, and the window's start need not wait
+    # for it (it cost a third of the GUI's import time before the first paint)
+    from engine.games import builtin_game_presets, load_game_preset
+
     for stem in builtin_game_presets():
         try:
             game = load_game_preset(stem)

@@ -224,3 +224,28 @@ def test_an_engine_that_ends_on_its_own_is_reported(qtbot, make_window):
     assert died.args[0].describe() == "the engine process exited"
     assert "engine stopped" in window.message.text()
     assert [b.text() for b in window.message.action_buttons()] == ["Restart fresh"]
+
+
+def test_the_window_paints_before_the_games_lab_is_imported(tmp_path):
+    """The games (scipy's integrators and special functions) load when the preset library
+    or the Games lab opens, not before the window's first paint (they were a third of the
+    window's import time)."""
+    script = textwrap.dedent("""
+        import os, sys
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        from PySide6.QtCore import QSettings
+        from gui.app import make_application
+        from gui.main_window import MainWindow
+        from engine.config import default_config
+        app = make_application()
+        w = MainWindow(default_config(), "t", start=False,
+                       settings=QSettings(sys.argv[1], QSettings.Format.IniFormat))
+        w.show()
+        app.processEvents()
+        print("engine.games" in sys.modules)
+        w.close()
+    """)
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "s.ini")], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-1] == "False"
