@@ -7,20 +7,25 @@ the top of the plot, to the right of the line (to its left near the right edge).
 changes close together are stacked in rows instead of drawn over each other, in at most
 ``LABEL_SHARE`` of the plot's height; when the rows run out (a small plot may have none),
 the label is left off and the line keeps the text in its tooltip (the full text, with
-the step, is always there).
+the step, is always there: hover the line).
 
-Lines are built when the log changes (rarely) and only repositioned when the x range or
-the plot's size changes, so a marker costs nothing per frame.
+What a marker costs per frame is bounded whatever the length of the log: each plot draws
+all its lines as one item (``MarkerLines``: one ``drawLines`` call), and only the labels
+that find a row exist as text items (a pool, reused). A line per change as a pyqtgraph
+``InfiniteLine`` cost ~0.4 ms a frame each over the six curve plots, so a lecture of a
+hundred changes took the window's whole frame budget.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, QTimer
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, QTimer
+from PySide6.QtGui import QFont, QFontMetricsF
 
 MARKER_COLOR = "#facc15"
 LINE_ALPHA = 170
@@ -31,10 +36,75 @@ ROW_GAP_PX = 6          # horizontal room between two labels in one row
 MAX_ROWS = 4
 LABEL_SHARE = 0.35      # of a plot's height, at most, for label rows (a small plot: lines only)
 Z_VALUE = 20            # above the curves: a label must stay readable
+MAX_PER_ROW = 16        # labels tried per row (the newest changes in view), at most
+HOVER_PX = 4            # the pointer this close to a line shows its tooltip
+LABEL_PAD = 1.0         # px around a label's text (its filled box)
 
 
 def short_label(text: str, limit: int = LABEL_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+class MarkerLines(pg.GraphicsObject):
+    """Every marker line of one plot as one item: dashed, from the bottom of the view to
+    its top, at ``xs`` (view coordinates); hovering a line shows its tooltip."""
+
+    def __init__(self, pen: Any) -> None:
+        super().__init__()
+        self.pen = pg.mkPen(pen)
+        self.pen.setCosmetic(True)
+        self.xs = np.empty(0)
+        self.tips: list[str] = []
+        self.setZValue(Z_VALUE - 1)
+        self.setAcceptHoverEvents(True)
+
+    def set_lines(self, xs: Sequence[float], tips: Sequence[str]) -> None:
+        self.prepareGeometryChange()
+        self.xs = np.asarray(xs, dtype=np.float64)
+        self.tips = list(tips)
+        self.update()
+
+    def _view(self) -> tuple[tuple[float, float], tuple[float, float]] | None:
+        vb = self.getViewBox()
+        return None if vb is None else vb.viewRange()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
+        ranges = self._view()
+        if ranges is None or not len(self.xs):
+            return QRectF()
+        (x0, x1), (y0, y1) = ranges
+        return QRectF(x0, y0, x1 - x0, y1 - y0)
+
+    def viewRangeChanged(self) -> None:  # noqa: N802 (pyqtgraph's hook)
+        self.prepareGeometryChange()
+        self.update()
+
+    def paint(self, painter: Any, *args: Any) -> None:
+        ranges = self._view()
+        if ranges is None or not len(self.xs):
+            return
+        (x0, x1), (y0, y1) = ranges
+        shown = self.xs[(self.xs >= x0) & (self.xs <= x1)]
+        if not len(shown):
+            return
+        painter.setPen(self.pen)
+        painter.drawLines([QLineF(float(x), y0, float(x), y1) for x in shown])
+
+    def nearest(self, scene_x: float) -> int | None:
+        """The line within ``HOVER_PX`` of a scene x (the newest of several), or None."""
+        vb = self.getViewBox()
+        if vb is None or not len(self.xs):
+            return None
+        px = np.array([vb.mapViewToScene(QPointF(float(x), 0.0)).x() for x in self.xs])
+        close = np.flatnonzero(np.abs(px - scene_x) <= HOVER_PX)
+        return int(close[-1]) if len(close) else None
+
+    def hoverMoveEvent(self, ev: Any) -> None:  # noqa: N802 (Qt override)
+        i = self.nearest(ev.scenePos().x())
+        self.setToolTip(self.tips[i] if i is not None else "")
+
+    def hoverLeaveEvent(self, ev: Any) -> None:  # noqa: N802 (Qt override)
+        self.setToolTip("")
 
 
 class SwapMarkers:
@@ -48,8 +118,16 @@ class SwapMarkers:
         self.color = color
         self.entries: tuple[tuple[int, str], ...] = ()
         self.shift = 0
-        self.lines: list[list[pg.InfiniteLine]] = [[] for _ in self.plots]
-        self._shown: list[tuple[float, int, str]] = []  # (x, step, text) of each line drawn
+        self._shown: list[tuple[float, int, str]] = []  # (x, step, text) of each line
+        self._widths: dict[tuple[str, float], float] = {}  # a label's width in px, by text
+        pen = pg.mkPen(_alpha(color, LINE_ALPHA), width=1, style=Qt.PenStyle.DashLine)
+        self.lines: list[MarkerLines] = []
+        self.labels: list[list[pg.TextItem]] = [[] for _ in self.plots]  # a pool per plot
+        self.placed: list[dict[int, pg.TextItem]] = [{} for _ in self.plots]  # line -> label
+        for plot in self.plots:
+            item = MarkerLines(pen)
+            plot.addItem(item, ignoreBounds=True)
+            self.lines.append(item)
         self._timer = QTimer()
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -66,109 +144,127 @@ class SwapMarkers:
         if shift is not None:
             self.shift = int(shift)
         self.entries = clean
-        self._rebuild()
+        self._shown = [(float(step - self.shift), step, text) for step, text in clean
+                       if step - self.shift >= 0]
+        xs = [x for x, _, _ in self._shown]
+        tips = [tip_of(step, text) for _, step, text in self._shown]
+        for item in self.lines:
+            item.set_lines(xs, tips)
+        self.layout()
 
     def clear(self) -> None:
         self.set_entries(())
 
+    # ------------------------------------------------------------------ read back
     def positions(self, index: int = 0) -> list[float]:
         """The x of each line on plot ``index`` (tests, scripts)."""
-        return [line.value() for line in self.lines[index]]
+        return [float(x) for x in self.lines[index].xs]
+
+    def tooltip(self, index: int, line: int) -> str:
+        """What hovering line ``line`` of plot ``index`` shows."""
+        return self.lines[index].tips[line]
+
+    def label(self, index: int, line: int) -> pg.TextItem | None:
+        """The label drawn for line ``line`` on plot ``index`` (None: it found no row)."""
+        return self.placed[index].get(line)
 
     # ------------------------------------------------------------------ drawing
-    def _rebuild(self) -> None:
-        """Bring the lines in line with ``entries``: only what changed is rebuilt. The log
-        grows at its end (one entry per change), so a new entry costs one line per plot,
-        not a rebuild of all of them (after a hundred changes that took ~60 ms a change and
-        held back the next frame)."""
-        shown = [(step - self.shift, step, text) for step, text in self.entries
-                 if step - self.shift >= 0]
-        keep = 0
-        while (keep < len(shown) and keep < len(self._shown)
-               and shown[keep] == self._shown[keep]):
-            keep += 1
-        for plot, lines in zip(self.plots, self.lines):
-            for line in lines[keep:]:
-                plot.removeItem(line)
-            del lines[keep:]
-        pen = pg.mkPen(_alpha(self.color, LINE_ALPHA), width=1, style=Qt.PenStyle.DashLine)
-        for plot, lines in zip(self.plots, self.lines):
-            for x, step, text in shown[keep:]:
-                lines.append(_marker_line(plot, pen, self.color, x, step, text))
-        self._shown = shown
-        self.layout()
-
     def _schedule(self, *_: Any) -> None:
-        if any(self.lines):
+        if self._shown:
             self._timer.start()
 
     def layout(self) -> None:
         """Place each label at the top of its plot, stacked in rows where labels would
-        overlap; a label with no free row is hidden (its line keeps the tooltip)."""
-        for plot, lines in zip(self.plots, self.lines):
-            if lines:
-                _layout_plot(plot, lines)
+        overlap; a line with no free row gets no label (it keeps its tooltip)."""
+        for i, plot in enumerate(self.plots):
+            self._layout_plot(i, plot)
+
+    def _layout_plot(self, i: int, plot: pg.PlotItem) -> None:
+        try:
+            vb = plot.getViewBox()
+        except RuntimeError:  # the plot was deleted (a closed window) before the timer fired
+            return
+        if vb is None:
+            return
+        width, height = vb.width(), vb.height()
+        wanted: dict[int, tuple[float, float, bool, int]] = {}  # line -> (x, y, right, row)
+        if self._shown and width > 0 and height > 0:
+            (x0, x1), _ = vb.viewRange()
+            font = _label_font()
+            metrics = QFontMetricsF(font)
+            row_h = math.ceil(metrics.height() + 2 * LABEL_PAD) + 1  # a label's box, and 1 px
+            rows_fit = min(MAX_ROWS, int(LABEL_SHARE * height // max(row_h, 1.0)))
+            xs = np.array([x for x, _, _ in self._shown])
+            inside = np.flatnonzero((xs >= x0) & (xs <= x1))
+            # newest first: when rows run out, the latest changes keep their labels
+            candidates = []
+            for j in inside[::-1][: rows_fit * MAX_PER_ROW]:
+                px = (xs[j] - x0) / (x1 - x0) * width if x1 > x0 else 0.0
+                w = self._width(metrics, short_label(self._shown[j][2]))
+                right = px + w + 2 <= width  # reads to the right of its line if it fits
+                candidates.append((px if right else px - w, int(j), right, w))
+            # newest first: each takes the first row where it overlaps no label placed yet
+            rows: list[list[tuple[float, float]]] = []
+            for left_edge, j, right, w in candidates:
+                span = (left_edge - ROW_GAP_PX, left_edge + w + ROW_GAP_PX)
+                row = next((r for r, spans in enumerate(rows)
+                            if all(span[1] <= a or span[0] >= b for a, b in spans)), None)
+                if row is None and len(rows) < rows_fit:
+                    row = len(rows)
+                    rows.append([])
+                if row is None:
+                    continue
+                rows[row].append((left_edge, left_edge + w))
+                wanted[j] = (float(xs[j]), 2 + row * row_h, right, row)
+        self._place(i, vb, wanted)
+
+    def _width(self, metrics: QFontMetricsF, text: str) -> float:
+        key = (text, metrics.height())
+        w = self._widths.get(key)
+        if w is None:
+            w = self._widths[key] = metrics.horizontalAdvance(text) + 2 * LABEL_PAD
+        return w
+
+    def _place(self, i: int, vb: Any, wanted: dict[int, tuple[float, float, bool, int]]
+               ) -> None:
+        pool, placed = self.labels[i], self.placed[i]
+        placed.clear()
+        for k, (j, (x, top_px, right, _row)) in enumerate(sorted(wanted.items())):
+            if k == len(pool):
+                pool.append(self._new_label(self.plots[i]))
+            label = pool[k]
+            text = short_label(self._shown[j][2])
+            if label.toPlainText() != text:
+                label.setText(text)
+            label.setToolTip(tip_of(self._shown[j][1], self._shown[j][2]))
+            label.setAnchor((0, 0) if right else (1, 0))
+            y = vb.mapToView(QPointF(0.0, top_px)).y()
+            label.setPos(x, y)
+            label.show()
+            placed[j] = label
+        for label in pool[len(wanted):]:
+            label.hide()
+
+    def _new_label(self, plot: pg.PlotItem) -> pg.TextItem:
+        label = pg.TextItem("", color=self.color, fill=pg.mkBrush(*LABEL_FILL), anchor=(0, 0))
+        label.textItem.document().setDocumentMargin(LABEL_PAD)  # compact rows
+        label.setFont(_label_font())
+        label.setZValue(Z_VALUE)
+        plot.addItem(label, ignoreBounds=True)
+        return label
 
 
-def _marker_line(plot: pg.PlotItem, pen: Any, color: str, x: float, step: int,
-                 text: str) -> pg.InfiniteLine:
-    line = pg.InfiniteLine(
-        pos=x, angle=90, movable=False, pen=pen,
-        label=short_label(text).replace("{", "{{").replace("}", "}}"),
-        labelOpts={"position": 0.98, "color": color, "fill": pg.mkBrush(*LABEL_FILL),
-                   "anchors": [(0, 0), (0, 0)]})
-    line.setZValue(Z_VALUE)
-    line.label.textItem.document().setDocumentMargin(0.5)  # compact rows
-    font = QFont(line.label.textItem.font())
+def tip_of(step: int, text: str) -> str:
+    return f"step {step:,}: {text}"
+
+
+def _label_font() -> QFont:
+    font = QFont()
     font.setPointSize(LABEL_POINTS)
-    line.label.setFont(font)
-    tip = f"step {step:,}: {text}"
-    line.setToolTip(tip)
-    line.label.setToolTip(tip)
-    plot.addItem(line, ignoreBounds=True)
-    return line
+    return font
 
 
 def _alpha(color: str, alpha: int) -> Any:
     c = pg.mkColor(color)
     c.setAlpha(alpha)
     return c
-
-
-def _layout_plot(plot: pg.PlotItem, lines: list[pg.InfiniteLine]) -> None:
-    vb = plot.getViewBox()
-    width, height = vb.width(), vb.height()
-    if width <= 0 or height <= 0:
-        return
-    (x0, x1), _ = vb.viewRange()
-    row_h = max((line.label.boundingRect().height() for line in lines), default=14.0)
-    rows_fit = min(MAX_ROWS, int(LABEL_SHARE * height // max(row_h, 1.0)))
-    ends: list[float] = []  # the right edge of the last label in each row
-    placed = []
-    for line in lines:
-        x = line.value()
-        if not x0 <= x <= x1:
-            line.label.hide()
-            continue
-        px = vb.mapFromView(QPointF(x, 0)).x()  # pixels from the plot area's left edge
-        w = line.label.boundingRect().width()
-        right = px + w + 2 <= width  # the label reads to the right of its line if it fits
-        left_edge = px if right else px - w
-        placed.append((left_edge, line, right, w))
-    placed.sort(key=lambda item: item[0])
-    n = len(placed)
-    for i, (left_edge, line, right, w) in enumerate(placed):
-        # a label covers the lines it reaches over (the neighbours' dashes would cross it)
-        line.setZValue(Z_VALUE + (n - i if right else n + i))
-        row = next((r for r, end in enumerate(ends) if left_edge >= end + ROW_GAP_PX), None)
-        if row is None and len(ends) < rows_fit:
-            row = len(ends)
-            ends.append(float("-inf"))
-        if row is None:
-            line.label.hide()
-            continue
-        ends[row] = left_edge + w
-        anchor = (0, 0) if right else (1, 0)
-        line.label.anchors = [anchor, anchor]
-        line.label.setPosition(max(0.0, 1.0 - (2 + row * row_h) / height))
-        line.label.show()

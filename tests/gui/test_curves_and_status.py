@@ -231,8 +231,10 @@ def test_a_swap_mid_run_marks_every_curve_plot_at_its_step(qtbot, make_window):
     assert step >= 5 and text == "loss → hinge"
     for key, steps in marker_steps(window).items():
         assert steps == [step], key
-    line = window.curves.markers.lines[0][0]
-    assert "loss → hinge" in line.label.toPlainText() and "loss → hinge" in line.toolTip()
+    markers = window.curves.markers
+    qtbot.waitUntil(lambda: markers.label(0, 0) is not None, timeout=TIMEOUT)
+    assert "loss → hinge" in markers.label(0, 0).toPlainText()
+    assert "loss → hinge" in markers.tooltip(0, 0)
     # a refused change draws nothing
     with qtbot.waitSignal(window.link.rejected, timeout=TIMEOUT):
         window.apply_changes({"train.batch_size": -1})
@@ -242,7 +244,8 @@ def test_a_swap_mid_run_marks_every_curve_plot_at_its_step(qtbot, make_window):
     assert [t for _, t in window.link.state.swaps] == ["loss → hinge", "data → moons"]
     assert all(len(s) == 2 for s in marker_steps(window).values())
     # the label sits at the top of the plot, shown
-    qtbot.waitUntil(lambda: window.curves.markers.lines[0][1].label.isVisible(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: markers.label(0, 1) is not None and markers.label(0, 1).isVisible(),
+                    timeout=TIMEOUT)
 
 
 def test_markers_come_back_with_a_saved_session_and_go_with_a_reset(qtbot, make_window,
@@ -284,43 +287,51 @@ def test_labels_of_close_markers_stack_instead_of_overlapping(qtbot):
                (980, "{value} is no format"), (40, "before the origin")]
     markers.set_entries(entries, shift=50)           # x counts from step 50 (a comparison)
     assert markers.positions() == [50, 60, 70, 930]  # step 40 is before the origin
-    qtbot.waitUntil(lambda: all(line.label.isVisible() for line in markers.lines[0]),
+    labels = lambda: [markers.label(0, j) for j in range(4)]  # noqa: E731
+    qtbot.waitUntil(lambda: all(lb is not None and lb.isVisible() for lb in labels()),
                     timeout=TIMEOUT)
-    assert markers.lines[0][3].label.toPlainText() == "{value} is no format"
+    assert markers.label(0, 3).toPlainText() == "{value} is no format"
     w.grab()  # a text item sizes itself to the screen when painted
-    rects = [line.label.sceneBoundingRect() for line in markers.lines[0]]
+    markers.layout()
+    rects = [lb.sceneBoundingRect() for lb in labels()]
     for i, a in enumerate(rects):
         for b in rects[i + 1:]:
             assert not a.intersects(b), (a, b)
     view = w.getViewBox().sceneBoundingRect()
     assert all(view.contains(r) for r in rects)  # the last one reads leftwards of its line
     markers.clear()
-    assert markers.positions() == [] and not [i for i in w.getPlotItem().items
-                                              if isinstance(i, pg.InfiniteLine)]
+    assert markers.positions() == [] and markers.label(0, 0) is None
+    assert not [i for i in w.getPlotItem().items if isinstance(i, pg.TextItem) and i.isVisible()]
 
 
-def test_a_growing_swap_log_adds_lines_and_keeps_the_ones_drawn(qtbot):
-    """The log grows by one entry per change: the lines already drawn stay (rebuilding a
-    hundred of them at every change held back the next frame), an entry that changed or
-    went (a rollback, a reset) is redrawn or removed, and a new origin moves them all."""
+def test_a_long_swap_log_keeps_every_line_and_a_bounded_number_of_items(qtbot):
+    """Hundreds of changes (a lecture of slider drags): every line is drawn and named in
+    its tooltip, but a plot holds one line item and only the labels that find a row (a
+    pyqtgraph line per change cost ~0.4 ms a frame each and froze the window); a rollback
+    or reset shortens the log, and a new origin moves every line."""
     import pyqtgraph as pg
 
-    from gui.views.markers import SwapMarkers
+    from gui.views.markers import MAX_ROWS, MAX_PER_ROW, SwapMarkers
 
     w = pg.PlotWidget()
     qtbot.addWidget(w)
+    w.resize(500, 300)
+    w.show()
+    qtbot.waitExposed(w)
+    w.plot(np.arange(3100.0), np.zeros(3100))
     markers = SwapMarkers([w])
-    log = [(10 * i, f"radius → {i}") for i in range(1, 101)]
-    markers.set_entries(log[:99])
-    kept = list(markers.lines[0])
+    log = [(10 * i, f"radius {i} → {i + 1}") for i in range(1, 301)]
     markers.set_entries(log)
-    assert markers.lines[0][:99] == kept and markers.positions()[-1] == 1000
-    drawn = [i for i in w.getPlotItem().items if isinstance(i, pg.InfiniteLine)]
-    assert len(drawn) == 100
+    assert markers.positions() == [10.0 * i for i in range(1, 301)]
+    assert markers.tooltip(0, 299) == "step 3,000: radius 300 → 301"
+    qtbot.waitUntil(lambda: markers.label(0, 299) is not None, timeout=TIMEOUT)  # the newest
+    items = w.getPlotItem().items
+    assert len(items) <= 1 + 1 + MAX_ROWS * MAX_PER_ROW  # the curve, the lines, labels
+    shown = [markers.label(0, j) for j in range(300) if markers.label(0, j) is not None]
+    assert 0 < len(shown) <= MAX_ROWS * MAX_PER_ROW
     markers.set_entries([*log[:50], (505, "loss → hinge")])  # rolled back, then a new swap
-    assert markers.lines[0][:50] == kept[:50]
     assert markers.positions()[-1] == 505 and len(markers.positions()) == 51
-    assert markers.lines[0][-1].toolTip() == "step 505: loss → hinge"
-    assert len([i for i in w.getPlotItem().items if isinstance(i, pg.InfiniteLine)]) == 51
+    assert markers.tooltip(0, 50) == "step 505: loss → hinge"
     markers.set_entries(log[:3], shift=15)
     assert markers.positions() == [5, 15]
+    assert markers.tooltip(0, 0) == "step 20: radius 2 → 3"
