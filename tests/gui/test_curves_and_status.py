@@ -311,7 +311,7 @@ def test_a_long_swap_log_keeps_every_line_and_a_bounded_number_of_items(qtbot):
     or reset shortens the log, and a new origin moves every line."""
     import pyqtgraph as pg
 
-    from gui.views.markers import MAX_ROWS, MAX_PER_ROW, SwapMarkers
+    from gui.views.markers import MAX_PER_ROW, MAX_ROWS, SwapMarkers
 
     w = pg.PlotWidget()
     qtbot.addWidget(w)
