@@ -44,6 +44,7 @@ IDLE_POLL_MS = 25
 FRAME_EVERY = 1 / 30
 MIRROR_LEAD = 0.008  # ask for a weight copy this long before a frame is due (a step or two)
 WAIT_COPY_MS = 2     # poll while a copy asked for is on its way
+WATCHDOG_GRACE_S = 1.0  # the window's process gone this long: the engine ends, whatever it does
 DETACH_AFTER = 10.0  # seconds of silence after which a window counts as gone
 
 
@@ -306,6 +307,25 @@ def _watch_parent_death() -> None:
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def _watchdog(parent: int, grace: float = WATCHDOG_GRACE_S) -> None:
+    """A backstop that needs nothing from the main loop: a thread of its own ends the
+    process when the window's process has been gone ``grace`` seconds (the signal above
+    and the main loop's own check end it cleanly first; a loop held up by anything must
+    still never leave an engine behind its window)."""
+
+    def run() -> None:
+        gone_since: float | None = None
+        while True:
+            time.sleep(0.1)
+            if os.getppid() == parent:
+                continue
+            gone_since = gone_since if gone_since is not None else time.monotonic()
+            if time.monotonic() - gone_since >= grace:
+                os._exit(0)
+
+    threading.Thread(target=run, name="parent-watchdog", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="engine.server")
     p.add_argument("--listen", required=True)
@@ -321,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         _watch_parent_death()
         if os.getppid() != a.parent:
             return 0  # the window died before we started
+        _watchdog(a.parent)
     key = bytes.fromhex(os.environ.get(KEY_ENV, ""))
     config = None
     if a.config:

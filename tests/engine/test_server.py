@@ -267,3 +267,32 @@ def test_no_frame_after_a_change_shows_the_state_before_it_while_training(server
                     break
         else:
             raise AssertionError("no frame after the change")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_the_watchdog_ends_an_engine_whose_window_is_gone_whatever_its_loop_does():
+    """The backstop behind the signal and the main loop's own check: a process whose main
+    thread is busy elsewhere (here: asleep for 30 s) still ends soon after its parent."""
+    child = ("import os, sys, time; sys.path.insert(0, sys.argv[1]); "
+             "from engine.server import _watchdog; _watchdog(os.getppid(), grace=0.3); "
+             "print('up', flush=True); time.sleep(30)")
+    parent = ("import subprocess, sys; p = subprocess.Popen([sys.executable, '-c', "
+              f"{child!r}, sys.argv[1]], stdout=subprocess.PIPE, text=True); "
+              "assert p.stdout.readline().strip() == 'up'; print(p.pid, flush=True)")
+    out = subprocess.run([sys.executable, "-c", parent, str(ROOT)], capture_output=True,
+                         text=True, timeout=60, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-1000:]
+    pid = int(out.stdout.split()[-1])
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 5:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().split()[2] == "Z":
+                    break
+        except OSError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        raise AssertionError("the orphaned process outlived its parent by 5 s")
+    assert time.monotonic() - t0 < 2.0
