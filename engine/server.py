@@ -44,6 +44,7 @@ IDLE_POLL_MS = 25
 FRAME_EVERY = 1 / 30
 MIRROR_LEAD = 0.008  # ask for a weight copy this long before a frame is due (a step or two)
 WAIT_COPY_MS = 2     # poll while a copy asked for is on its way
+QUIET_AFTER_S = 0.1  # ...for this long; then the engine is paused with nothing new
 WATCHDOG_GRACE_S = 1.0  # the window's process gone this long: the engine ends, whatever it does
 DETACH_AFTER = 10.0  # seconds of silence after which a window counts as gone
 
@@ -89,6 +90,7 @@ class EngineServer:
         self._drawn = -1
         self._config_events = 0  # Applied/ResetDone forwarded (the runner counts the same)
         self._ready: Any = None  # a frame made ahead of its moment (see ``_frame``)
+        self._asked_at = 0.0  # when the weight copy now awaited was asked for
         self._last_frame = 0.0
         self._frame_error = ""
         self._stop = threading.Event()
@@ -141,7 +143,10 @@ class EngineServer:
         if self._ready is not None:
             return int(min(max(0.0, 1000 * (due - time.monotonic())), POLL_MS))
         if self.mirror.wanted.is_set():
-            return WAIT_COPY_MS
+            # a copy is on its way within a step; a paused engine with nothing new to
+            # copy sends none, and waits quietly instead of waking 500 times a second
+            fresh = time.monotonic() - self._asked_at < QUIET_AFTER_S
+            return WAIT_COPY_MS if fresh else IDLE_POLL_MS
         wait = due - MIRROR_LEAD - time.monotonic()
         return int(min(max(1.0, 1000 * wait), POLL_MS))
 
@@ -182,6 +187,7 @@ class EngineServer:
             self.view = msg.request
             self._drawn = -1  # the next frame answers the new request
             self._ready = None
+            self._asked_at = time.monotonic()
         elif isinstance(msg, P.Ping):
             pass
         elif isinstance(msg, P.Shutdown):
@@ -239,6 +245,7 @@ class EngineServer:
             if isinstance(ev, P.Applied | P.ResetDone):
                 self._config_events += 1
                 self._last_frame = float("-inf")
+                self._asked_at = time.monotonic()  # its copy comes within a step
                 self._ready = None  # made before the change: the next one shows it
         if rows:
             self._send(P.MetricsChunk(np.concatenate(rows)))
@@ -264,7 +271,9 @@ class EngineServer:
             self.mirror.release()  # taken before the change the window was just told of
             src = None
         if src is None:
-            self.mirror.wanted.set()
+            if not self.mirror.wanted.is_set():
+                self._asked_at = now
+                self.mirror.wanted.set()
             return
         try:
             from .views import build_snapshot

@@ -18,10 +18,29 @@ def _start(qtbot, panel):
     b = compare.link_b
     died: list = []
     b.engine_died.connect(died.append)
-    qtbot.waitUntil(lambda: b.state.ready or bool(died), timeout=3 * TIMEOUT)
-    assert not died, died[0].describe()  # a second torch start, on
-    # two busy cores
+    try:  # a second torch start, on two busy cores
+        qtbot.waitUntil(lambda: b.state.ready or bool(died), timeout=3 * TIMEOUT)
+    except Exception:
+        raise AssertionError(f"B's engine was not ready in {3 * TIMEOUT / 1000:.0f} s: "
+                             f"{_engine_state(b)}") from None
+    assert not died, died[0].describe()
     return compare, b
+
+
+def _engine_state(link) -> str:
+    """What B's engine process did (its log, alive or not): for a failure message."""
+    from pathlib import Path
+
+    proc = link.process
+    if proc is None:
+        return "no process"
+    ended = proc.exited()
+    try:
+        log = Path(proc._log.name).read_text(encoding="utf-8", errors="replace")[-1500:]
+    except OSError as e:
+        log = f"(no log: {e})"
+    return (f"pid {proc.pid}, {'ended: ' + ended.describe() if ended else 'running'}; "
+            f"heard: {link.state.rows} rows, step {link.state.step}; log: {log!r}")
 
 
 def test_b_plane_draws_b_frames_beside_a(qtbot, make_panel):
