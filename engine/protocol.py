@@ -34,7 +34,7 @@ import numpy as np
 
 from .snapshot import Snapshot, ViewRequest
 
-VERSION = 1
+VERSION = 2  # 2: ResetDone.replay
 MAGIC = b"GANP"
 MAX_HEADER = 16 << 20      # a config with 20,000 drawn points is ~1 MB of JSON
 MAX_MESSAGE = 512 << 20    # a whole history of 200,000 rows is ~25 MB; images are less
@@ -267,9 +267,12 @@ class MetricsChunk:
 
 @dataclass(frozen=True)
 class ResetDone:
-    """History restarted (reset, new seed or a new config): views clear their curves."""
+    """History restarted (reset, new seed or a new config): views clear their curves.
+    ``replay``: the state replayed to a window that just attached, not a new run (a
+    comparison started meanwhile must not take it for "A started afresh")."""
 
     config: dict[str, Any]
+    replay: bool = False
 
 
 @dataclass(frozen=True)

@@ -342,7 +342,7 @@ class Runner:
             self._running = False
             self._guarded(fn)
         elif isinstance(cmd, Replay):
-            self._reset_done(s.config)
+            self._reset_done(s.config, replay=True)
             if len(s.history):
                 self._emit(MetricsChunk(s.history.rows))
             self._sync_swaps()
@@ -419,10 +419,10 @@ class Runner:
         self._emit(Applied({}, new.config, new.step))
         self._open_board()
 
-    def _reset_done(self, config: dict[str, Any]) -> None:
+    def _reset_done(self, config: dict[str, Any], replay: bool = False) -> None:
         """A new run (reset, new seed, new session, a window attached): the front end
         clears its curves and markers, and the speed is measured afresh."""
-        self._emit(ResetDone(config))
+        self._emit(ResetDone(config, replay=replay))
         self._sent_swaps = ()
         self.meter.restart()
 

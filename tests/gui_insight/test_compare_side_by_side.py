@@ -157,3 +157,19 @@ def test_the_js_log2_label_lies_inside_a_short_plot(qtbot, make_panel):
     assert area.height() < 120  # the case in question: a short plot
     label = line.label.sceneBoundingRect()
     assert line.label.isVisible() and area.contains(label), (label, area)
+
+
+def test_a_replay_of_as_state_does_not_end_the_comparison(qtbot, make_panel):
+    """A window that attaches gets the engine's state replayed, starting with a
+    ``ResetDone(replay=True)``; one that arrives after B started (a test, or a user faster
+    than the replay) is the same run going on, not "A started afresh"."""
+    from engine.protocol import ResetDone
+
+    panel, link = make_panel(tab="Compare")
+    compare, b = _start(qtbot, panel)
+    ended: list[str] = []
+    compare.ended.connect(ended.append)
+    link.reset_done.emit(ResetDone(link.state.config, replay=True))
+    assert compare.link_b is b and b.alive and not ended
+    link.reset_done.emit(ResetDone(link.state.config))  # a real reset still ends it
+    assert compare.link_b is None and ended
