@@ -26,19 +26,50 @@ if TYPE_CHECKING:
     from .views import ViewBatches
 
 
-class _Nets:
+class Nets:
     def __init__(self, generator: torch.nn.Module, discriminator: torch.nn.Module) -> None:
         self.generator = generator
         self.discriminator = discriminator
 
 
-class FrameSource:
+class Looks:
+    """What ``engine.views.build_snapshot`` reads of a session besides plain fields, over
+    ``_cfg``, ``_nets`` and ``view_batches_labelled`` (a ``FrameSource`` here, the frame
+    process's ``engine.drawer.Replica``)."""
+
+    _cfg: dict[str, Any]
+    _nets: Nets
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self._cfg
+
+    @property
+    def generator(self) -> torch.nn.Module:
+        return self._nets.generator
+
+    @property
+    def discriminator(self) -> torch.nn.Module:
+        return self._nets.discriminator
+
+    def view_batches(self, n_fake: int, n_real: int) -> tuple[torch.Tensor, torch.Tensor]:
+        (z, _), (x, _) = self.view_batches_labelled(n_fake, n_real)
+        return z, x
+
+    def view_batches_labelled(self, n_fake: int, n_real: int) -> Any:
+        raise NotImplementedError
+
+
+class FrameSource(Looks):
     """A frozen copy of a session as the views see it (``build_snapshot`` takes it)."""
 
     def __init__(self) -> None:
-        self._nets: _Nets | None = None
+        self._nets: Nets | None = None  # type: ignore[assignment]
         self._owners: tuple[int, int] = (0, 0)
         self._tensors: list[torch.Tensor] = []
+        # (name, shape, dtype) of each tensor in ``_tensors``: a new tuple whenever the
+        # networks were rebuilt (the frame process checks its own copies against it)
+        self.layout: tuple[tuple[str, tuple[int, ...], str], ...] = ()
         self.version = -1
         self.config_events = 0
         self.step = 0
@@ -54,22 +85,6 @@ class FrameSource:
         self.device = torch.device("cpu")
         self._views: ViewBatches | None = None
 
-    @property
-    def config(self) -> dict[str, Any]:
-        return self._cfg
-
-    @property
-    def generator(self) -> torch.nn.Module:
-        return self._nets.generator
-
-    @property
-    def discriminator(self) -> torch.nn.Module:
-        return self._nets.discriminator
-
-    def view_batches(self, n_fake: int, n_real: int) -> tuple[torch.Tensor, torch.Tensor]:
-        (z, _), (x, _) = self._views.get(n_fake, n_real)
-        return z, x
-
     def view_batches_labelled(self, n_fake: int, n_real: int) -> Any:
         return self._views.get(n_fake, n_real)
 
@@ -81,9 +96,10 @@ class FrameSource:
         with torch.no_grad():
             if owners != self._owners or self._nets is None:
                 # frames only look: eval mode for good (no per-frame walk to switch it)
-                self._nets = _Nets(copy.deepcopy(live[0]).eval(), copy.deepcopy(live[1]).eval())
+                self._nets = Nets(copy.deepcopy(live[0]).eval(), copy.deepcopy(live[1]).eval())
                 self._owners = owners
                 self._tensors = _tensors(self._nets.generator, self._nets.discriminator)
+                self.layout = layout(self._nets.generator, self._nets.discriminator)
             else:
                 torch._foreach_copy_(self._tensors, _tensors(*live))
         self.version = version
@@ -95,7 +111,6 @@ class FrameSource:
         self.device = s.device
         self._views = s._views
 
-
     def finite(self) -> bool:
         params = [t for t in self._tensors if t.is_floating_point()]
         return not params or bool(torch.isfinite(torch.stack(torch._foreach_norm(params)).sum()))
@@ -103,6 +118,14 @@ class FrameSource:
 
 def _tensors(*nets: torch.nn.Module) -> list[torch.Tensor]:
     return [t.detach() for net in nets for t in net.state_dict(keep_vars=True).values()]
+
+
+def layout(generator: torch.nn.Module, discriminator: torch.nn.Module
+           ) -> tuple[tuple[str, tuple[int, ...], str], ...]:
+    """Name, shape and dtype of every tensor ``_tensors`` lists, in its order."""
+    return tuple((f"{prefix}.{name}", tuple(t.shape), str(t.dtype).removeprefix("torch."))
+                 for prefix, net in (("G", generator), ("D", discriminator))
+                 for name, t in net.state_dict(keep_vars=True).items())
 
 
 class Mirror:

@@ -401,11 +401,11 @@ def encode(message: Any, key: bytes = b"") -> list[bytes | memoryview]:
     if len(header) > MAX_HEADER:
         raise ProtocolError(f"{name}: header of {len(header):,} bytes is over the limit")
     frames: list[bytes | memoryview] = [MAGIC + bytes([VERSION, 0]), header, *w.buffers]
-    frames.append(_sign(key, frames))
+    frames.append(sign(key, frames))
     return frames
 
 
-def _sign(key: bytes, frames: list[bytes | memoryview]) -> bytes:
+def sign(key: bytes, frames: list[bytes | memoryview]) -> bytes:
     mac = hmac.new(key, digestmod=hashlib.sha256)
     for f in frames:
         mac.update(len(f).to_bytes(8, "little"))
@@ -423,7 +423,7 @@ def decode(frames: list[bytes | memoryview], key: bytes = b"") -> Any:
     if total > MAX_MESSAGE:
         raise ProtocolError(f"message of {total:,} bytes is over the {MAX_MESSAGE:,}-byte limit")
     head, header, *buffers, sig = frames
-    if not hmac.compare_digest(bytes(sig), _sign(key, [head, header, *buffers])):
+    if not hmac.compare_digest(bytes(sig), sign(key, [head, header, *buffers])):
         raise ProtocolError("bad signature (a different key, or a damaged message)")
     head = bytes(head)
     if len(head) != 6 or head[:4] != MAGIC:

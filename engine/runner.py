@@ -20,6 +20,7 @@ import queue
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,7 +125,10 @@ class Runner:
     def __init__(self, config: dict[str, Any] | None = None, *, autoplay: bool = False,
                  view: ViewRequest | None = None, torch_threads: int | None = None,
                  chunk_seconds: float | None = None, snapshot_every: float | None = None,
-                 mirror: Mirror | None = None) -> None:
+                 mirror: Mirror | None = None, notify: Callable[[], None] | None = None
+                 ) -> None:
+        """``notify()`` is called on the training thread after each event and each weight
+        copy published (the engine process's socket thread sleeps until then)."""
         if chunk_seconds is not None:
             self.CHUNK_SECONDS = chunk_seconds
         if snapshot_every is not None:
@@ -143,6 +147,7 @@ class Runner:
         self._sent_swaps: tuple[tuple[int, str], ...] = ()  # the log the front end has
         self._chunk = 1  # iterations per chunk, adapted to take CHUNK_SECONDS
         self._mirror = mirror
+        self._notify = notify or (lambda: None)
         self._mirrored: tuple[Any, ...] = ()
         self._config_events = 0  # Applied/ResetDone emitted: a copy says which it follows
         self.ready = threading.Event()
@@ -186,6 +191,7 @@ class Runner:
         if isinstance(event, Applied | ResetDone):
             self._config_events += 1  # the frame side waits for a copy taken after this
         self._events.put(event)
+        self._notify()
 
     def _main(self) -> None:
         if self._torch_threads:
@@ -548,6 +554,7 @@ class Runner:
                     s._checked()  # raises TrainingDiverged (then rolled back)
             self._guarded(publish)
             self._mirrored = state
+            self._notify()
 
     def _publish_snapshot(self) -> None:
         snap = self.session.snapshot(self._view)

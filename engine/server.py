@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
+import math
 import os
 import signal
 import sys
@@ -37,15 +39,13 @@ from typing import Any
 import zmq
 
 from . import protocol as P
+from .lifetime import watch_parent_death, watchdog
 
 KEY_ENV = "GAN_PLAYGROUND_KEY"
-POLL_MS = 5
-IDLE_POLL_MS = 25
+IDLE_POLL_MS = 25    # the longest sleep of the socket thread (the parent, timeouts)
 FRAME_EVERY = 1 / 30
 MIRROR_LEAD = 0.008  # ask for a weight copy this long before a frame is due (a step or two)
-WAIT_COPY_MS = 2     # poll while a copy asked for is on its way
-QUIET_AFTER_S = 0.1  # ...for this long; then the engine is paused with nothing new
-WATCHDOG_GRACE_S = 1.0  # the window's process gone this long: the engine ends, whatever it does
+EARLY_S = 0.0005     # a frame ready this close to its moment leaves now
 DETACH_AFTER = 10.0  # seconds of silence after which a window counts as gone
 
 
@@ -54,6 +54,9 @@ def _devices() -> tuple[str, ...]:
     import torch
 
     return ("cpu", "cuda") if torch.cuda.is_available() else ("cpu",)
+
+
+_WAKE_NAMES = itertools.count()
 
 
 @dataclass
@@ -68,9 +71,13 @@ class EngineServer:
 
     def __init__(self, address: str, key: bytes, config: dict[str, Any] | None, *,
                  parent: int | None = None, threads: int | None = 1, autoplay: bool = False,
-                 exit_when_detached: bool = False) -> None:
+                 exit_when_detached: bool = False, with_frame_process: bool | None = None
+                 ) -> None:
+        from .frame_process import wanted
         from .mirror import Mirror
         from .runner import Runner
+
+        with_frame_process = wanted() if with_frame_process is None else with_frame_process
 
         self.key = key
         self.parent = parent
@@ -84,13 +91,36 @@ class EngineServer:
         self.sock.bind(address)
         self.address = self.sock.getsockopt_string(zmq.LAST_ENDPOINT)
         self.mirror = Mirror()
-        self.runner = Runner(config, autoplay=autoplay, torch_threads=threads, mirror=self.mirror)
+        # the training thread wakes the socket thread (an event, a weight copy): it sleeps
+        # otherwise, since each of its wake-ups takes the interpreter lock from training
+        self._wake = self.ctx.socket(zmq.PAIR)
+        self._wake.setsockopt(zmq.LINGER, 0)
+        wake_at = f"inproc://engine-wake-{next(_WAKE_NAMES)}"
+        self._wake.bind(wake_at)
+        waker = self.ctx.socket(zmq.PAIR)  # used by the training thread only
+        waker.setsockopt(zmq.LINGER, 0)
+        waker.connect(wake_at)
+
+        def notify() -> None:
+            with contextlib.suppress(zmq.ZMQError):  # full: a wake-up is already pending
+                waker.send(b"", zmq.NOBLOCK)
+
+        self.runner = Runner(config, autoplay=autoplay, torch_threads=threads,
+                             mirror=self.mirror, notify=notify)
         self.client: _Client | None = None
         self.view: P.ViewRequest | None = None
         self._drawn = -1
         self._config_events = 0  # Applied/ResetDone forwarded (the runner counts the same)
         self._ready: Any = None  # a frame made ahead of its moment (see ``_frame``)
-        self._asked_at = 0.0  # when the weight copy now awaited was asked for
+        # the frame process (``engine.frame_process``), started once training is set up,
+        # and the (version, config events) of the frame asked of it
+        self.frames: Any = None
+        self._frames_wanted = with_frame_process
+        self._drawing: tuple[int, int] | None = None
+        self.drawn = {"here": 0, "frame process": 0}  # frames sent, by where they were drawn
+        self.poller = zmq.Poller()
+        self.poller.register(self.sock, zmq.POLLIN)
+        self.poller.register(self._wake, zmq.POLLIN)
         self._last_frame = 0.0
         self._frame_error = ""
         self._stop = threading.Event()
@@ -114,19 +144,29 @@ class EngineServer:
         with contextlib.suppress(Exception):
             self._send(P.Bye(self.exit_reason))
         self.runner.stop(timeout=0.5)
+        if self.frames is not None:
+            self.frames.close()
+        self._wake.close(0)
         self.sock.close(0)
 
     # ------------------------------------------------------------------ the loop
     def _once(self) -> None:
         # wake often only while a frame is wanted: every wake-up takes the interpreter lock
         # from the training thread for a moment
-        if self.sock.poll(self._poll_ms(), zmq.POLLIN):
+        ready = dict(self.poller.poll(self._poll_ms()))
+        if self._wake in ready:
+            with contextlib.suppress(zmq.Again):
+                while True:
+                    self._wake.recv(zmq.NOBLOCK)
+        if self.sock in ready:
             while True:
                 try:
                     frames = self.sock.recv_multipart(zmq.NOBLOCK, copy=False)
                 except zmq.Again:
                     break
                 self._receive([f.buffer for f in frames])
+        if self.frames is not None:
+            self._from_frame_process()
         events = self.runner.poll()
         if events:
             self._forward(events)
@@ -134,21 +174,21 @@ class EngineServer:
         self._watch()
 
     def _poll_ms(self) -> int:
-        """Sleep until the next frame is to be sent or its copy asked for (or a command
-        comes)."""
+        """Sleep until the next frame's copy is to be asked for or the frame sent; what
+        else there is to do wakes the poll (a message, the training thread's events and
+        copies, the frame process's answer)."""
         c = self.client
         if c is None or c.credit <= 0 or self.view is None:
             return IDLE_POLL_MS
         due = self._last_frame + FRAME_EVERY
         if self._ready is not None:
-            return int(min(max(0.0, 1000 * (due - time.monotonic())), POLL_MS))
-        if self.mirror.wanted.is_set():
-            # a copy is on its way within a step; a paused engine with nothing new to
-            # copy sends none, and waits quietly instead of waking 500 times a second
-            fresh = time.monotonic() - self._asked_at < QUIET_AFTER_S
-            return WAIT_COPY_MS if fresh else IDLE_POLL_MS
-        wait = due - MIRROR_LEAD - time.monotonic()
-        return int(min(max(1.0, 1000 * wait), POLL_MS))
+            at = due - EARLY_S
+        elif self._drawing is not None or self.mirror.wanted.is_set():
+            return IDLE_POLL_MS
+        else:
+            at = due - MIRROR_LEAD
+        wait = 1000 * (at - time.monotonic())  # -inf after a change: at once
+        return math.ceil(min(max(0.0, wait), IDLE_POLL_MS))
 
     def _watch(self) -> None:
         if self.parent is not None and os.getppid() != self.parent:
@@ -160,6 +200,38 @@ class EngineServer:
                 self.stop("the window stopped answering")
         if not self.runner.alive and self.runner.ready.is_set():
             self.stop("the training thread ended")
+        if self._frames_wanted and self.frames is None and self.runner.ready.is_set():
+            self._frames_wanted = False  # started once; never again after it fails
+            self._start_frame_process()
+
+    # ------------------------------------------------------------------ the frame process
+    def _start_frame_process(self) -> None:
+        from .frame_process import FrameProcess
+
+        try:
+            self.frames = FrameProcess(self.key, self.ctx)
+        except (OSError, zmq.ZMQError) as e:
+            print(f"engine: no frame process ({e}); frames are drawn on the engine's thread",
+                  file=sys.stderr, flush=True)
+            return
+        self.poller.register(self.frames.sock, zmq.POLLIN)
+
+    def _from_frame_process(self) -> None:
+        fp = self.frames
+        for kind, version, body in fp.receive():
+            if self._drawing is None or self._drawing[0] != version:
+                continue  # answers a request a change has made stale
+            drawing, self._drawing = self._drawing, None
+            if kind == "unable":
+                self._drawn = -1  # the same copy is drawn here instead
+            elif drawing[1] == self._config_events and self.client is not None:
+                self._hold_or_send(list(body))
+        fp.check()
+        if fp.broken:
+            self.poller.unregister(fp.sock)
+            self.frames = None
+            if self._drawing is not None:
+                self._drawing, self._drawn = None, -1
 
     # ------------------------------------------------------------------ in
     def _receive(self, frames: list[Any]) -> None:
@@ -186,8 +258,7 @@ class EngineServer:
         elif isinstance(msg, P.SetView):
             self.view = msg.request
             self._drawn = -1  # the next frame answers the new request
-            self._ready = None
-            self._asked_at = time.monotonic()
+            self._frame_request_changed()
         elif isinstance(msg, P.Ping):
             pass
         elif isinstance(msg, P.Shutdown):
@@ -207,7 +278,7 @@ class EngineServer:
             self._reply(identity, P.Welcome(False, "another window is attached to this engine"))
             return
         self.client = _Client(identity)
-        self._ready = None
+        self._frame_request_changed()
         self._reply(identity, P.Welcome(True, "", os.getpid(), devices=_devices()))
         from .runner import Replay
 
@@ -219,11 +290,15 @@ class EngineServer:
             self.sock.send_multipart([identity, *P.encode(msg, self.key)], copy=False)
 
     def _send(self, msg: Any) -> None:
+        if self.client is not None:
+            self._send_parts(P.encode(msg, self.key))
+
+    def _send_parts(self, parts: list[Any]) -> None:
         c = self.client
         if c is None:
             return
         try:
-            self.sock.send_multipart([c.identity, *P.encode(msg, self.key)], copy=False)
+            self.sock.send_multipart([c.identity, *parts], copy=False)
         except zmq.ZMQError:  # the window went away (ROUTER_MANDATORY): detach
             self.client = None
 
@@ -245,10 +320,15 @@ class EngineServer:
             if isinstance(ev, P.Applied | P.ResetDone):
                 self._config_events += 1
                 self._last_frame = float("-inf")
-                self._asked_at = time.monotonic()  # its copy comes within a step
-                self._ready = None  # made before the change: the next one shows it
+                # frames made before the change are not sent; its copy comes within a step
+                self._frame_request_changed()
         if rows:
             self._send(P.MetricsChunk(np.concatenate(rows)))
+
+    def _frame_request_changed(self) -> None:
+        """A frame made (or being made) for the old request or the old window is not sent."""
+        self._ready = None
+        self._drawing = None
 
     def _frame(self) -> None:
         """Draw a frame when one is wanted and send it when due. The weight copy is asked
@@ -261,20 +341,31 @@ class EngineServer:
         now = time.monotonic()
         due = self._last_frame + FRAME_EVERY
         if self._ready is not None:
-            if now >= due - 0.0005:
+            if now >= due - EARLY_S:
                 self._send_frame(self._ready, now)
             return
-        if now < due - MIRROR_LEAD:
+        if self._drawing is not None or now < due - MIRROR_LEAD:
             return
         src = self.mirror.acquire(newer_than=self._drawn)
         if src is not None and src.config_events < self._config_events:
             self.mirror.release()  # taken before the change the window was just told of
             src = None
         if src is None:
-            if not self.mirror.wanted.is_set():
-                self._asked_at = now
-                self.mirror.wanted.set()
+            self.mirror.wanted.set()
             return
+        fp = self.frames
+        if fp is not None and fp.usable(src):
+            try:
+                sent = fp.draw(src, self.view)
+            finally:
+                self.mirror.release()
+            if sent:
+                self._drawn = src.version
+                self._drawing = (src.version, self._config_events)
+                return
+            src = self.mirror.acquire(newer_than=self._drawn)
+            if src is None:
+                return
         try:
             from .views import build_snapshot
 
@@ -290,11 +381,16 @@ class EngineServer:
             self.mirror.release()
         self._frame_error = ""
         self._drawn = src.version
+        self._hold_or_send(snap)
+
+    def _hold_or_send(self, frame: Any) -> None:
+        """Send a frame (a Snapshot, or the parts of one the frame process encoded) now if
+        its moment has come, else hold it until then."""
         now = time.monotonic()
-        if now >= due - 0.0005:
-            self._send_frame(snap, now)
+        if now >= self._last_frame + FRAME_EVERY - EARLY_S:
+            self._send_frame(frame, now)
         else:
-            self._ready = snap
+            self._ready = frame
 
     def _send_frame(self, snap: Any, now: float) -> None:
         # frames keep their rhythm (a late one does not push every later one back)
@@ -302,37 +398,12 @@ class EngineServer:
         self._last_frame = due if abs(now - due) < FRAME_EVERY / 2 else now
         self._ready = None
         self.client.credit -= 1  # type: ignore[union-attr]
-        self._send(P.Frame(snap))
-
-
-def _watch_parent_death() -> None:
-    """Linux: the kernel sends SIGTERM when the parent dies (no polling delay)."""
-    if sys.platform != "linux":
-        return
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def _watchdog(parent: int, grace: float = WATCHDOG_GRACE_S) -> None:
-    """A backstop that needs nothing from the main loop: a thread of its own ends the
-    process when the window's process has been gone ``grace`` seconds (the signal above
-    and the main loop's own check end it cleanly first; a loop held up by anything must
-    still never leave an engine behind its window)."""
-
-    def run() -> None:
-        gone_since: float | None = None
-        while True:
-            time.sleep(0.1)
-            if os.getppid() == parent:
-                continue
-            gone_since = gone_since if gone_since is not None else time.monotonic()
-            if time.monotonic() - gone_since >= grace:
-                os._exit(0)
-
-    threading.Thread(target=run, name="parent-watchdog", daemon=True).start()
+        if isinstance(snap, list):  # already encoded and signed by the frame process
+            self.drawn["frame process"] += 1
+            self._send_parts(snap)
+        else:
+            self.drawn["here"] += 1
+            self._send(P.Frame(snap))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -347,10 +418,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--autoplay", action="store_true")
     a = p.parse_args(argv)
     if a.parent is not None:
-        _watch_parent_death()
+        watch_parent_death()
         if os.getppid() != a.parent:
             return 0  # the window died before we started
-        _watchdog(a.parent)
+        watchdog(a.parent)
     key = bytes.fromhex(os.environ.get(KEY_ENV, ""))
     config = None
     if a.config:

@@ -22,6 +22,13 @@ settings.register_profile(
     print_blob=True, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+# Engines started by the tests draw their frames on their own thread: a frame process per
+# engine would import torch once more for each of the suite's hundreds of engines. The
+# frame process has tests of its own (tests/engine/test_drawer.py: its frames equal the
+# thread's, array for array; test_frame_process.py and tests/gui/test_engine_process.py:
+# end to end, and its failures).
+os.environ.setdefault("GAN_PLAYGROUND_FRAME_PROCESS", "0")
+
 
 @pytest.fixture
 def no_thread_leak() -> Iterator[None]:

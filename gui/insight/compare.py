@@ -424,7 +424,7 @@ class CompareView(QWidget):
         self._sync()
 
     def _on_reset_a(self, ev: Any) -> None:
-        if getattr(ev, "replay", False) and not self._await_a_reset:
+        if ev.replay and not self._await_a_reset:
             return  # A's state replayed to this window (it attached): the same run goes on
         if self._await_a_reset:
             self._await_a_reset = False

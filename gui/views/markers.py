@@ -95,7 +95,10 @@ class MarkerLines(pg.GraphicsObject):
         vb = self.getViewBox()
         if vb is None or not len(self.xs):
             return None
-        px = np.array([vb.mapViewToScene(QPointF(float(x), 0.0)).x() for x in self.xs])
+        # the view-to-scene map is affine in x: two points give it, not one per line
+        at0 = vb.mapViewToScene(QPointF(0.0, 0.0)).x()
+        per = vb.mapViewToScene(QPointF(1.0, 0.0)).x() - at0
+        px = at0 + per * np.asarray(self.xs, dtype=float)
         close = np.flatnonzero(np.abs(px - scene_x) <= HOVER_PX)
         return int(close[-1]) if len(close) else None
 

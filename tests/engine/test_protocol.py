@@ -116,7 +116,7 @@ def test_a_message_signed_with_another_key_is_refused():
 def _signed(header: dict, buffers: list[bytes] = (), version: int = P.VERSION) -> list[bytes]:
     """Frames with a correct signature around an arbitrary (maybe hostile) header."""
     frames = [P.MAGIC + bytes([version, 0]), json.dumps(header).encode(), *buffers]
-    return frames + [P._sign(KEY, frames)]
+    return frames + [P.sign(KEY, frames)]
 
 
 @pytest.mark.parametrize("header, buffers, words", [
@@ -163,7 +163,7 @@ def test_a_pickle_is_never_unpickled(tmp_path):
             return (open, (str(tmp_path / "pwned"), "w"))
 
     payload = pickle.dumps(Evil())
-    for frames in ([payload], [P.MAGIC + b"\x01\x00", payload, P._sign(KEY, [payload])],
+    for frames in ([payload], [P.MAGIC + b"\x01\x00", payload, P.sign(KEY, [payload])],
                    _signed({"type": "Play", "fields": {}, "arrays": []})[:1] + [payload] * 2):
         with pytest.raises(P.ProtocolError):
             P.decode(frames, KEY)
@@ -186,7 +186,7 @@ def test_random_frames_are_refused_cleanly(frames):
 @given(st.binary(max_size=400))
 def test_random_signed_headers_give_a_message_or_a_protocol_error(blob):
     frames = [P.MAGIC + bytes([P.VERSION, 0]), blob]
-    frames.append(P._sign(KEY, frames))
+    frames.append(P.sign(KEY, frames))
     try:
         msg = P.decode(frames, KEY)
     except P.ProtocolError:

@@ -274,7 +274,7 @@ def test_the_watchdog_ends_an_engine_whose_window_is_gone_whatever_its_loop_does
     """The backstop behind the signal and the main loop's own check: a process whose main
     thread is busy elsewhere (here: asleep for 30 s) still ends soon after its parent."""
     child = ("import os, sys, time; sys.path.insert(0, sys.argv[1]); "
-             "from engine.server import _watchdog; _watchdog(os.getppid(), grace=0.3); "
+             "from engine.lifetime import watchdog; watchdog(os.getppid(), grace=0.3); "
              "print('up', flush=True); time.sleep(30)")
     parent = ("import subprocess, sys; p = subprocess.Popen([sys.executable, '-c', "
               f"{child!r}, sys.argv[1]], stdout=subprocess.PIPE, text=True); "

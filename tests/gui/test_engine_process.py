@@ -170,6 +170,7 @@ def test_closing_during_a_long_step_takes_under_a_second(qtbot, make_window, tmp
 
 
 def test_killing_the_windows_process_ends_its_engine_within_two_seconds(tmp_path):
+    """...and the engine's frame process with it (the app's default: on here)."""
     script = textwrap.dedent("""
         import os, sys, time
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -192,21 +193,37 @@ def test_killing_the_windows_process_ends_its_engine_within_two_seconds(tmp_path
     """)
     gui_proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "s.ini")],
                                 cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                                env={**os.environ, "OMP_NUM_THREADS": "1"})
+                                env={**os.environ, "OMP_NUM_THREADS": "1",
+                                     "GAN_PLAYGROUND_FRAME_PROCESS": "1"})
     try:
         engine_pid = int(gui_proc.stdout.readline())
-        time.sleep(1.0)
-        assert _alive(engine_pid)
+        t0 = time.monotonic()
+        while not _children(engine_pid) and time.monotonic() - t0 < 60:
+            time.sleep(0.05)
+        (drawer_pid,) = _children(engine_pid)  # the frame process
+        assert _alive(engine_pid) and _alive(drawer_pid)
         gui_proc.kill()
         gui_proc.wait(5)
         t0 = time.monotonic()
-        while _alive(engine_pid) and time.monotonic() - t0 < 5:
+        while (_alive(engine_pid) or _alive(drawer_pid)) and time.monotonic() - t0 < 5:
             time.sleep(0.02)
         assert not _alive(engine_pid), "the engine outlived its window"
+        assert not _alive(drawer_pid), "the frame process outlived its engine"
         assert time.monotonic() - t0 < 2.0
     finally:
         if gui_proc.poll() is None:
             gui_proc.kill()
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                out += [int(c) for c in f.read().split()]
+    except OSError:
+        pass
+    return out
 
 
 def _alive(pid: int) -> bool:

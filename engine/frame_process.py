@@ -1,0 +1,217 @@
+"""The engine's side of its frame process (``engine.drawer``): start it, send it weight
+copies, take its frames.
+
+The frame process is an optimisation with a safety net: until it has said it is ready,
+for a state it cannot draw (``unable``), once it has died or stopped answering, the engine
+draws frames on its own thread exactly as before. ``GAN_PLAYGROUND_FRAME_PROCESS=0`` turns
+it off altogether (the tests of the window do, to start one process per engine, not two).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from typing import Any
+
+import zmq
+
+from . import protocol as P
+from .drawer import drawable
+from .frame_wire import arrays_out, pack, unpack
+
+ENV = "GAN_PLAYGROUND_FRAME_PROCESS"
+ANSWER_WITHIN_S = 3.0  # a frame asked for and not answered by then: the process is given up
+START_WITHIN_S = 60.0  # ...and one that has not said it is ready (it imports torch)
+CHECK_EVERY_S = 0.25  # whether it is still alive, when nothing is asked of it
+
+
+def wanted() -> bool:
+    return os.environ.get(ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def _address() -> tuple[str, str | None]:
+    """A socket only this user can reach: a Unix socket in a private folder, or (Windows)
+    a loopback port; the messages are signed either way."""
+    if sys.platform == "win32":
+        return "tcp://127.0.0.1:*", None
+    folder = tempfile.mkdtemp(prefix="gan-frames-")
+    return f"ipc://{folder}/frames", folder
+
+
+class FrameProcess:
+    """One frame process (see the module docstring). Used by the engine's socket thread
+    only."""
+
+    def __init__(self, key: bytes, ctx: zmq.Context, *, spawn: bool = True) -> None:
+        """``spawn=False``: no process is started; the tests drive an ``engine.drawer.Drawer``
+        on the other end of ``address`` themselves."""
+        self.key = key
+        self.sock = ctx.socket(zmq.PAIR)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.setsockopt(zmq.MAXMSGSIZE, P.MAX_MESSAGE)
+        address, self._folder = _address()
+        self.sock.bind(address)
+        self.address = self.sock.getsockopt_string(zmq.LAST_ENDPOINT)
+        self.proc: subprocess.Popen[bytes] | None = None
+        if spawn:
+            env = {**os.environ, "GAN_PLAYGROUND_KEY": key.hex()}
+            root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "engine.drawer", "--connect", self.address,
+                 "--parent", str(os.getpid())],
+                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        self.started = self._checked = time.monotonic()
+        self.ready = False
+        self.broken = ""  # why it is no longer used
+        self._sent: tuple[Any, ...] = ()  # (config, views, layout) of the last spec sent
+        self._spec = 0
+        self._unable = -1  # a spec this process said it cannot draw
+        self._views: Any = None  # the ViewBatches behind the spec (for ``need``)
+        self.asked: tuple[int, float] | None = None  # (version, when) of the frame asked for
+
+    # ------------------------------------------------------------------ state
+    def usable(self, src: Any) -> bool:
+        """Whether to ask this process for ``src``'s frame."""
+        if not self.ready or self.broken:
+            return False
+        if self._same(src):
+            return self._unable != self._spec
+        return not drawable(src.config, src.classes, src.device.type)
+
+    def _same(self, src: Any) -> bool:
+        if not self._sent:
+            return False
+        cfg, views, lay = self._sent
+        return (cfg is src.config and views is src._views
+                and (lay is src.layout or lay == src.layout))
+
+    def check(self) -> None:
+        """Give the process up when it has died or stopped answering."""
+        if self.broken:
+            return
+        now = time.monotonic()
+        if now - self._checked < CHECK_EVERY_S and self.ready and self.asked is None:
+            return
+        self._checked = now
+        code = self.proc.poll() if self.proc is not None else None
+        if code is not None:
+            self._give_up(f"the frame process ended (exit code {code})")
+        elif not self.ready and time.monotonic() - self.started > START_WITHIN_S:
+            self._give_up("the frame process did not start")
+        elif self.asked is not None and time.monotonic() - self.asked[1] > ANSWER_WITHIN_S:
+            self._give_up(f"the frame process did not answer within {ANSWER_WITHIN_S:.0f} s")
+
+    def _give_up(self, why: str) -> None:
+        self.broken = why
+        self.asked = None
+        print(f"engine: {why}; frames are drawn on the engine's own thread", file=sys.stderr,
+              flush=True)
+        self.close()
+
+    # ------------------------------------------------------------------ out
+    def draw(self, src: Any, view: P.ViewRequest) -> bool:
+        """Ask for ``src``'s frame (the weights are copied into the message: ``src`` may
+        be released at once). False when this state cannot be sent (the engine draws it)."""
+        try:
+            if not self._same(src):
+                self._spec += 1
+                self._sent = (src.config, src._views, src.layout)
+                self._views = src._views
+                spec = pack(self.key, {"kind": "spec", "spec": self._spec, "config": src.config,
+                                       "layout": [list(x) for x in src.layout]})
+                self._send_frames(spec)
+            specs, buffers = arrays_out([t.numpy() for t in src._tensors])
+            # one buffer, not one per tensor: each part sent gives up the interpreter lock
+            # and takes it back from the training thread
+            ask = pack(self.key, {"kind": "draw", "spec": self._spec, "version": src.version,
+                                  "step": src.step, "d_updates": src.d_updates,
+                                  "g_updates": src.g_updates, "view": asdict(view),
+                                  "arrays": specs}, [b"".join(buffers)])
+        except (TypeError, ValueError, RuntimeError):  # e.g. a config with inf, bf16 weights
+            self._unable = self._spec
+            return False
+        self._send_frames(ask)
+        self.asked = (src.version, time.monotonic())
+        return not self.broken
+
+    def _send(self, header: dict[str, Any], buffers: list[Any] = ()) -> None:  # type: ignore[assignment]
+        self._send_frames(pack(self.key, header, buffers))
+
+    def _send_frames(self, frames: list[Any]) -> None:
+        try:
+            self.sock.send_multipart(frames, zmq.NOBLOCK, copy=True)
+        except zmq.ZMQError as e:
+            self._give_up(f"the frame process cannot be reached ({e})")
+
+    # ------------------------------------------------------------------ in
+    def receive(self) -> list[tuple[str, int, Any]]:
+        """What came back: ``("frame", version, parts)`` (parts encoded for the window)
+        and ``("unable", version, message)``; ``need`` is answered here."""
+        out: list[tuple[str, int, Any]] = []
+        while not self.broken:
+            try:
+                frames = self.sock.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                break
+            try:
+                header, buffers = unpack(self.key, [f.buffer for f in frames])
+            except P.ProtocolError as e:
+                self._give_up(f"the frame process sent a bad message ({e})")
+                break
+            kind, version = header["kind"], int(header.get("version", -1))
+            if kind == "ready":
+                self.ready = True
+            elif kind == "frame":
+                if self.asked is not None and self.asked[0] == version:
+                    self.asked = None
+                out.append(("frame", version, frames[1:-1]))
+            elif kind == "need":
+                self._batches(header)
+            elif kind == "unable":
+                if header.get("spec") == self._spec:
+                    self._unable = self._spec
+                if self.asked is not None and version in (self.asked[0], -1):
+                    self.asked = None
+                out.append(("unable", version, str(header.get("message", ""))))
+        return out
+
+    def _batches(self, header: dict[str, Any]) -> None:
+        """The engine's fixed view batches of the sizes asked for (the frame process
+        draws exactly what the engine's thread would)."""
+        if header.get("spec") != self._spec or self._views is None:
+            return
+        n_fake, n_real = int(header["n_fake"]), int(header["n_real"])
+        if not (0 <= n_fake <= 1 << 20 and 0 <= n_real <= 1 << 20):
+            return
+        (z, yz), (x, yx) = self._views.get(n_fake, n_real)
+        arrays = [t.cpu().numpy() for t in (z, yz, x, yx) if t is not None]
+        specs, buffers = arrays_out(arrays)
+        self._send({"kind": "batches", "spec": self._spec, "n_fake": n_fake, "n_real": n_real,
+                    "labelled": [yz is not None, yx is not None], "arrays": specs}, buffers)
+        if self.asked is not None:
+            self.asked = (self.asked[0], time.monotonic())
+
+    # ------------------------------------------------------------------ end
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.sock.send_multipart(pack(self.key, {"kind": "stop"}), zmq.NOBLOCK)
+        self.sock.close(0)
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.proc.wait(0.3)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(1.0)
+        if self._folder:
+            with contextlib.suppress(OSError):
+                for name in os.listdir(self._folder):
+                    os.unlink(os.path.join(self._folder, name))
+                os.rmdir(self._folder)
+            self._folder = None

@@ -1,0 +1,193 @@
+"""The engine with its frame process (``engine.frame_process``), end to end over sockets:
+frames come from the frame process, a change shows in the next frame, and when the frame
+process dies or cannot draw a state, the engine draws the frames itself without a word to
+the window (no ``Failed``, no gap of more than a moment)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import threading
+import time
+from typing import Any
+
+import pytest
+import zmq
+
+from engine import protocol as P
+from engine.config import default_config, with_changes
+from engine.presets import load_preset
+from engine.server import EngineServer
+
+SMALL = {"device": "cpu", "generator.hidden": [16], "discriminator.hidden": [16],
+         "train.batch_size": 16, "train.metrics_every": 0}
+VIEW = P.ViewRequest(n_fake=64, n_real=64, heatmap=True, grid=16, dstar=True, arrows=True)
+
+
+class Window:
+    """An engine server on a thread of this process (frame process on) and a socket to it."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.key = secrets.token_bytes(16)
+        self.server = EngineServer("tcp://127.0.0.1:*", self.key, config, autoplay=True,
+                                   with_frame_process=True)
+        self.thread = threading.Thread(target=self.server.serve, daemon=True)
+        self.thread.start()
+        self.sock = zmq.Context.instance().socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.connect(self.server.address)
+        self.failed: list[str] = []
+        self.send(P.Hello())
+        self.send(P.SetView(VIEW))
+        self.send(P.FrameWanted(2))
+
+    def send(self, msg: Any) -> None:
+        self.sock.send_multipart(P.encode(msg, self.key))
+
+    def frames(self, seconds: float, until=lambda f: False) -> list[P.Frame]:
+        """Frames for ``seconds`` (fewer when ``until(frame)``), asking for more as they come."""
+        out: list[P.Frame] = []
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if not self.sock.poll(50):
+                continue
+            msg = P.decode(self.sock.recv_multipart(), self.key)
+            if isinstance(msg, P.Failed):
+                self.failed.append(msg.message)
+            if isinstance(msg, P.Frame):
+                out.append(msg)
+                self.send(P.FrameWanted(1))
+                if until(msg):
+                    break
+        return out
+
+    def from_process(self, timeout: float = 60.0) -> None:
+        """Wait until frames come from the frame process (it imports torch first)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and not self.server.drawn["frame process"]:
+            self.frames(0.2)
+        assert self.server.drawn["frame process"], "no frame came from the frame process"
+
+    def close(self) -> None:
+        self.server.stop("test over")
+        self.thread.join(5)
+        self.sock.close(0)
+
+
+@pytest.fixture
+def window():
+    made: list[Window] = []
+
+    def make(config: dict[str, Any]) -> Window:
+        made.append(Window(config))
+        return made[-1]
+
+    yield make
+    for w in made:
+        w.close()
+
+
+def test_frames_come_from_the_frame_process_and_show_a_change_at_once(window):
+    w = window(with_changes(default_config(), SMALL))
+    w.from_process()
+    here = w.server.drawn["here"]
+    boxes = {}
+    for radius in (3.0, 1.0):
+        w.send(P.Apply({"data.radius": radius}))
+        got = w.frames(10, until=lambda f: f.snapshot.box != boxes.get("last"))
+        boxes["last"] = got[-1].snapshot.box
+        boxes[radius] = got[-1].snapshot.box
+    assert boxes[3.0] != boxes[1.0]
+    more = w.frames(1.0)
+    assert len(more) >= 15  # ~30 a second
+    assert w.server.drawn["here"] - here <= 2  # the engine drew (almost) none itself
+    assert not w.failed
+
+
+def test_a_killed_frame_process_leaves_the_frames_to_the_engine(window):
+    w = window(with_changes(default_config(), SMALL))
+    w.from_process()
+    pid = w.server.frames.proc.pid
+    os.kill(pid, signal.SIGKILL)
+    w.frames(1.5)  # given up within a moment
+    assert w.server.frames is None
+    before = w.server.drawn["here"]
+    frames = w.frames(1.0)
+    assert len(frames) >= 15 and w.server.drawn["here"] - before >= 15
+    steps = [f.snapshot.step for f in frames]
+    assert steps == sorted(steps) and steps[-1] > steps[0]  # still training, still fresh
+    assert not w.failed
+
+
+def test_image_data_is_drawn_by_the_engine(window):
+    w = window(with_changes(load_preset("dcgan_digits"), {"device": "cpu"}))
+    w.send(P.SetView(P.ViewRequest(n_fake=0, n_real=0, heatmap=False, images=4,
+                                   real_images=4, d_histogram=8)))
+    frames = w.frames(30, until=lambda f: f.snapshot.images_fake is not None
+                      and w.server.frames is not None and w.server.frames.ready)
+    assert frames and frames[-1].snapshot.images_fake.shape[0] == 4
+    w.frames(1.0)
+    assert w.server.drawn["frame process"] == 0 and w.server.drawn["here"] > 0
+    assert not w.failed
+
+
+def test_after_a_change_the_next_frame_is_due_at_once():
+    """A change makes the next frame due at once (its moment is set to minus infinity):
+    the socket thread must not sleep, and must not fail on the infinity either."""
+    from engine.server import _Client
+
+    server = EngineServer("tcp://127.0.0.1:*", b"k", with_changes(default_config(), SMALL),
+                          with_frame_process=False)
+    try:
+        server.client, server.view = _Client(b"w", credit=1), VIEW
+        server._last_frame = float("-inf")
+        assert server._poll_ms() == 0
+        server._ready = object()  # a frame made, waiting for its moment
+        assert server._poll_ms() == 0
+        server._ready, server._last_frame = None, time.monotonic()
+        assert 0 < server._poll_ms() <= 1000 / 30
+    finally:
+        server._shutdown()
+
+
+def test_no_frame_from_the_frame_process_after_a_change_shows_the_state_before_it(window):
+    """As ``test_server.py`` checks for frames drawn by the engine: every frame after an
+    ``Applied`` shows the change, here with a frame (or a request for one) in flight at the
+    frame process at every phase of the frame rhythm."""
+    import random
+
+    w = window(with_changes(default_config(), {"device": "cpu", "train.metrics_every": 0}))
+    # frames that take the frame process several milliseconds: a change often comes
+    # while one is being drawn from the weights before it
+    w.send(P.SetView(P.ViewRequest(n_fake=512, n_real=64, heatmap=True, grid=64, dstar=True,
+                                   arrows=True)))
+    w.from_process()
+    boxes: dict[float, tuple] = {}
+    for r in (2.2, 2.6):
+        w.send(P.Apply({"data.radius": r}))
+        w.frames(3.0)
+        boxes[r] = tuple(w.frames(1.0)[-1].snapshot.box)
+    assert boxes[2.2] != boxes[2.6]
+    before = dict(w.server.drawn)
+    rng = random.Random(0)
+    radius = 2.6
+    for _ in range(30):
+        radius = 2.6 if radius == 2.2 else 2.2
+        time.sleep(rng.uniform(0.0, 0.034))
+        w.send(P.Apply({"data.radius": radius}))
+        applied, end = False, time.monotonic() + 20
+        while time.monotonic() < end:
+            assert w.sock.poll(5000), "the engine went quiet"
+            msg = P.decode(w.sock.recv_multipart(), w.key)
+            if isinstance(msg, P.Applied) and msg.changes.get("data.radius") == radius:
+                applied = True
+            elif isinstance(msg, P.Frame):
+                w.send(P.FrameWanted(1))
+                if applied:
+                    assert tuple(msg.snapshot.box) == boxes[radius], (radius, msg.snapshot.step)
+                    break
+        else:
+            raise AssertionError("no frame after the change")
+    drawn = {k: v - before[k] for k, v in w.server.drawn.items()}
+    assert drawn["frame process"] >= 25 and drawn["here"] <= 3, drawn
