@@ -33,7 +33,7 @@ import zmq
 
 from . import protocol as P
 from .datasets import DATASETS
-from .frame_wire import arrays_in, pack, split, unpack
+from .frame_wire import arrays_in, pack, unpack
 from .lifetime import watch_parent_death, watchdog
 from .losses import LOSSES
 from .mirror import Looks, Nets, layout
@@ -166,7 +166,7 @@ class Drawer:
                            "spec": self.spec, "message": self.unable})
                 return True
             try:
-                self.replica.load(arrays_in(header["arrays"], split(header["arrays"], buffers)))
+                self.replica.load(arrays_in(header["arrays"], buffers))
             except (ValueError, P.ProtocolError) as e:
                 self.send({"kind": "unable", "version": header["version"], "spec": self.spec,
                            "message": str(e)[:200]})

@@ -126,13 +126,13 @@ class FrameProcess:
                 spec = pack(self.key, {"kind": "spec", "spec": self._spec, "config": src.config,
                                        "layout": [list(x) for x in src.layout]})
                 self._send_frames(spec)
-            specs, buffers = arrays_out([t.numpy() for t in src._tensors])
             # one buffer, not one per tensor: each part sent gives up the interpreter lock
             # and takes it back from the training thread
+            specs, blob = arrays_out([t.numpy() for t in src._tensors])
             ask = pack(self.key, {"kind": "draw", "spec": self._spec, "version": src.version,
                                   "step": src.step, "d_updates": src.d_updates,
                                   "g_updates": src.g_updates, "view": asdict(view),
-                                  "arrays": specs}, [b"".join(buffers)])
+                                  "arrays": specs}, [blob])
         except (TypeError, ValueError, RuntimeError):  # e.g. a config with inf, bf16 weights
             self._unable = self._spec
             return False
@@ -191,9 +191,9 @@ class FrameProcess:
             return
         (z, yz), (x, yx) = self._views.get(n_fake, n_real)
         arrays = [t.cpu().numpy() for t in (z, yz, x, yx) if t is not None]
-        specs, buffers = arrays_out(arrays)
+        specs, blob = arrays_out(arrays)
         self._send({"kind": "batches", "spec": self._spec, "n_fake": n_fake, "n_real": n_real,
-                    "labelled": [yz is not None, yx is not None], "arrays": specs}, buffers)
+                    "labelled": [yz is not None, yx is not None], "arrays": specs}, [blob])
         if self.asked is not None:
             self.asked = (self.asked[0], time.monotonic())
 

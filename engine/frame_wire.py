@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import hmac
 import json
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .protocol import DTYPES, MAX_HEADER, MAX_MESSAGE, ProtocolError, sign
+from .protocol import DTYPES, MAX_HEADER, MAX_MESSAGE, ProtocolError, cut, sign
 
 MAX_PARTS = 4096  # a network's tensors, or a frame's own parts
 
@@ -46,9 +45,9 @@ def unpack(key: bytes, frames: Sequence[Any]) -> tuple[dict[str, Any], list[Any]
     return header, buffers
 
 
-def arrays_out(arrays: Sequence[np.ndarray]) -> tuple[list[dict[str, Any]], list[Any]]:
-    """Descriptions (dtype, shape) and buffers of ``arrays``; ValueError for a dtype the
-    wire does not carry."""
+def arrays_out(arrays: Sequence[np.ndarray]) -> tuple[list[dict[str, Any]], bytes]:
+    """Descriptions (dtype, shape) of ``arrays`` and one buffer holding them all (one part
+    to send, not one per array); ValueError for a dtype the wire does not carry."""
     specs, buffers = [], []
     for a in arrays:
         a = np.ascontiguousarray(a)
@@ -56,47 +55,12 @@ def arrays_out(arrays: Sequence[np.ndarray]) -> tuple[list[dict[str, Any]], list
             raise ValueError(f"cannot send a {a.dtype.name} array")
         specs.append({"dtype": a.dtype.name, "shape": list(a.shape)})
         buffers.append(memoryview(a).cast("B") if a.size else b"")
-    return specs, buffers
+    return specs, b"".join(buffers)
 
 
 def arrays_in(specs: Any, buffers: Sequence[Any]) -> list[np.ndarray]:
-    """Writable copies of the arrays ``arrays_out`` described; ``ProtocolError`` when a
-    description does not match its buffer."""
-    if not isinstance(specs, list) or len(specs) != len(buffers):
-        raise ProtocolError("the array descriptions do not match the buffers")
-    out = []
-    for spec, buf in zip(specs, buffers):
-        dtype = spec.get("dtype") if isinstance(spec, dict) else None
-        shape = spec.get("shape") if isinstance(spec, dict) else None
-        if dtype not in DTYPES:
-            raise ProtocolError(f"dtype {str(dtype)[:20]!r} is not allowed")
-        if (not isinstance(shape, list) or len(shape) > 8 or not all(
-                isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)):
-            raise ProtocolError("a malformed shape")
-        if np.dtype(dtype).itemsize * math.prod(shape) != len(buf):
-            raise ProtocolError("an array's buffer does not match its shape")
-        out.append(np.frombuffer(buf, dtype=dtype).reshape(shape).copy())
-    return out
-
-
-def split(specs: Any, buffers: Sequence[Any]) -> list[Any]:
-    """The one buffer that holds every array ``specs`` describes, cut into one per array
-    (``ProtocolError`` when the sizes do not add up)."""
-    if not isinstance(specs, list) or len(buffers) != 1:
-        raise ProtocolError("arrays expected in one buffer")
-    blob = memoryview(buffers[0]).cast("B")
-    out, at = [], 0
-    for spec in specs:
-        dtype = spec.get("dtype") if isinstance(spec, dict) else None
-        shape = spec.get("shape") if isinstance(spec, dict) else None
-        if dtype not in DTYPES or not isinstance(shape, list) or not all(
-                isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
-            raise ProtocolError("a malformed array description")
-        n = np.dtype(dtype).itemsize * math.prod(shape)
-        if at + n > len(blob):
-            raise ProtocolError("the arrays do not fit their buffer")
-        out.append(blob[at:at + n])
-        at += n
-    if at != len(blob):
-        raise ProtocolError("the arrays do not fill their buffer")
-    return out
+    """Writable copies of the arrays ``arrays_out`` packed; ``ProtocolError`` when the
+    descriptions do not match the one buffer."""
+    if not isinstance(specs, list) or len(specs) > MAX_PARTS or len(buffers) != 1:
+        raise ProtocolError("arrays expected as a list of descriptions and one buffer")
+    return cut(specs, buffers[0])

@@ -14,7 +14,9 @@ A ``FrameSource`` offers what ``engine.views.build_snapshot`` reads from a sessi
 from __future__ import annotations
 
 import copy
+import math
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -138,12 +140,17 @@ class Mirror:
         self._drawing: FrameSource | None = None
         self._version = 0
         self.wanted = threading.Event()  # set by the frame side, cleared by ``refresh``
+        # ...or a moment (``time.monotonic()``) from which a copy is wanted: the training
+        # thread checks the clock after each iteration, so the frame side need not wake up
+        # to ask (each of its wake-ups takes the interpreter lock from training)
+        self.due = math.inf
 
     def refresh(self, s: Session, config_events: int = 0) -> bool:
         """Publish a fresh copy of ``s`` (training thread); False (nothing published) when
         the copy holds NaN or inf. ``config_events`` counts the config events (``Applied``,
         ``ResetDone``) emitted before the copy: the frame side draws no copy older than the
         last change it has told the window of."""
+        self.due = math.inf
         with self._lock:
             spare = next(b for b in self._buffers
                          if b is not self._published and b is not self._drawing)
@@ -156,6 +163,9 @@ class Mirror:
             self._published = spare
         self.wanted.clear()
         return True
+
+    def is_wanted(self) -> bool:
+        return self.wanted.is_set() or time.monotonic() >= self.due
 
     def acquire(self, newer_than: int = -1) -> FrameSource | None:
         """The newest published copy, held until ``release`` (frame thread); None when

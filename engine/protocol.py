@@ -34,7 +34,7 @@ import numpy as np
 
 from .snapshot import Snapshot, ViewRequest
 
-VERSION = 2  # 2: ResetDone.replay
+VERSION = 3  # 2: ResetDone.replay; 3: every array in one buffer
 MAGIC = b"GANP"
 MAX_HEADER = 16 << 20      # a config with 20,000 drawn points is ~1 MB of JSON
 MAX_MESSAGE = 512 << 20    # a whole history of 200,000 rows is ~25 MB; images are less
@@ -400,7 +400,10 @@ def encode(message: Any, key: bytes = b"") -> list[bytes | memoryview]:
                         separators=(",", ":"), allow_nan=False).encode()
     if len(header) > MAX_HEADER:
         raise ProtocolError(f"{name}: header of {len(header):,} bytes is over the limit")
-    frames: list[bytes | memoryview] = [MAGIC + bytes([VERSION, 0]), header, *w.buffers]
+    # one buffer for all the arrays: each part is a call into ZeroMQ on both sides (and,
+    # in the engine, a hand-over of the interpreter lock to the training thread and back)
+    blob = w.buffers[0] if len(w.buffers) == 1 else b"".join(w.buffers)
+    frames: list[bytes | memoryview] = [MAGIC + bytes([VERSION, 0]), header, blob]
     frames.append(sign(key, frames))
     return frames
 
@@ -415,15 +418,15 @@ def sign(key: bytes, frames: list[bytes | memoryview]) -> bytes:
 
 def decode(frames: list[bytes | memoryview], key: bytes = b"") -> Any:
     """A message from its frames; ``ProtocolError`` (one line) for anything not right."""
-    if len(frames) < 3:
+    if len(frames) < 4:
         raise ProtocolError(f"truncated message ({len(frames)} frames)")
-    if len(frames) > MAX_ARRAYS + 3:
+    if len(frames) > 4:
         raise ProtocolError(f"too many frames ({len(frames)})")
     total = sum(len(f) for f in frames)
     if total > MAX_MESSAGE:
         raise ProtocolError(f"message of {total:,} bytes is over the {MAX_MESSAGE:,}-byte limit")
-    head, header, *buffers, sig = frames
-    if not hmac.compare_digest(bytes(sig), sign(key, [head, header, *buffers])):
+    head, header, blob, sig = frames
+    if not hmac.compare_digest(bytes(sig), sign(key, [head, header, blob])):
         raise ProtocolError("bad signature (a different key, or a damaged message)")
     head = bytes(head)
     if len(head) != 6 or head[:4] != MAGIC:
@@ -443,31 +446,43 @@ def decode(frames: list[bytes | memoryview], key: bytes = b"") -> Any:
     if cls is None:
         raise ProtocolError(f"unknown message type {str(doc.get('type'))[:40]!r}")
     specs = doc.get("arrays")
-    if not isinstance(specs, list) or len(specs) != len(buffers):
-        raise ProtocolError("the header's arrays do not match the buffers")
-    arrays = {}
-    for spec, buf in zip(specs, buffers):
-        path, arr = _array(spec, buf)
-        arrays[path] = arr
+    if not isinstance(specs, list) or len(specs) > MAX_ARRAYS:
+        raise ProtocolError("the header's arrays are not a list of descriptions")
+    if not all(isinstance(a, dict) and isinstance(a.get("path"), str) for a in specs):
+        raise ProtocolError("a malformed array description")
+    arrays = dict(zip((a["path"] for a in specs), cut(specs, blob)))
     fields = doc.get("fields")
     if not isinstance(fields, dict):
         raise ProtocolError("the header has no fields")
     return _build(cls, fields, arrays, cls.__name__)
 
 
-def _array(spec: Any, buf: bytes | memoryview) -> tuple[str, np.ndarray]:
-    if not isinstance(spec, dict) or not isinstance(spec.get("path"), str):
-        raise ProtocolError("a malformed array description")
-    dtype, shape = spec.get("dtype"), spec.get("shape")
-    if dtype not in DTYPES:
-        raise ProtocolError(f"array {spec['path']}: dtype {str(dtype)[:20]!r} is not allowed")
-    if (not isinstance(shape, list) or len(shape) > 8
-            or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d for d in shape)):
-        raise ProtocolError(f"array {spec['path']}: a malformed shape")
-    n = np.dtype(dtype).itemsize * math.prod(shape)
-    if n != len(buf):
-        raise ProtocolError(f"array {spec['path']}: {len(buf)} bytes for a shape that needs {n}")
-    return spec["path"], np.frombuffer(buf, dtype=dtype).reshape(shape).copy()
+def cut(specs: list[Any], blob: Any) -> list[np.ndarray]:
+    """Writable copies of the arrays ``specs`` describes (``dtype``, ``shape``), one after
+    another in ``blob``; ``ProtocolError`` for a description that is not allowed or sizes
+    that do not add up to the buffer exactly. Nothing is allocated before it is checked."""
+    view = memoryview(blob).cast("B") if len(blob) else memoryview(b"")
+    out, at = [], 0
+    for i, spec in enumerate(specs):
+        name = str(spec.get("path", i))[:40] if isinstance(spec, dict) else str(i)
+        dtype = spec.get("dtype") if isinstance(spec, dict) else None
+        shape = spec.get("shape") if isinstance(spec, dict) else None
+        if dtype not in DTYPES:
+            raise ProtocolError(f"array {name}: dtype {str(dtype)[:20]!r} is not allowed")
+        if (not isinstance(shape, list) or len(shape) > 8
+                or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d
+                           for d in shape)):
+            raise ProtocolError(f"array {name}: a malformed shape")
+        n = np.dtype(dtype).itemsize * math.prod(shape)
+        if n > len(view) - at:
+            raise ProtocolError(f"array {name}: {len(view) - at} bytes for a shape that "
+                                f"needs {n}")
+        out.append(np.frombuffer(view[at:at + n], dtype=dtype).reshape(shape).copy())
+        at += n
+    if at != len(view):
+        raise ProtocolError(f"the header's arrays do not match the buffer ({len(view) - at} "
+                            "bytes left over)")
+    return out
 
 
 @functools.cache

@@ -268,7 +268,7 @@ class Runner:
     def _chunk_ends(self) -> bool:
         """A chunk ends early for a frame's weight copy or a command (a control's change
         waits one iteration, not the rest of the chunk)."""
-        return self._mirror.wanted.is_set() or not self._commands.empty()
+        return self._mirror.is_wanted() or not self._commands.empty()
 
     def _trained(self, work: Any) -> None:
         """Run training ``work`` and count its iterations for the speed read-out (none when
@@ -548,7 +548,7 @@ class Runner:
         s = self.session
         state = (id(s), s.step, s.d_updates, s.g_updates, id(s._cfg), id(s._nets.generator),
                  id(s._nets.discriminator), self._config_events)
-        if self._mirror.wanted.is_set() and state != self._mirrored:
+        if self._mirror.is_wanted() and state != self._mirrored:
             def publish() -> None:
                 if not self._mirror.refresh(s, self._config_events):
                     s._checked()  # raises TrainingDiverged (then rolled back)

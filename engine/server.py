@@ -33,6 +33,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,7 +46,7 @@ KEY_ENV = "GAN_PLAYGROUND_KEY"
 IDLE_POLL_MS = 25    # the longest sleep of the socket thread (the parent, timeouts)
 FRAME_EVERY = 1 / 30
 MIRROR_LEAD = 0.008  # ask for a weight copy this long before a frame is due (a step or two)
-EARLY_S = 0.0005     # a frame ready this close to its moment leaves now
+EARLY_S = 0.004      # a frame ready this close to its moment leaves now (not held)
 DETACH_AFTER = 10.0  # seconds of silence after which a window counts as gone
 
 
@@ -57,6 +58,15 @@ def _devices() -> tuple[str, ...]:
 
 
 _WAKE_NAMES = itertools.count()
+
+
+def readable(sock: zmq.Socket) -> Iterator[list[zmq.Frame]]:
+    """The messages ``sock`` holds now (none more)."""
+    while sock.get(zmq.EVENTS) & zmq.POLLIN:
+        try:
+            yield sock.recv_multipart(zmq.NOBLOCK, copy=False)
+        except zmq.Again:
+            return
 
 
 @dataclass
@@ -93,11 +103,12 @@ class EngineServer:
         self.mirror = Mirror()
         # the training thread wakes the socket thread (an event, a weight copy): it sleeps
         # otherwise, since each of its wake-ups takes the interpreter lock from training
-        self._wake = self.ctx.socket(zmq.PAIR)
+        self._wake = self.ctx.socket(zmq.PULL)
         self._wake.setsockopt(zmq.LINGER, 0)
+        self._wake.setsockopt(zmq.CONFLATE, 1)
         wake_at = f"inproc://engine-wake-{next(_WAKE_NAMES)}"
         self._wake.bind(wake_at)
-        waker = self.ctx.socket(zmq.PAIR)  # used by the training thread only
+        waker = self.ctx.socket(zmq.PUSH)  # used by the training thread only
         waker.setsockopt(zmq.LINGER, 0)
         waker.connect(wake_at)
 
@@ -153,20 +164,17 @@ class EngineServer:
     def _once(self) -> None:
         # wake often only while a frame is wanted: every wake-up takes the interpreter lock
         # from the training thread for a moment
+        # each call into ZeroMQ gives up the lock and takes it back: only sockets with
+        # something to read are read, and only what they hold (no "read until empty")
         ready = dict(self.poller.poll(self._poll_ms()))
         if self._wake in ready:
             with contextlib.suppress(zmq.Again):
-                while True:
-                    self._wake.recv(zmq.NOBLOCK)
+                self._wake.recv(zmq.NOBLOCK)  # one wake-up at most is kept (CONFLATE)
         if self.sock in ready:
-            while True:
-                try:
-                    frames = self.sock.recv_multipart(zmq.NOBLOCK, copy=False)
-                except zmq.Again:
-                    break
+            for frames in readable(self.sock):
                 self._receive([f.buffer for f in frames])
         if self.frames is not None:
-            self._from_frame_process()
+            self._from_frame_process(self.frames.sock in ready)
         events = self.runner.poll()
         if events:
             self._forward(events)
@@ -174,19 +182,16 @@ class EngineServer:
         self._watch()
 
     def _poll_ms(self) -> int:
-        """Sleep until the next frame's copy is to be asked for or the frame sent; what
-        else there is to do wakes the poll (a message, the training thread's events and
-        copies, the frame process's answer)."""
+        """Sleep until a frame made early is to be sent; what else there is to do wakes the
+        poll (a message, the training thread's events and the weight copy asked for, the
+        frame process's answer)."""
         c = self.client
         if c is None or c.credit <= 0 or self.view is None:
             return IDLE_POLL_MS
         due = self._last_frame + FRAME_EVERY
-        if self._ready is not None:
-            at = due - EARLY_S
-        elif self._drawing is not None or self.mirror.wanted.is_set():
-            return IDLE_POLL_MS
-        else:
-            at = due - MIRROR_LEAD
+        if self._ready is None:
+            return IDLE_POLL_MS  # the copy asked for (or the frame process) wakes the poll
+        at = due - EARLY_S
         wait = 1000 * (at - time.monotonic())  # -inf after a change: at once
         return math.ceil(min(max(0.0, wait), IDLE_POLL_MS))
 
@@ -216,9 +221,9 @@ class EngineServer:
             return
         self.poller.register(self.frames.sock, zmq.POLLIN)
 
-    def _from_frame_process(self) -> None:
+    def _from_frame_process(self, readable: bool) -> None:
         fp = self.frames
-        for kind, version, body in fp.receive():
+        for kind, version, body in fp.receive() if readable else ():
             if self._drawing is None or self._drawing[0] != version:
                 continue  # answers a request a change has made stale
             drawing, self._drawing = self._drawing, None
@@ -344,7 +349,10 @@ class EngineServer:
             if now >= due - EARLY_S:
                 self._send_frame(self._ready, now)
             return
-        if self._drawing is not None or now < due - MIRROR_LEAD:
+        if self._drawing is not None:
+            return
+        if now < due - MIRROR_LEAD:
+            self.mirror.due = due - MIRROR_LEAD  # the training thread copies then
             return
         src = self.mirror.acquire(newer_than=self._drawn)
         if src is not None and src.config_events < self._config_events:

@@ -132,21 +132,27 @@ def test_image_data_is_drawn_by_the_engine(window):
     assert not w.failed
 
 
-def test_after_a_change_the_next_frame_is_due_at_once():
-    """A change makes the next frame due at once (its moment is set to minus infinity):
-    the socket thread must not sleep, and must not fail on the infinity either."""
+def test_the_socket_thread_sleeps_until_its_next_frame_and_asks_the_copy_ahead():
+    """A frame made early waits for its moment (at once after a change, whose moment is
+    minus infinity: no failure on the infinity either); the next copy is not asked for at
+    once but scheduled, for the training thread to take a few milliseconds before the
+    frame is due (the socket thread does not wake up to ask)."""
     from engine.server import _Client
 
     server = EngineServer("tcp://127.0.0.1:*", b"k", with_changes(default_config(), SMALL),
                           with_frame_process=False)
     try:
         server.client, server.view = _Client(b"w", credit=1), VIEW
+        server._ready = object()  # a frame made, waiting for its moment
         server._last_frame = float("-inf")
         assert server._poll_ms() == 0
-        server._ready = object()  # a frame made, waiting for its moment
-        assert server._poll_ms() == 0
-        server._ready, server._last_frame = None, time.monotonic()
+        server._last_frame = time.monotonic()
         assert 0 < server._poll_ms() <= 1000 / 30
+        server._ready = None
+        t = time.monotonic()
+        server._frame()
+        assert not server.mirror.wanted.is_set()
+        assert t + 0.015 < server.mirror.due < t + 1 / 30
     finally:
         server._shutdown()
 

@@ -115,7 +115,7 @@ def test_a_message_signed_with_another_key_is_refused():
 
 def _signed(header: dict, buffers: list[bytes] = (), version: int = P.VERSION) -> list[bytes]:
     """Frames with a correct signature around an arbitrary (maybe hostile) header."""
-    frames = [P.MAGIC + bytes([version, 0]), json.dumps(header).encode(), *buffers]
+    frames = [P.MAGIC + bytes([version, 0]), json.dumps(header).encode(), b"".join(buffers)]
     return frames + [P.sign(KEY, frames)]
 
 
