@@ -154,32 +154,38 @@ class FrameProcess:
         """What came back: ``("frame", version, parts)`` (parts encoded for the window)
         and ``("unable", version, message)``; ``need`` is answered here."""
         out: list[tuple[str, int, Any]] = []
-        while not self.broken:
+        while not self.broken and self.sock.get(zmq.EVENTS) & zmq.POLLIN:
             try:
                 frames = self.sock.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 break
             try:
                 header, buffers = unpack(self.key, [f.buffer for f in frames])
-            except P.ProtocolError as e:
-                self._give_up(f"the frame process sent a bad message ({e})")
+                answer = self._answer(header, frames)
+            except (P.ProtocolError, KeyError, TypeError, ValueError) as e:
+                self._give_up(f"the frame process sent a bad message ({str(e)[:100]})")
                 break
-            kind, version = header["kind"], int(header.get("version", -1))
-            if kind == "ready":
-                self.ready = True
-            elif kind == "frame":
-                if self.asked is not None and self.asked[0] == version:
-                    self.asked = None
-                out.append(("frame", version, frames[1:-1]))
-            elif kind == "need":
-                self._batches(header)
-            elif kind == "unable":
-                if header.get("spec") == self._spec:
-                    self._unable = self._spec
-                if self.asked is not None and version in (self.asked[0], -1):
-                    self.asked = None
-                out.append(("unable", version, str(header.get("message", ""))))
+            if answer is not None:
+                out.append(answer)
         return out
+
+    def _answer(self, header: dict[str, Any], frames: list[Any]) -> tuple[str, int, Any] | None:
+        kind, version = header["kind"], int(header.get("version", -1))
+        if kind == "ready":
+            self.ready = True
+        elif kind == "frame":
+            if self.asked is not None and self.asked[0] == version:
+                self.asked = None
+            return ("frame", version, frames[1:-1])
+        elif kind == "need":
+            self._batches(header)
+        elif kind == "unable":
+            if header.get("spec") == self._spec:
+                self._unable = self._spec
+            if self.asked is not None and version in (self.asked[0], -1):
+                self.asked = None
+            return ("unable", version, str(header.get("message", "")))
+        return None
 
     def _batches(self, header: dict[str, Any]) -> None:
         """The engine's fixed view batches of the sizes asked for (the frame process

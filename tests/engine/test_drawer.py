@@ -219,3 +219,27 @@ def test_after_random_changes_and_training_the_frames_agree(data):
             mirror.release()
     finally:
         p.close()
+
+
+@pytest.mark.parametrize("header", [
+    {"kind": "frame", "version": "not a number"},
+    {"kind": "need", "spec": 1, "version": 1},  # sizes missing
+    {"kind": "need", "spec": 1, "version": 1, "n_fake": "many", "n_real": 2},
+])
+def test_a_bad_answer_from_the_frame_process_gives_it_up_and_never_fails_the_engine(header):
+    """The engine's side gives the frame process up (the engine then draws its frames
+    itself) on an answer it cannot use, instead of failing the engine's socket thread."""
+    p = Pair()
+    try:
+        s = Session(C.with_changes(C.default_config(), SMALL))
+        mirror = Mirror()
+        src = copy_of(s, mirror)
+        assert p.frame(src, EVERY_VIEW) is not None
+        p.peer.send_multipart(pack(p.key, header))
+        assert p.fp.sock.poll(1000)
+        assert p.fp.receive() == []
+        assert p.fp.broken.startswith("the frame process sent a bad message")
+        assert not p.fp.usable(src)
+        mirror.release()
+    finally:
+        p.peer.close(0)
