@@ -227,6 +227,7 @@ class DivergenceView(QWidget):
         self._since = ""
         self.readout.setText("Waiting for the first estimate…")
         self._update_note()
+        self.refresh(force=True)  # no frame of the old run's curves after this
 
     def restart(self, config: dict[str, Any], step: int) -> None:
         """The data set changed (at ``step``): drop every curve and the header of the old
@@ -239,6 +240,7 @@ class DivergenceView(QWidget):
         self._since = f" Restarted at step {step}: the data set changed to {title}."
         self.readout.setText(f"{title} since step {step}: waiting for its first estimate…")
         self.set_config(config)
+        self.refresh(force=True)  # the old set's curves go now, not at the next tick
         # empty plots keep whatever range they had: start them at the change, not on the
         # old set's steps and values
         every = float(self._metrics_every or 0) or 1.0

@@ -104,6 +104,19 @@ def rows(step: int, **values: float) -> np.ndarray:
     return r
 
 
+def test_a_restart_empties_the_divergence_curves_at_once(qtbot, make_panel):
+    """The old set's curves go with the restart itself, not at the view's next refresh: a
+    frame painted in between would show ring8's estimates under the new set's title."""
+    panel, link = make_panel(tab="Divergences")
+    view = panel.divergences
+    view.add_rows(np.vstack([rows(10, js=0.3, w1=0.5), rows(20, js=0.2, w1=0.4)]))
+    view.refresh()
+    assert len(view.curves["js"].xData) == 2
+    view.restart({**link.config, "data": {"name": "moons"}}, 20)  # no event loop between
+    for column in ("js", "w1"):
+        assert view.curves[column].xData is None or len(view.curves[column].xData) == 0
+
+
 def click_tab(qtbot: Any, panel: Any, name: str) -> None:
     bar = panel.tabs.tabBar()
     index = list(panel.views).index(name)
