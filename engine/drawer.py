@@ -36,7 +36,7 @@ from .datasets import DATASETS
 from .frame_wire import arrays_in, pack, unpack
 from .lifetime import watch_parent_death, watchdog
 from .losses import LOSSES
-from .mirror import Looks, Nets, layout
+from .mirror import FrameNets, Looks, layout, tensors
 from .models import build_network, code_count
 from .snapshot import ViewRequest
 
@@ -74,13 +74,12 @@ class Replica(Looks):
         with torch.random.fork_rng(devices=[]):  # weights come from the engine: any init
             g = build_network("generator", config, 0).eval()
             d = build_network("discriminator", config, 0).eval()
-        self._nets = Nets(g, d)
+        self._nets = FrameNets(g, d)
         mine = [list(x) for x in layout(g, d)]
         theirs = [[name, list(shape), dtype] for name, shape, dtype in expected_layout]
         if [[n, list(s), t] for n, s, t in mine] != theirs:
             raise ValueError("the engine's networks differ from those its config builds")
-        self._tensors = [t.detach() for net in (g, d)
-                         for t in net.state_dict(keep_vars=True).values()]
+        self._tensors = tensors(g, d)
         self._cfg = config
         self.loss = LOSSES[config["loss"]["name"]]
         self.dataset = DATASETS[config["data"]["name"]]

@@ -30,7 +30,7 @@ START_WITHIN_S = 60.0  # ...and one that has not said it is ready (it imports to
 CHECK_EVERY_S = 0.25  # whether it is still alive, when nothing is asked of it
 
 
-def wanted() -> bool:
+def enabled() -> bool:
     return os.environ.get(ENV, "1").strip().lower() not in ("0", "false", "no", "off")
 
 

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .views import ViewBatches
 
 
-class Nets:
+class FrameNets:
     def __init__(self, generator: torch.nn.Module, discriminator: torch.nn.Module) -> None:
         self.generator = generator
         self.discriminator = discriminator
@@ -40,7 +40,7 @@ class Looks:
     process's ``engine.drawer.Replica``)."""
 
     _cfg: dict[str, Any]
-    _nets: Nets
+    _nets: FrameNets
 
     @property
     def config(self) -> dict[str, Any]:
@@ -66,7 +66,7 @@ class FrameSource(Looks):
     """A frozen copy of a session as the views see it (``build_snapshot`` takes it)."""
 
     def __init__(self) -> None:
-        self._nets: Nets | None = None  # type: ignore[assignment]
+        self._nets: FrameNets | None = None  # type: ignore[assignment]
         self._owners: tuple[int, int] = (0, 0)
         self._tensors: list[torch.Tensor] = []
         # (name, shape, dtype) of each tensor in ``_tensors``: a new tuple whenever the
@@ -98,12 +98,12 @@ class FrameSource(Looks):
         with torch.no_grad():
             if owners != self._owners or self._nets is None:
                 # frames only look: eval mode for good (no per-frame walk to switch it)
-                self._nets = Nets(copy.deepcopy(live[0]).eval(), copy.deepcopy(live[1]).eval())
+                self._nets = FrameNets(copy.deepcopy(live[0]).eval(), copy.deepcopy(live[1]).eval())
                 self._owners = owners
-                self._tensors = _tensors(self._nets.generator, self._nets.discriminator)
+                self._tensors = tensors(self._nets.generator, self._nets.discriminator)
                 self.layout = layout(self._nets.generator, self._nets.discriminator)
             else:
-                torch._foreach_copy_(self._tensors, _tensors(*live))
+                torch._foreach_copy_(self._tensors, tensors(*live))
         self.version = version
         self.step, self.d_updates, self.g_updates = s.step, s.d_updates, s.g_updates
         self._cfg = s._cfg  # replaced, never mutated, by the session: safe to share
@@ -118,13 +118,13 @@ class FrameSource(Looks):
         return not params or bool(torch.isfinite(torch.stack(torch._foreach_norm(params)).sum()))
 
 
-def _tensors(*nets: torch.nn.Module) -> list[torch.Tensor]:
+def tensors(*nets: torch.nn.Module) -> list[torch.Tensor]:
     return [t.detach() for net in nets for t in net.state_dict(keep_vars=True).values()]
 
 
 def layout(generator: torch.nn.Module, discriminator: torch.nn.Module
            ) -> tuple[tuple[str, tuple[int, ...], str], ...]:
-    """Name, shape and dtype of every tensor ``_tensors`` lists, in its order."""
+    """Name, shape and dtype of every tensor ``tensors`` lists, in its order."""
     return tuple((f"{prefix}.{name}", tuple(t.shape), str(t.dtype).removeprefix("torch."))
                  for prefix, net in (("G", generator), ("D", discriminator))
                  for name, t in net.state_dict(keep_vars=True).items())

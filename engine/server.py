@@ -9,9 +9,11 @@ to a ``serve`` process elsewhere) and speaks ``engine.protocol`` with it. Three 
 * the **training thread** (the ``Runner``): commands in, events out, and when a frame is
   wanted a cheap copy of the weights (``engine.mirror``);
 * the **main thread** (this module): the socket. It decodes commands (a message it cannot
-  trust gets a ``Refused`` answer, never a crash), forwards events in order, and draws
-  frames from the mirror on its own core when the window has credit for one
-  (``FrameWanted``), so a slow screen gets fresh frames and never a queue;
+  trust gets a ``Refused`` answer, never a crash), forwards events in order, and, when the
+  window has credit for a frame (``FrameWanted``: a slow screen gets fresh frames, never a
+  queue), has it drawn from the mirror by the frame process (``engine.frame_process``) or,
+  where that cannot draw it, draws it itself. It sleeps until the training thread wakes
+  it: each of its wake-ups takes the interpreter lock from training;
 * signals: SIGTERM/SIGINT, and the death of ``--parent`` (polled, and on Linux also
   delivered by the kernel), end the process at once: no engine outlives its window.
 
@@ -35,17 +37,20 @@ import time
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import zmq
 
 from . import protocol as P
 from .lifetime import watch_parent_death, watchdog
 
+if TYPE_CHECKING:
+    from .frame_process import FrameProcess
+
 KEY_ENV = "GAN_PLAYGROUND_KEY"
 IDLE_POLL_MS = 25    # the longest sleep of the socket thread (the parent, timeouts)
 FRAME_EVERY = 1 / 30
-MIRROR_LEAD = 0.008  # ask for a weight copy this long before a frame is due (a step or two)
+MIRROR_LEAD = 0.008  # the weight copy is taken this long before a frame is due (a step or two)
 EARLY_S = 0.004      # a frame ready this close to its moment leaves now (not held)
 DETACH_AFTER = 10.0  # seconds of silence after which a window counts as gone
 
@@ -83,11 +88,11 @@ class EngineServer:
                  parent: int | None = None, threads: int | None = 1, autoplay: bool = False,
                  exit_when_detached: bool = False, with_frame_process: bool | None = None
                  ) -> None:
-        from .frame_process import wanted
+        from .frame_process import enabled
         from .mirror import Mirror
         from .runner import Runner
 
-        with_frame_process = wanted() if with_frame_process is None else with_frame_process
+        with_frame_process = enabled() if with_frame_process is None else with_frame_process
 
         self.key = key
         self.parent = parent
@@ -123,11 +128,11 @@ class EngineServer:
         self._drawn = -1
         self._config_events = 0  # Applied/ResetDone forwarded (the runner counts the same)
         self._ready: Any = None  # a frame made ahead of its moment (see ``_frame``)
-        # the frame process (``engine.frame_process``), started once training is set up,
-        # and the (version, config events) of the frame asked of it
-        self.frames: Any = None
+        # the frame process, started once training is set up, and the weight copy whose
+        # frame it is drawing (None again after a change: its answer is then not sent)
+        self.frames: FrameProcess | None = None
         self._frames_wanted = with_frame_process
-        self._drawing: tuple[int, int] | None = None
+        self._drawing: int | None = None
         self.drawn = {"here": 0, "frame process": 0}  # frames sent, by where they were drawn
         self.poller = zmq.Poller()
         self.poller.register(self.sock, zmq.POLLIN)
@@ -224,12 +229,12 @@ class EngineServer:
     def _from_frame_process(self, readable: bool) -> None:
         fp = self.frames
         for kind, version, body in fp.receive() if readable else ():
-            if self._drawing is None or self._drawing[0] != version:
+            if self._drawing != version:
                 continue  # answers a request a change has made stale
-            drawing, self._drawing = self._drawing, None
+            self._drawing = None
             if kind == "unable":
                 self._drawn = -1  # the same copy is drawn here instead
-            elif drawing[1] == self._config_events and self.client is not None:
+            elif self.client is not None:
                 self._hold_or_send(list(body))
         fp.check()
         if fp.broken:
@@ -369,7 +374,7 @@ class EngineServer:
                 self.mirror.release()
             if sent:
                 self._drawn = src.version
-                self._drawing = (src.version, self._config_events)
+                self._drawing = src.version
                 return
             src = self.mirror.acquire(newer_than=self._drawn)
             if src is None:

@@ -137,3 +137,38 @@ def all_params_finite(session: Session) -> bool:
 @pytest.fixture
 def finite():
     return all_params_finite
+
+
+def assert_changes_show_in_the_next_frame(client: Any, boxes: dict[float, tuple], n: int
+                                          ) -> None:
+    """Send ``n`` changes of ``data.radius`` (alternating between the two keys of
+    ``boxes``) at random phases of the frame rhythm, to an engine that trains and sends
+    frames; every frame after each ``Applied`` must show that radius's box (a frame from a
+    weight copy taken before the change would show the old plane once more). ``client``
+    has ``sock``, ``key`` and ``send`` (the engine-server tests' windows)."""
+    import random
+    import time
+
+    from engine import protocol as P
+
+    low, high = sorted(boxes)
+    radius = high
+    rng = random.Random(0)
+    for _ in range(n):
+        radius = high if radius == low else low
+        time.sleep(rng.uniform(0.0, 0.034))
+        client.send(P.Apply({"data.radius": radius}))
+        end = time.monotonic() + 20
+        applied = False
+        while time.monotonic() < end:
+            assert client.sock.poll(5000), "the engine went quiet"
+            msg = P.decode(client.sock.recv_multipart(), client.key)
+            if isinstance(msg, P.Applied) and msg.changes.get("data.radius") == radius:
+                applied = True
+            elif isinstance(msg, P.Frame):
+                client.send(P.FrameWanted(1))
+                if applied:
+                    assert tuple(msg.snapshot.box) == boxes[radius], (radius, msg.snapshot.step)
+                    break
+        else:
+            raise AssertionError("no frame after the change")

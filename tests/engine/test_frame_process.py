@@ -20,6 +20,8 @@ from engine.config import default_config, with_changes
 from engine.presets import load_preset
 from engine.server import EngineServer
 
+from .conftest import assert_changes_show_in_the_next_frame
+
 SMALL = {"device": "cpu", "generator.hidden": [16], "discriminator.hidden": [16],
          "train.batch_size": 16, "train.metrics_every": 0}
 VIEW = P.ViewRequest(n_fake=64, n_real=64, heatmap=True, grid=16, dstar=True, arrows=True)
@@ -161,8 +163,6 @@ def test_no_frame_from_the_frame_process_after_a_change_shows_the_state_before_i
     """As ``test_server.py`` checks for frames drawn by the engine: every frame after an
     ``Applied`` shows the change, here with a frame (or a request for one) in flight at the
     frame process at every phase of the frame rhythm."""
-    import random
-
     w = window(with_changes(default_config(), {"device": "cpu", "train.metrics_every": 0}))
     # frames that take the frame process several milliseconds: a change often comes
     # while one is being drawn from the weights before it
@@ -176,24 +176,6 @@ def test_no_frame_from_the_frame_process_after_a_change_shows_the_state_before_i
         boxes[r] = tuple(w.frames(1.0)[-1].snapshot.box)
     assert boxes[2.2] != boxes[2.6]
     before = dict(w.server.drawn)
-    rng = random.Random(0)
-    radius = 2.6
-    for _ in range(30):
-        radius = 2.6 if radius == 2.2 else 2.2
-        time.sleep(rng.uniform(0.0, 0.034))
-        w.send(P.Apply({"data.radius": radius}))
-        applied, end = False, time.monotonic() + 20
-        while time.monotonic() < end:
-            assert w.sock.poll(5000), "the engine went quiet"
-            msg = P.decode(w.sock.recv_multipart(), w.key)
-            if isinstance(msg, P.Applied) and msg.changes.get("data.radius") == radius:
-                applied = True
-            elif isinstance(msg, P.Frame):
-                w.send(P.FrameWanted(1))
-                if applied:
-                    assert tuple(msg.snapshot.box) == boxes[radius], (radius, msg.snapshot.step)
-                    break
-        else:
-            raise AssertionError("no frame after the change")
+    assert_changes_show_in_the_next_frame(w, boxes, 30)
     drawn = {k: v - before[k] for k, v in w.server.drawn.items()}
     assert drawn["frame process"] >= 25 and drawn["here"] <= 3, drawn

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import secrets
 import signal
 import socket
@@ -20,6 +19,8 @@ import zmq
 
 from engine import protocol as P
 from engine.config import default_config, with_changes
+
+from .conftest import assert_changes_show_in_the_next_frame
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = {"device": "cpu", "generator.hidden": [8], "discriminator.hidden": [8],
@@ -247,26 +248,7 @@ def test_no_frame_after_a_change_shows_the_state_before_it_while_training(server
     boxes = _boxes_by_radius(c)
     c.send(P.Play())
     c.send(P.FrameWanted(2))
-    radius = 2.6
-    rng = random.Random(0)
-    for _ in range(40):  # at every phase of the frame rhythm (a frame may be made early)
-        radius = 2.6 if radius == 2.2 else 2.2
-        time.sleep(rng.uniform(0.0, 0.034))
-        c.send(P.Apply({"data.radius": radius}))
-        end = time.monotonic() + 20
-        applied = False
-        while time.monotonic() < end:
-            assert c.sock.poll(5000), "the engine went quiet"
-            msg = P.decode(c.sock.recv_multipart(), c.key)
-            if isinstance(msg, P.Applied) and msg.changes.get("data.radius") == radius:
-                applied = True
-            elif isinstance(msg, P.Frame):
-                c.send(P.FrameWanted(1))
-                if applied:
-                    assert tuple(msg.snapshot.box) == boxes[radius], (radius, msg.snapshot.step)
-                    break
-        else:
-            raise AssertionError("no frame after the change")
+    assert_changes_show_in_the_next_frame(c, boxes, 40)  # a frame may be made early
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
