@@ -113,6 +113,7 @@ class CompareView(QWidget):
         self._b_running = False
         self._a_rate = self._b_rate = 0.0
         self._b_want = False
+        self._hold_a = False  # A's Play waits for B's engine to answer (both start together)
         self.comparing = False  # a comparison is on screen (B running or stopped)
         self._stopped_text = "B stopped"
         self._dirty = False
@@ -258,6 +259,7 @@ class CompareView(QWidget):
         if self.config is None:
             raise ValueError("the session's settings are not known yet")
         config_b = with_changes(self.config, {key: value})
+        self._hold_a = False  # a B still starting is replaced, and A waits for the new one
         self.stop()
         self.change = (key, flatten(config_b).get(key, value))
         self.mirror = mirror
@@ -276,6 +278,8 @@ class CompareView(QWidget):
         b.failed.connect(lambda ev: self.message.emit(f"Run B: {ev.message}"))
         b.diverged.connect(lambda ev: self.message.emit(f"Run B diverged: {ev.message}"))
         b.rejected.connect(lambda ev: self.message.emit(f"Run B refused a change: {ev.message}"))
+        b.applied.connect(self._on_applied_b)
+        b.engine_died.connect(self._release_a)
         self.link_b = b
         self.comparing = True
         self.message.emit("")
@@ -315,7 +319,7 @@ class CompareView(QWidget):
             return True
         ended = b.stop(timeout=1.0)
         for signal in (b.metrics_received, b.status_changed, b.snapshot_ready, b.failed,
-                       b.diverged, b.rejected):
+                       b.diverged, b.rejected, b.applied, b.engine_died):
             try:
                 signal.disconnect()
             except (RuntimeError, TypeError):
@@ -323,6 +327,7 @@ class CompareView(QWidget):
         b.setParent(None)
         b.deleteLater()
         self.last_link_b = b  # kept so callers can check that its process ended
+        self._release_a()  # A was waiting to play beside B: it plays alone
         self._b_running = False
         self._b_want = False
         for button in (self.play_button, self.pause_button, self.stop_button):
@@ -373,14 +378,29 @@ class CompareView(QWidget):
 
     # ------------------------------------------------------------------ transport
     def play_both(self) -> None:
+        """Play A and B. While B's engine is still starting (a second torch import, seconds
+        on a busy machine) A waits for it: the two runs start together, and B's start does
+        not compete with A's training for the cores."""
+        b = self.link_b
+        if b is not None and not b.state.ready:
+            self._hold_a = True
+            self._show_steps(0)
+            return
+        self._hold_a = False
         self.link_a.send(Play())
         self._a_running = True
         self._sync()
 
     def pause_both(self) -> None:
+        self._hold_a = False
         self.link_a.send(Pause())
         self._a_running = False
         self._sync()
+
+    def _release_a(self, *_: Any) -> None:
+        """B answered, or will not: A no longer waits for it."""
+        if self._hold_a:
+            self.play_both()
 
     def _sync(self) -> None:
         """B follows A's play/pause and never runs more than LEAD_STEPS ahead of it."""
@@ -404,6 +424,9 @@ class CompareView(QWidget):
         a_text = f"A {a:,} · {format_rate(self._a_rate, self._a_running)}"
         if self.link_b is None:
             b_text = f"B {self._b_step:,} · {self._stopped_text}"
+        elif self._hold_a:
+            a_text = f"A {a:,} · waits for B"
+            b_text = "B starting…"
         else:
             waiting = self._a_running and not self._b_want and ahead > 0
             rate = "waits for A" if waiting else format_rate(self._b_rate, self._b_running)
@@ -461,6 +484,9 @@ class CompareView(QWidget):
             self._dirty = True
 
     # ------------------------------------------------------------------ events from B
+    def _on_applied_b(self, ev: Any) -> None:
+        self._release_a()  # B's first Applied: its engine is ready
+
     def _on_status_b(self, ev: Any) -> None:
         self._b_step = ev.step
         self._b_running = ev.running

@@ -14,6 +14,9 @@ import pytest  # noqa: E402
 from engine.config import default_config, with_changes  # noqa: E402
 
 TIMEOUT = 20_000  # ms; generous for two busy cores, every wait is on a condition
+# A second engine process's start (a torch import) beside a training engine and another
+# test worker on two cores took over 20 s once in CI: its own, longer wait.
+START_TIMEOUT = 60_000
 
 # Small networks and batches keep every test in the seconds.
 SMALL: dict[str, Any] = {

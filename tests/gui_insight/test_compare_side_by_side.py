@@ -3,7 +3,7 @@ stops only B, a reset or a loaded preset clears the comparison, and B's speed sh
 
 from __future__ import annotations
 
-from .conftest import TIMEOUT
+from .conftest import START_TIMEOUT, TIMEOUT
 from .test_panel import curve_len
 
 
@@ -19,9 +19,9 @@ def _start(qtbot, panel):
     died: list = []
     b.engine_died.connect(died.append)
     try:  # a second torch start, on two busy cores
-        qtbot.waitUntil(lambda: b.state.ready or bool(died), timeout=3 * TIMEOUT)
+        qtbot.waitUntil(lambda: b.state.ready or bool(died), timeout=START_TIMEOUT)
     except Exception:
-        raise AssertionError(f"B's engine was not ready in {3 * TIMEOUT / 1000:.0f} s: "
+        raise AssertionError(f"B's engine was not ready in {START_TIMEOUT / 1000:.0f} s: "
                              f"{_engine_state(b)}") from None
     assert not died, died[0].describe()
     return compare, b
@@ -131,7 +131,7 @@ def test_image_data_compares_two_image_grids(qtbot, make_panel):
     compare, b = _start(qtbot, panel)
     planes = compare.planes
     qtbot.waitUntil(lambda: planes.images["A"].image is not None
-                    and planes.images["B"].image is not None, timeout=3 * TIMEOUT)
+                    and planes.images["B"].image is not None, timeout=START_TIMEOUT)
     assert planes.images["A"].isVisible() and planes.images["B"].isVisible()
     assert planes.images["B"].image.shape == planes.images["A"].image.shape
     assert planes.point_count("A") == planes.point_count("B") == 1  # a grid, not points

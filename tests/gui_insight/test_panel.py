@@ -10,7 +10,7 @@ import numpy as np
 from engine.protocol import Apply, Play
 from gui.insight.dstar_view import BCE_NOTE
 
-from .conftest import TIMEOUT, small_config
+from .conftest import START_TIMEOUT, TIMEOUT, small_config
 
 
 def play(qtbot, link, steps: int = 1) -> None:
@@ -163,7 +163,11 @@ def test_compare_runs_a_changed_copy_and_shutdown_stops_it(qtbot, make_panel):
     compare.start("loss.name", "minimax")
     b = compare.link_b
     assert b is not None
-    qtbot.waitUntil(lambda: b.state.ready, timeout=TIMEOUT)
+    assert "A 0 · waits for B" in compare.steps.text().replace("&nbsp;", " ")
+    a_steps_when_b_answered: list[int] = []
+    b.applied.connect(lambda _ev: a_steps_when_b_answered.append(link.state.step))
+    qtbot.waitUntil(lambda: b.state.ready, timeout=START_TIMEOUT)
+    assert a_steps_when_b_answered[0] == 0  # A waited for B: both start together
     assert b.state.config["loss"]["name"] == "minimax"
     assert b.state.config["seed"] == link.state.config["seed"]
     assert link.state.config["loss"]["name"] == "non-saturating"

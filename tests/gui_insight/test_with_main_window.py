@@ -8,7 +8,7 @@ from PySide6.QtCore import QSettings
 
 from engine.protocol import Apply
 
-from .conftest import TIMEOUT, small_config
+from .conftest import START_TIMEOUT, TIMEOUT, small_config
 
 
 def test_panel_keeps_its_extras_when_the_window_sets_the_view(qtbot, no_thread_leak, tmp_path):
@@ -59,7 +59,7 @@ def test_compare_in_the_window_rate_in_status_bar_and_a_preset_load_clears_it(
         qtbot.waitUntil(lambda: window.link.state.ready, timeout=TIMEOUT)
         compare.start("loss.name", "least-squares", restart_a=False)
         b = compare.link_b
-        qtbot.waitUntil(lambda: b.state.ready, timeout=3 * TIMEOUT)
+        qtbot.waitUntil(lambda: b.state.ready, timeout=START_TIMEOUT)
         rate_b = window.readout.labels["rate_b"]
         qtbot.waitUntil(lambda: rate_b.isVisible() and "it/s" in rate_b.text(), timeout=TIMEOUT)
         assert rate_b.text().startswith("B ")
