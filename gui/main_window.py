@@ -440,6 +440,7 @@ class MainWindow(QMainWindow):
             return
         address = self.link.remote
         self.link.detach()
+        self.keeper.rebase(0)  # the steps trained there stay there: this window's own is new
         self._update_title()
         self.message.show_message(f"Detached: the engine at {address} trains on; this "
                                   "window has its own engine again", "info")

@@ -59,3 +59,40 @@ def private_classifier_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterat
     mp.setenv("GAN_PLAYGROUND_CACHE_DIR", str(tmp_path_factory.mktemp("classifier-cache")))
     yield
     mp.undo()
+
+
+MODAL_LIMIT_S = 15.0  # no test keeps a box open this long on purpose
+
+
+@pytest.fixture(autouse=True)
+def no_unanswered_modal(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A modal box that no test answers would hang the suite until CI kills it (it once
+    waited on "Attach to the other engine?"): such a box is closed after MODAL_LIMIT_S and
+    the test fails, naming it."""
+    if "qtbot" not in request.fixturenames and "qapp" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("qapp")
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    first_seen: dict[int, float] = {}
+    left_open: list[str] = []
+
+    def check() -> None:
+        box = QApplication.activeModalWidget()
+        if box is None:
+            first_seen.clear()
+            return
+        since = first_seen.setdefault(id(box), time.monotonic())
+        if time.monotonic() - since > MODAL_LIMIT_S:
+            text = box.text() if hasattr(box, "text") else ""
+            left_open.append(f"{type(box).__name__} {box.windowTitle()!r} {text!r}")
+            box.reject()
+
+    timer = QTimer()
+    timer.timeout.connect(check)
+    timer.start(500)
+    yield
+    timer.stop()
+    assert not left_open, f"a modal box nobody answered was left open: {left_open}"

@@ -61,6 +61,8 @@ def test_attach_steer_detach_and_attach_again(qtbot, make_window, served, tmp_pa
     qtbot.waitUntil(lambda: window.link.state.step >= 20, timeout=TIMEOUT)
     window.detach_engine()
     assert window.link.remote is None and window.link.process is not None
+    # the served engine's steps go on there: attaching again is not "losing" them
+    assert window.keeper.unsaved_steps == 0
     qtbot.waitUntil(lambda: window.link.state.ready, timeout=TIMEOUT)
     step_at_detach = 20
     time.sleep(1.0)  # the served engine trains on alone
