@@ -22,7 +22,7 @@ import zmq
 
 from . import protocol as P
 from .drawer import drawable
-from .frame_wire import arrays_out, pack, unpack
+from .frame_wire import arrays_out, blob_of, pack, unpack
 
 ENV = "GAN_PLAYGROUND_FRAME_PROCESS"
 ANSWER_WITHIN_S = 3.0  # a frame asked for and not answered by then: the process is given up
@@ -73,6 +73,8 @@ class FrameProcess:
         self._spec = 0
         self._unable = -1  # a spec this process said it cannot draw
         self._views: Any = None  # the ViewBatches behind the spec (for ``need``)
+        self._arrays: list[dict[str, Any]] | None = None  # the weights' descriptions (per spec)
+        self._view: tuple[Any, dict[str, Any]] = (None, {})  # the last view request, as a dict
         self.asked: tuple[int, float] | None = None  # (version, when) of the frame asked for
 
     # ------------------------------------------------------------------ state
@@ -126,13 +128,22 @@ class FrameProcess:
                 spec = pack(self.key, {"kind": "spec", "spec": self._spec, "config": src.config,
                                        "layout": [list(x) for x in src.layout]})
                 self._send_frames(spec)
+                self._arrays = None
             # one buffer, not one per tensor: each part sent gives up the interpreter lock
-            # and takes it back from the training thread
-            specs, blob = arrays_out([t.numpy() for t in src._tensors])
+            # and takes it back from the training thread. This runs on the engine's socket
+            # thread 30 times a second, so what a spec fixes (the weights' descriptions) and
+            # the view request's dict are made once, not per frame
+            weights = [t.numpy() for t in src._tensors]
+            if self._arrays is None:
+                self._arrays, blob = arrays_out(weights)
+            else:
+                blob = blob_of(weights)
+            if self._view[0] is not view:
+                self._view = (view, asdict(view))
             ask = pack(self.key, {"kind": "draw", "spec": self._spec, "version": src.version,
                                   "step": src.step, "d_updates": src.d_updates,
-                                  "g_updates": src.g_updates, "view": asdict(view),
-                                  "arrays": specs}, [blob])
+                                  "g_updates": src.g_updates, "view": self._view[1],
+                                  "arrays": self._arrays}, [blob])
         except (TypeError, ValueError, RuntimeError):  # e.g. a config with inf, bf16 weights
             self._unable = self._spec
             return False

@@ -212,5 +212,11 @@ class EngineConnection:
                 out.append(P.Refused(f"a message from the engine was refused: {e}"))
         return out
 
+    def pending(self) -> bool:
+        """Whether a message waits. The notification descriptor is edge-triggered, and any
+        call on the socket (a send too) may take the edge of a message that arrived during
+        it: checked after each round, or that message waits for the next timer tick."""
+        return bool(self.sock.get(zmq.EVENTS) & zmq.POLLIN)
+
     def close(self) -> None:
         self.sock.close(0)

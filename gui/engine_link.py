@@ -340,6 +340,8 @@ class EngineLink(QObject):
             self._last_ping = now
             self._post(P.Ping())
         self._check_alive()
+        if self.conn is conn and conn.pending():
+            QTimer.singleShot(0, self.tick)  # arrived during this round: not at the next timer
 
     def _check_alive(self) -> None:
         if self._stopping or self.exit is not None:

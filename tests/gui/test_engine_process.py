@@ -75,8 +75,31 @@ class FakeConnection:
     def send(self, msg: Any) -> None:
         self.sent.append(msg)
 
+    def pending(self) -> bool:
+        return bool(self.messages)
+
     def close(self) -> None:
         pass
+
+
+def test_a_message_that_arrives_during_a_round_is_read_without_waiting_for_the_timer(qtbot):
+    """The socket's notification is an edge that a send can take: a message that came in
+    while the window sent its frame credit is read at once, not at the next timer tick."""
+    link = EngineLink(small_config())
+    steps: list[int] = []
+    link.status_changed.connect(lambda ev: steps.append(ev.step))
+
+    class ArrivesDuringTheCredit(FakeConnection):
+        def send(self, msg: Any) -> None:
+            super().send(msg)
+            if isinstance(msg, P.FrameWanted) and not steps:
+                self.messages.append(P.Status(7, 0, 0, "", ""))
+
+    frame = P.Frame(P.Snapshot(1, np.zeros((0, 2)), np.zeros((0, 2)), None, (0, 1, 0, 1), True))
+    link.conn = ArrivesDuringTheCredit([frame])
+    assert not link.timer.isActive()  # only the round itself can pick the message up
+    link.tick()
+    qtbot.waitUntil(lambda: steps == [7], timeout=2000)
 
 
 def test_rows_and_events_reach_the_views_in_the_engines_order(qtbot):
