@@ -447,8 +447,12 @@ class CompareView(QWidget):
         self._sync()
 
     def _on_reset_a(self, ev: Any) -> None:
-        if ev.replay and not self._await_a_reset:
-            return  # A's state replayed to this window (it attached): the same run goes on
+        if ev.replay:
+            # A's state replayed to this window (it attached): the same run goes on. Never
+            # the answer to the comparison's own Reset: a replay still on its way when
+            # Compare starts (right after the engine's first answer) must not be taken
+            # for it, or that answer would end the comparison it belongs to
+            return
         if self._await_a_reset:
             self._await_a_reset = False
             self._a_step = 0

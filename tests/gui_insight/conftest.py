@@ -29,6 +29,34 @@ SMALL: dict[str, Any] = {
 }
 
 
+def engine_state(link: Any) -> str:
+    """What an engine link and its process did (the log, alive or not): for a failure."""
+    from pathlib import Path
+
+    proc = link.process
+    if proc is None:
+        return "no process"
+    ended = proc.exited()
+    try:
+        log = Path(proc._log.name).read_text(encoding="utf-8", errors="replace")[-1500:]
+    except OSError as e:
+        log = f"(no log: {e})"
+    return (f"pid {proc.pid}, {'ended: ' + ended.describe() if ended else 'running'}; "
+            f"heard: {link.state.rows} rows, step {link.state.step}, ready "
+            f"{link.state.ready}; timer {link.timer.isActive()}, ticking {link._ticking}, "
+            f"exit {link.exit}; log: {log!r}")
+
+
+def wait_ready(qtbot: Any, link: Any, died: list[Any] | None = None) -> None:
+    """Wait for a second engine's first answer (a torch start on two busy cores), saying
+    what its process did when it does not come."""
+    try:
+        qtbot.waitUntil(lambda: link.state.ready or bool(died), timeout=START_TIMEOUT)
+    except Exception:
+        raise AssertionError(f"the engine was not ready in {START_TIMEOUT / 1000:.0f} s: "
+                             f"{engine_state(link)}") from None
+
+
 def small_config(**changes: Any) -> dict[str, Any]:
     return with_changes(default_config(), {**SMALL, **changes})
 

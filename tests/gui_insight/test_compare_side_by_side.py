@@ -3,7 +3,7 @@ stops only B, a reset or a loaded preset clears the comparison, and B's speed sh
 
 from __future__ import annotations
 
-from .conftest import START_TIMEOUT, TIMEOUT
+from .conftest import START_TIMEOUT, TIMEOUT, wait_ready
 from .test_panel import curve_len
 
 
@@ -18,29 +18,9 @@ def _start(qtbot, panel):
     b = compare.link_b
     died: list = []
     b.engine_died.connect(died.append)
-    try:  # a second torch start, on two busy cores
-        qtbot.waitUntil(lambda: b.state.ready or bool(died), timeout=START_TIMEOUT)
-    except Exception:
-        raise AssertionError(f"B's engine was not ready in {START_TIMEOUT / 1000:.0f} s: "
-                             f"{_engine_state(b)}") from None
+    wait_ready(qtbot, b, died)
     assert not died, died[0].describe()
     return compare, b
-
-
-def _engine_state(link) -> str:
-    """What B's engine process did (its log, alive or not): for a failure message."""
-    from pathlib import Path
-
-    proc = link.process
-    if proc is None:
-        return "no process"
-    ended = proc.exited()
-    try:
-        log = Path(proc._log.name).read_text(encoding="utf-8", errors="replace")[-1500:]
-    except OSError as e:
-        log = f"(no log: {e})"
-    return (f"pid {proc.pid}, {'ended: ' + ended.describe() if ended else 'running'}; "
-            f"heard: {link.state.rows} rows, step {link.state.step}; log: {log!r}")
 
 
 def test_b_plane_draws_b_frames_beside_a(qtbot, make_panel):

@@ -10,7 +10,7 @@ import numpy as np
 from engine.protocol import Apply, Play
 from gui.insight.dstar_view import BCE_NOTE
 
-from .conftest import START_TIMEOUT, TIMEOUT, small_config
+from .conftest import TIMEOUT, small_config, wait_ready
 
 
 def play(qtbot, link, steps: int = 1) -> None:
@@ -166,7 +166,7 @@ def test_compare_runs_a_changed_copy_and_shutdown_stops_it(qtbot, make_panel):
     assert "A 0 · waits for B" in compare.steps.text().replace("&nbsp;", " ")
     a_steps_when_b_answered: list[int] = []
     b.applied.connect(lambda _ev: a_steps_when_b_answered.append(link.state.step))
-    qtbot.waitUntil(lambda: b.state.ready, timeout=START_TIMEOUT)
+    wait_ready(qtbot, b)
     assert a_steps_when_b_answered[0] == 0  # A waited for B: both start together
     assert b.state.config["loss"]["name"] == "minimax"
     assert b.state.config["seed"] == link.state.config["seed"]
@@ -179,6 +179,26 @@ def test_compare_runs_a_changed_copy_and_shutdown_stops_it(qtbot, make_panel):
     panel.shutdown()
     assert not b.alive and b.process.proc.poll() is not None
     assert compare.link_b is None
+
+
+def test_a_replay_still_on_its_way_does_not_end_a_comparison_started_meanwhile(
+        qtbot, make_panel):
+    """The engine replays its state to a window that attaches (a ResetDone marked replay);
+    Compare may start before that replay arrives. It is not the answer to Compare's own
+    Reset of A: taking it for one made that answer end the comparison (B stopped, never
+    ready; CI saw it twice)."""
+    from engine.protocol import ResetDone
+
+    panel, link = make_panel(tab="Compare")
+    qtbot.waitUntil(lambda: panel.compare.compare_button.isEnabled(), timeout=TIMEOUT)
+    compare = panel.compare
+    compare.start("loss.name", "minimax")
+    b = compare.link_b
+    compare._on_reset_a(ResetDone(link.state.config, replay=True))  # the late replay
+    assert compare._await_a_reset  # still waiting for A's answer to the Reset
+    qtbot.waitUntil(lambda: not compare._await_a_reset, timeout=TIMEOUT)  # A's answer
+    assert compare.link_b is b and compare.comparing
+    wait_ready(qtbot, b)
 
 
 def test_compare_dialog_validates_the_value(qtbot):
