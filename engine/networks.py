@@ -98,6 +98,13 @@ def double_backward(net: nn.Module) -> Iterator[None]:
         layer.twice_differentiable = False
 
 
+def one_hot_rows(index: torch.Tensor, k: int, dtype: torch.dtype) -> torch.Tensor:
+    """``F.one_hot(index, k).to(dtype)`` without its range check, which reads the labels'
+    min and max on the host (on the CPU; a GPU skips it): the training step stays free of
+    host reads (``python -m engine.sync_audit``). Labels are checked where they come in."""
+    return (index.unsqueeze(-1) == torch.arange(k, device=index.device)).to(dtype)
+
+
 def minibatch_layer(kind: str, features: int, kernels: int, kernel_dim: int) -> nn.Module | None:
     """D's minibatch features on its last hidden features (MLP and DCGAN alike)."""
     if kind == "discrimination":
@@ -160,7 +167,7 @@ class Conditioned(nn.Module):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _one_hot(self, y: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-        return nn.functional.one_hot(y, self.classes).to(like.dtype)
+        return one_hot_rows(y, self.classes, like.dtype)
 
     def _code_one_hot(self, c: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
         """One-hot codes for the rows of ``like`` (reference rows first, if any): the given
@@ -172,7 +179,7 @@ class Conditioned(nn.Module):
             raise ValueError(f"codes: expected {n} codes, got {len(c)}")
         if self.ref_count:
             c = torch.cat([torch.arange(self.ref_count, device=like.device) % self.codes, c])
-        return nn.functional.one_hot(c, self.codes).to(like.dtype)
+        return one_hot_rows(c, self.codes, like.dtype)
 
     def _q(self, h: torch.Tensor) -> torch.Tensor:
         if getattr(self, "q_head", None) is None:

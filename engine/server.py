@@ -82,11 +82,19 @@ def readable(sock: zmq.Socket) -> Iterator[list[zmq.Frame]]:
             return
 
 
+# what a replay says again, in full: sent before it, each would only be said twice
+SUPERSEDED = (P.Applied, P.ResetDone, P.MetricsChunk, P.SwapLog, P.Status)
+
+
 @dataclass
 class _Client:
     identity: bytes
     last_seen: float = field(default_factory=time.monotonic)
     credit: int = 0
+    # until the replay its Hello asked for begins, state events are not sent: the replay
+    # says all of it again (a window saw the engine's start twice, and a test waiting for
+    # its own change took the second start for the answer)
+    replayed: bool = False
 
 
 class EngineServer:
@@ -324,18 +332,26 @@ class EngineServer:
     def _forward(self, events: list[Any]) -> None:
         """Events in order; adjacent metric rows travel as one message. A change of the
         config makes the next frame due at once, drawn from a copy taken after it (a
-        control's change shows within a frame, not two)."""
+        control's change shows within a frame, not two). A window that just said Hello
+        gets no state event until its replay begins (``SUPERSEDED``): the replay says it
+        all, so the start of the engine never reaches a window twice."""
         import numpy as np
 
         rows: list[Any] = []
         for ev in events:
+            if isinstance(ev, P.ResetDone) and ev.replay and self.client is not None:
+                self.client.replayed = True
+            early = (self.client is not None and not self.client.replayed
+                     and isinstance(ev, SUPERSEDED))
             if isinstance(ev, P.MetricsChunk):
-                rows.append(ev.rows)
+                if not early:
+                    rows.append(ev.rows)
                 continue
             if rows:
                 self._send(P.MetricsChunk(np.concatenate(rows)))
                 rows = []
-            self._send(ev)
+            if not early:
+                self._send(ev)
             if isinstance(ev, P.Applied | P.ResetDone):
                 self._config_events += 1
                 self._last_frame = float("-inf")

@@ -169,19 +169,26 @@ class Appearance(QObject):
         pal = self.palette
         theme.set_colours(pal.plot_background, pal.axis, pal.title, pal.plot_text, pal.muted,
                           pal.heatmap_middle, pal.heatmap_inner)
-        app.setPalette(_qpalette(pal))
-        app.setStyleSheet(
-            f"QGroupBox {{ font-weight: 600; border: 1px solid {pal.group_border};"
-            " border-radius: 6px; margin-top: 12px; padding: 6px 4px 4px 4px; }"
-            "QGroupBox::title { subcontrol-origin: margin; left: 10px; padding: 0 4px; }"
-            f"QToolTip {{ border: 1px solid {pal.group_border}; padding: 4px; }}")
+        # each of these re-polishes every widget of the application (thousands: pyqtgraph
+        # builds a menu tree per plot), so they are only set when they change; a window
+        # built under the current ones has them already
+        palette = _qpalette(pal)
+        if app.palette() != palette:
+            app.setPalette(palette)
+        sheet = (f"QGroupBox {{ font-weight: 600; border: 1px solid {pal.group_border};"
+                 " border-radius: 6px; margin-top: 12px; padding: 6px 4px 4px 4px; }"
+                 "QGroupBox::title { subcontrol-origin: margin; left: 10px; padding: 0 4px; }"
+                 f"QToolTip {{ border: 1px solid {pal.group_border}; padding: 4px; }}")
+        if app.styleSheet() != sheet:
+            app.setStyleSheet(sheet)
         if self._base_font is None:
             self._base_font = QFont(app.font())
         font = QFont(self._base_font)
         size = self._base_font.pointSizeF()
         if size > 0:
             font.setPointSizeF(size * self.zoom)
-        app.setFont(font)
+        if app.font() != font:
+            app.setFont(font)
         roots = [root] if root is not None else list(app.topLevelWidgets())
         for w in _live_widgets(roots):
             # views are built with the dark colours; each remembers which it wears now
