@@ -19,7 +19,10 @@ two health checks and counts, per iteration,
   uses this to keep the step free of them without a GPU. torch.optim's reads of its own
   step counters are counted apart (``host_counters``): those tensors stay on the host.
 
-It then profiles one health check (which is allowed its one transfer). On CUDA it also
+On a GPU, ``dtoh`` and ``syncs`` are the measure: host-reading operators there also count
+reads of tensors that live on the host (torch.optim's step counters, read from C++ in its
+foreach path), which copy nothing. It then profiles one health check (which is allowed its
+transfers). On CUDA it also
 runs the iterations under ``torch.cuda.set_sync_debug_mode("warn")`` and prints where
 each synchronising call came from.
 """
@@ -94,8 +97,6 @@ def count_events(fn: Callable[[], Any], cuda: bool) -> Counts:
             dtoh += 1
         elif name in SYNC_CALLS:
             syncs += 1
-    if cuda:
-        syncs -= 1  # the audit's own synchronize above
     return Counts(dtoh=dtoh, syncs=syncs, sync_ops=sum(ops.values()), ops=dict(ops),
                   host_counters=counters)
 
@@ -105,10 +106,19 @@ def _reads_host_counter(event: Any) -> bool:
     the host unless the optimizer is capturable, so reading it never waits for a GPU."""
     p = event.cpu_parent
     while p is not None:
-        if "torch/optim/optimizer.py" in p.name and "_get_value" in p.name:
+        if "torch/optim/" in p.name:  # _get_value, or the foreach path's own reads
             return True
         p = p.cpu_parent
     return False
+
+
+def stretch_counts(fn: Callable[[], Any], cuda: bool) -> Counts:
+    """``count_events`` of ``fn`` less those of an empty stretch: the profiler's own start
+    and stop synchronise on a GPU, and that is not the step's doing."""
+    got, empty = count_events(fn, cuda), count_events(lambda: None, cuda)
+    return Counts(dtoh=got.dtoh - empty.dtoh, syncs=got.syncs - empty.syncs,
+                  sync_ops=got.sync_ops - empty.sync_ops, ops=got.ops,
+                  host_counters=got.host_counters)
 
 
 def _sync_sites(s: Session, steps: int) -> tuple[str, ...]:
@@ -138,8 +148,8 @@ def audit(cfg: dict[str, Any], preset: str = "?", steps: int = 16) -> Audit:
     s.train(CHECK_EVERY + 1)  # warm up (lazy allocations, cuDNN choices), end on a check
     s.flush()
     cuda = s.device.type == "cuda"
-    step = count_events(lambda: s.train(steps, check=False), cuda)
-    check = count_events(s.flush, cuda)
+    step = stretch_counts(lambda: s.train(steps, check=False), cuda)
+    check = stretch_counts(s.flush, cuda)
     sites = _sync_sites(s, steps) if cuda else ()
     s.flush()
     return Audit(preset=preset, device=str(s.device), steps=steps, step=step, check=check,

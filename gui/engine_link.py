@@ -375,6 +375,8 @@ class EngineLink(QObject):
 
     def _on_applied(self, ev: P.Applied) -> None:
         self.state.config = ev.config
+        if ev.step >= 0:  # a reset or a new session shows step 0 now, not at the next status
+            self.state.step = ev.step
         if not self.state.ready:
             self.state.ready = True
             self.engine_started.emit()

@@ -23,20 +23,21 @@ from .spec_draws import valid_config
 from .test_properties import HypothesisSource
 
 # every path of the step: MLP and conv nets, labels, codes, gradient penalties, WGAN
+CPU = {"device": "cpu"}  # the host-reading count is the CPU's stand-in for a GPU's stalls
 PRESETS = ("ring8", "dcgan_digits_conditional", "infogan_ring8", "wgan_gp", "r1_ring8",
            "wgan_clip", "minibatch_rescue", "gmmn_ring8")
 
 
 def test_no_preset_reads_the_host_in_a_training_step():
     for name in PRESETS:
-        r = audit(tiny(base=load_preset(name)), name, steps=3)
+        r = audit(tiny(CPU, base=load_preset(name)), name, steps=3)
         assert r.step.sync_ops == 0, (name, r.step.ops)
         assert r.device == "cpu"
 
 
 def test_the_health_check_is_where_the_figures_come_over():
     # the check reads the step's figures and the finiteness of the weights on the host
-    r = audit(tiny(base=load_preset("ring8")), "ring8", steps=2)
+    r = audit(tiny(CPU, base=load_preset("ring8")), "ring8", steps=2)
     assert r.check.sync_ops >= 1
 
 
@@ -47,14 +48,14 @@ def test_a_host_read_planted_in_the_step_is_counted(monkeypatch):
         return torch.nn.functional.one_hot(index, k).to(dtype)
 
     monkeypatch.setattr(networks, "one_hot_rows", planted)
-    r = audit(tiny(base=load_preset("dcgan_digits_conditional")), "c", steps=2)
+    r = audit(tiny(CPU, base=load_preset("dcgan_digits_conditional")), "c", steps=2)
     assert r.step.ops.get("aten::_local_scalar_dense", 0) >= 2 * 2
     assert r.step.sync_ops == sum(r.step.ops.values())
 
 
 def test_the_optimizers_step_counters_are_not_taken_for_device_reads():
     # torch.optim keeps its step counters on the host (not capturable): reading them is free
-    r = audit(tiny(base=load_preset("ring8"), changes={"optim.g.name": "adam",
+    r = audit(tiny(base=load_preset("ring8"), changes={**CPU, "optim.g.name": "adam",
                                                        "optim.d.name": "adam"}), "r", steps=2)
     assert r.step.host_counters > 0 and r.step.sync_ops == 0
 
@@ -62,7 +63,7 @@ def test_the_optimizers_step_counters_are_not_taken_for_device_reads():
 def test_the_stretch_must_fit_between_two_health_checks():
     for steps in (0, 32, 100):
         with pytest.raises(ValueError, match="between 1 and 31"):
-            audit(tiny(), "x", steps=steps)
+            audit(tiny(CPU), "x", steps=steps)
 
 
 def test_the_command_prints_one_line_per_preset(capsys):
