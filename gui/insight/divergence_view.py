@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from engine.dataspecs import DATA_SPECS
@@ -66,6 +66,33 @@ PLOTS: tuple[MetricPlot, ...] = (
                "uniform, 0 when every mode gets its share."),
 )
 MODE_COLUMNS = ("modes", "high_quality", "mode_kl")
+
+
+class StepAnchor(pg.GraphicsObject):
+    """An invisible item that keeps one step inside its plot's x auto-range (no y): the
+    step the data set changed at, whose swap marker would otherwise fall off the left
+    edge once the new set's estimates, which start after it, fill the plot."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.step: float | None = None
+
+    def set_step(self, step: float | None) -> None:
+        self.step = step
+        self.informViewBoundsChanged()
+
+    def dataBounds(self, ax: int, frac: float = 1.0,  # noqa: N802 (pyqtgraph's hook)
+                   orthoRange: Any = None) -> tuple[float, float] | None:  # noqa: N803
+        return (self.step, self.step) if ax == 0 and self.step is not None else None
+
+    def pixelPadding(self) -> float:  # noqa: N802 (pyqtgraph's hook)
+        return 0.0
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
+        return QRectF()
+
+    def paint(self, *args: Any) -> None:
+        pass
 
 
 class DivergenceView(QWidget):
@@ -146,6 +173,9 @@ class DivergenceView(QWidget):
             self._empty_notes[column] = text
         self._positions = {spec.column: (i // 2, i % 2) for i, spec in enumerate(PLOTS)}
         self.markers = SwapMarkers(self.plots.values())  # a line per change applied mid-run
+        self.anchors = {column: StepAnchor() for column in self.plots}
+        for column, anchor in self.anchors.items():
+            self.plots[column].addItem(anchor)
         self._fit_minimum()
         self._update_note()
 
@@ -225,6 +255,7 @@ class DivergenceView(QWidget):
         self.rows.clear()
         self._dirty = True
         self._since = ""
+        self._anchor(None)
         self.readout.setText("Waiting for the first estimate…")
         self._update_note()
         self.refresh(force=True)  # no frame of the old run's curves after this
@@ -238,6 +269,7 @@ class DivergenceView(QWidget):
         ds = DATA_SPECS.get(data.get("name", ""))
         title = ds.title if ds is not None else str(data.get("name", "?"))
         self._since = f" Restarted at step {step}: the data set changed to {title}."
+        self._anchor(float(step))
         self.readout.setText(f"{title} since step {step}: waiting for its first estimate…")
         self.set_config(config)
         self.refresh(force=True)  # the old set's curves go now, not at the next tick
@@ -250,6 +282,10 @@ class DivergenceView(QWidget):
                 item.setYRange(0.0, 1.0)
                 item.enableAutoRange(y=True)
         self._narrow = True  # the next estimates widen it again (_fit_steps)
+
+    def _anchor(self, step: float | None) -> None:
+        for anchor in self.anchors.values():
+            anchor.set_step(step)
 
     @property
     def point_count(self) -> int:
@@ -301,8 +337,11 @@ class DivergenceView(QWidget):
         self._narrow = narrow
         for item in self.plots.values():
             if narrow:
-                item.setXRange(float(steps.min()) - every, float(steps.max()) + every,
-                               padding=0)
+                low = float(steps.min())
+                restart = next(iter(self.anchors.values())).step
+                if restart is not None:
+                    low = min(low, restart)
+                item.setXRange(low - every, float(steps.max()) + every, padding=0)
             else:
                 item.enableAutoRange(x=True)
 

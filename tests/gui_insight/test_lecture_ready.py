@@ -117,6 +117,31 @@ def test_a_restart_empties_the_divergence_curves_at_once(qtbot, make_panel):
         assert view.curves[column].xData is None or len(view.curves[column].xData) == 0
 
 
+def test_the_data_change_marker_stays_in_view_as_the_new_estimates_come(qtbot, make_panel):
+    """The restart's step stays inside the plots' x range: the new set's estimates start
+    after it, and auto-ranging over them alone pushed the change's marker off the left."""
+    panel, link = make_panel(tab="Divergences")
+    view = panel.divergences
+    view.add_rows(np.vstack([rows(10, js=0.3, w1=0.5), rows(20, js=0.2, w1=0.4)]))
+    view.refresh()
+    view.restart({**link.config, "data": {"name": "moons"}}, 25)
+    # a sparse cadence: the first estimate comes long after the change (more than the
+    # auto-range's padding of a few percent)
+    view.add_rows(np.vstack([rows(s, js=0.1, w1=0.3) for s in range(500, 2001, 500)]))
+    view.refresh()
+    for column in ("js", "w1"):
+        vb = view.plots[column].getViewBox()
+        qtbot.waitUntil(lambda vb=vb: vb.viewRange()[0][1] >= 2000, timeout=5000)
+        x0, x1 = vb.viewRange()[0]
+        assert x0 <= 25 < 500 <= x1, (column, x0, x1)
+        assert x0 > 25 - 200  # the change and after, not the old set's steps
+    view.clear()  # a new run: no anchor left over from the old one
+    view.add_rows(np.vstack([rows(s, js=0.1) for s in range(500, 2001, 500)]))
+    view.refresh()
+    vb = view.plots["js"].getViewBox()
+    qtbot.waitUntil(lambda: vb.viewRange()[0][0] > 300, timeout=5000)
+
+
 def click_tab(qtbot: Any, panel: Any, name: str) -> None:
     bar = panel.tabs.tabBar()
     index = list(panel.views).index(name)
@@ -496,3 +521,4 @@ def test_views_that_read_d_say_d_is_not_trained_under_moment_matching(qtbot, mak
     panel.show_tab("Generator loss")
     qtbot.waitUntil(lambda: "not trained" not in panel.gen_loss.explain.text(),
                     timeout=TIMEOUT)
+
