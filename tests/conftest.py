@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import faulthandler
+import gc
 import os
 import threading
 import time
@@ -59,6 +61,35 @@ def private_classifier_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterat
     mp.setenv("GAN_PLAYGROUND_CACHE_DIR", str(tmp_path_factory.mktemp("classifier-cache")))
     yield
     mp.undo()
+
+
+HANG_LIMIT_S = 420  # beyond pytest-timeout's 300 s (pyproject.toml), which fails politely
+
+
+@pytest.fixture(autouse=True)
+def no_hang_past_the_limit() -> Iterator[None]:
+    """A deadlock with the interpreter lock held (the main thread blocked inside Qt) stops
+    pytest-timeout too, whose alarm needs that lock; faulthandler's watchdog is a C thread:
+    it prints every thread's stack and ends the process, and xdist reports the test that
+    crashed its worker instead of CI running into its limit."""
+    faulthandler.dump_traceback_later(HANG_LIMIT_S, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
+@pytest.fixture(autouse=True)
+def qt_garbage_collected_on_the_main_thread(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a Qt test, its Qt garbage (widgets in reference cycles with their Python
+    wrappers) is collected here, on the main thread. Left to the cyclic collector, it was
+    once collected on a later test's engine thread (an in-process ``Runner``): the
+    QObject's destructor there waited for the interpreter lock while the main thread,
+    holding it, waited for the QObject's mutex to delete a menu, and CI hung."""
+    yield
+    if "qtbot" in request.fixturenames or "qapp" in request.fixturenames:
+        from PySide6.QtCore import QCoreApplication, QEvent
+
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        gc.collect()
 
 
 MODAL_LIMIT_S = 15.0  # no test keeps a box open this long on purpose
