@@ -278,3 +278,37 @@ def test_the_watchdog_ends_an_engine_whose_window_is_gone_whatever_its_loop_does
         os.kill(pid, signal.SIGKILL)
         raise AssertionError("the orphaned process outlived its parent by 5 s")
     assert time.monotonic() - t0 < 2.0
+
+
+def test_a_window_gets_the_state_once_from_its_replay_not_also_from_before_it():
+    """Events the trainer made before the replay that a Hello asked for begins (the engine's
+    own start, when the window said Hello early) are not sent: the replay says them all
+    again, and a window that saw the start twice took the second for the answer to its
+    own change. Other events (a failure to start from the given config) still go."""
+    import numpy as np
+
+    from engine.server import EngineServer, _Client
+
+    sent: list = []
+    fake = type("S", (), {})()
+    fake.client = _Client(b"window")
+    fake._config_events = 0
+    fake._last_frame = 0.0
+    fake._send = sent.append
+    fake._frame_request_changed = lambda: None
+    cfg = with_changes(default_config(), TINY)
+    rows = np.zeros((1, 3))
+    before = [P.Failed("could not start from the given config: bad"), P.Applied({}, cfg, 0),
+              P.Status(0, 0.0, False, "cpu", "", 0, 0), P.MetricsChunk(rows)]
+    replay = [P.ResetDone(cfg, replay=True), P.MetricsChunk(rows), P.Applied({}, cfg, 0),
+              P.Status(0, 0.0, False, "cpu", "", 0, 0)]
+    after = [P.MetricsChunk(rows), P.Applied({"loss.name": "hinge"}, cfg, 3)]
+    EngineServer._forward(fake, before + replay + after)
+    kinds = [type(m).__name__ for m in sent]
+    assert kinds == ["Failed", "ResetDone", "MetricsChunk", "Applied", "Status",
+                     "MetricsChunk", "Applied"], kinds
+    assert fake._config_events == 4  # every config event is counted, sent or not
+    # a window attached after the replay gets everything
+    sent.clear()
+    EngineServer._forward(fake, [P.Applied({}, cfg, 5), P.Status(5, 1.0, True, "cpu", "", 5, 5)])
+    assert [type(m).__name__ for m in sent] == ["Applied", "Status"]

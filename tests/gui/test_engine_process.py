@@ -102,6 +102,20 @@ def test_a_message_that_arrives_during_a_round_is_read_without_waiting_for_the_t
     qtbot.waitUntil(lambda: steps == [7], timeout=2000)
 
 
+def test_a_new_session_shows_its_step_with_its_config_not_at_the_next_status(qtbot):
+    """'Start fresh' or a reset: the step read-out follows Applied at once (a test read
+    step 168 after the fresh start, between the engine's Applied and its next status);
+    an Applied from a sender that does not say its step (-1) leaves the step alone."""
+    link = EngineLink(small_config())
+    link.conn = FakeConnection([P.Status(168, 0, 0, "", ""), P.ResetDone({}),
+                                P.Applied({}, {"seed": 7}, 0)])
+    link.tick()
+    assert link.state.step == 0 and link.state.config == {"seed": 7}
+    link.conn = FakeConnection([P.Status(30, 0, 0, "", ""), P.Applied({"x": 1}, {"seed": 7})])
+    link.tick()
+    assert link.state.step == 30
+
+
 def test_rows_and_events_reach_the_views_in_the_engines_order(qtbot):
     link = EngineLink(small_config())
     seen: list[Any] = []

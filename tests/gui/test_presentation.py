@@ -72,6 +72,21 @@ def test_the_light_theme_restyles_every_view_and_back(qtbot, make_window, look):
     assert axis.pen().color().name() == A.DARK.axis
 
 
+def test_a_window_built_under_the_current_look_repolishes_nothing(qtbot, make_window, look,
+                                                                 monkeypatch):
+    """Setting the application's palette, style sheet or font re-polishes every widget of
+    the application (thousands per window), so applying an unchanged look sets none of
+    them; a change of theme or zoom still does (the tests above)."""
+    make_window()
+    app = QApplication.instance()
+    calls: list[str] = []
+    for name in ("setPalette", "setStyleSheet", "setFont"):
+        monkeypatch.setattr(app, name, lambda *a, name=name: calls.append(name))
+    make_window()
+    look.apply()
+    assert calls == []
+
+
 def test_following_the_system_uses_its_scheme(look, monkeypatch):
     class Hints:
         def colorScheme(self):  # noqa: N802
