@@ -155,8 +155,10 @@ class DivergenceView(QWidget):
         js = self.plots["js"]
         self.log2_line = pg.InfiniteLine(
             LOG2, angle=0, pen=pg.mkPen(REFERENCE_COLOR, width=1, style=Qt.PenStyle.DashLine),
-            label="log 2", labelOpts={"position": 0.04, "color": REFERENCE_COLOR,
-                                      "anchors": [(0, 1), (0, 1)]})
+            # under the line at its right end: the swap markers' labels take the top rows
+            # (a data change's marker is always in view, at the left, since the restart)
+            label="log 2", labelOpts={"position": 0.97, "color": REFERENCE_COLOR,
+                                      "anchors": [(1, 0), (1, 0)]})
         js.addItem(self.log2_line)
         js.setYRange(0, LOG2 * JS_HEADROOM, padding=0)
         js.enableAutoRange(y=False)
@@ -313,8 +315,9 @@ class DivergenceView(QWidget):
         self._update_readout()
 
     def _fit_js(self) -> None:
-        """JS from 0 to a little above log 2 (or its largest value), with room above the
-        dashed line for the whole of its label however short the plot is."""
+        """JS from 0 to a little above log 2 (or its largest value), with a label's height
+        of room above the dashed line however short the plot is (swap markers' labels sit
+        there; the line's own label hangs below it)."""
         js_max = self.rows.xy("js")[1]
         top = max(LOG2 * JS_HEADROOM, float(js_max.max()) * 1.05 if len(js_max) else 0.0)
         height = self.plots["js"].getViewBox().height()

@@ -142,6 +142,24 @@ def test_the_data_change_marker_stays_in_view_as_the_new_estimates_come(qtbot, m
     qtbot.waitUntil(lambda: vb.viewRange()[0][0] > 300, timeout=5000)
 
 
+def test_the_log_2_label_and_the_data_change_marker_s_label_do_not_overlap(qtbot, make_panel):
+    """After a data change its marker stands at the plots' left edge, labelled at the top:
+    the JS plot's "log 2" hangs below its line at the right, never under that label."""
+    panel, link = make_panel(tab="Divergences")
+    view = panel.divergences
+    view.restart({**link.config, "data": {"name": "moons"}}, 25)
+    view.set_swaps([(25, "data → Two moons")])
+    view.add_rows(np.vstack([rows(s, js=0.3, w1=0.3) for s in range(500, 2001, 500)]))
+    view.refresh()
+    index = list(view.plots).index("js")
+    qtbot.waitUntil(lambda: view.markers.label(index, 0) is not None, timeout=5000)
+    qtbot.wait(50)
+    marker = view.markers.label(index, 0).sceneBoundingRect()
+    log2 = view.log2_line.label.sceneBoundingRect()
+    assert view.markers.label(index, 0).isVisible() and view.log2_line.label.isVisible()
+    assert not marker.intersects(log2), (marker, log2)
+
+
 def click_tab(qtbot: Any, panel: Any, name: str) -> None:
     bar = panel.tabs.tabBar()
     index = list(panel.views).index(name)
