@@ -65,7 +65,7 @@ def test_discriminate_is_the_raw_output(make_session):
     import torch
 
     with torch.no_grad():
-        want = s.discriminator(torch.as_tensor(x))[:, 0].numpy()
+        want = s.discriminator(torch.as_tensor(x, device=s.device))[:, 0].cpu().numpy()
     np.testing.assert_allclose(s.discriminate(x), want, rtol=1e-6)
 
 

@@ -709,4 +709,4 @@ def test_a_view_can_ask_a_conditional_generator_for_one_class():
     assert sevens.images_fake.shape[0] == 30 and set(sevens.labels_fake) == {7}
     # the same fixed noise with label 7: equal to asking G for sevens directly
     z, _ = s.view_batches_labelled(30, 0)[0]
-    np.testing.assert_allclose(sevens.images_fake, s.generate(z.numpy(), labels=7), atol=1e-6)
+    np.testing.assert_allclose(sevens.images_fake, s.generate(z.cpu().numpy(), labels=7), atol=1e-6)

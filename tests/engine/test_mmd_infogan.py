@@ -62,12 +62,12 @@ def test_mmd_loss_set_mid_run_is_g_loss_and_d_is_not_trained(make_session):
     gen = _rng_copy(s)
     bs = s.config["train"]["batch_size"]
     real = s._steps.draw_real(bs, gen)[0]
-    z = torch.randn(bs, 2, generator=gen)
+    z = torch.randn(bs, 2, generator=gen, device=s.device)
     with torch.no_grad():
         fake = s.generator(z)
     scale = data_scale(s._steps.draw_real, s.device)  # the documented unit of the bandwidths
     assert scale == pytest.approx(2.0, rel=0.01)      # ring8: radius 2, std 0.02
-    expected = _mmd2_by_hand(fake.numpy().astype(np.float64), real.numpy().astype(np.float64),
+    expected = _mmd2_by_hand(fake.cpu().numpy().astype(np.float64), real.cpu().numpy().astype(np.float64),
                              tuple(scale * b for b in bws))
     s.train(1)
     assert s.history["g_loss"][-1] == pytest.approx(expected, rel=1e-4, abs=1e-6)
@@ -119,12 +119,12 @@ def test_infogan_g_loss_adds_lambda_ce_and_info_weight_swaps_mid_run(make_sessio
     s.apply({"loss.info_weight": lam, "optim.d.lr": 0.0})
     gen = _rng_copy(s)
     bs = s.config["train"]["batch_size"]
-    c = torch.randint(4, (bs,), generator=gen)
-    z = torch.randn(bs, 2, generator=gen)
+    c = torch.randint(4, (bs,), generator=gen, device=s.device)
+    z = torch.randn(bs, 2, generator=gen, device=s.device)
     with torch.no_grad():
         l_fake, q = s.discriminator(s.generator(z, None, c), with_q=True)
-    expected = (_softplus(-l_fake.numpy().ravel().astype(np.float64)).mean()
-                + lam * _ce_by_hand(q.numpy().astype(np.float64), c.numpy()))
+    expected = (_softplus(-l_fake.cpu().numpy().ravel().astype(np.float64)).mean()
+                + lam * _ce_by_hand(q.cpu().numpy().astype(np.float64), c.cpu().numpy()))
     s.train(1)
     assert s.history["g_loss"][-1] == pytest.approx(expected, rel=1e-4)
 
@@ -136,13 +136,13 @@ def test_infogan_d_loss_adds_lambda_ce_on_the_fakes(make_session):
     gen = _rng_copy(s)
     bs = s.config["train"]["batch_size"]
     real = s._steps.draw_real(bs, gen)[0]
-    c = torch.randint(3, (bs,), generator=gen)
-    z = torch.randn(bs, 2, generator=gen)
+    c = torch.randint(3, (bs,), generator=gen, device=s.device)
+    z = torch.randn(bs, 2, generator=gen, device=s.device)
     with torch.no_grad():
-        l_real = s.discriminator(real).numpy().ravel().astype(np.float64)
+        l_real = s.discriminator(real).cpu().numpy().ravel().astype(np.float64)
         l_fake, q = s.discriminator(s.generator(z, None, c), with_q=True)
-    expected = (_softplus(-l_real).mean() + _softplus(l_fake.numpy().ravel()).mean()
-                + 0.7 * _ce_by_hand(q.numpy().astype(np.float64), c.numpy()))
+    expected = (_softplus(-l_real).mean() + _softplus(l_fake.cpu().numpy().ravel()).mean()
+                + 0.7 * _ce_by_hand(q.cpu().numpy().astype(np.float64), c.cpu().numpy()))
     s.train(1)
     assert s.history["d_loss"][-1] == pytest.approx(expected, rel=1e-4)
 

@@ -28,7 +28,7 @@ def _replay_d_batches(s) -> tuple[torch.Tensor, torch.Tensor]:
     gen = _rng_copy(s)
     bs = s.config["train"]["batch_size"]
     real = s._steps.draw_real(bs, gen)[0]
-    z = torch.randn(bs, s.config["noise"]["dim"], generator=gen)
+    z = torch.randn(bs, s.config["noise"]["dim"], generator=gen, device=s.device)
     with torch.no_grad():
         fake = s.generator(z)
     return real, fake
