@@ -63,6 +63,9 @@ _COLOUR_PAIRS = (
     ("#d8dbe0", "#111827"), ("#8a8f98", "#4b5563"), ("#9ca3af", "#6b7280"),
     ("#fca5a5", "#b91c1c"), ("#facc15", "#a16207"), ("#e6e8eb", "#111827"),
     ("#cfe3ff", "#1e3a5f"), ("#ffe7a3", "#5b4506"), ("#ffd0d0", "#6b1d1d"),
+    # message bars' backgrounds (theme.MESSAGE_COLOURS): only their text was swapped, and a
+    # warning shown before a switch to the light theme turned dark on its dark bar
+    ("#1e3a5f", "#dbeafe"), ("#4a3b12", "#fef3c7"), ("#5a1d1d", "#fee2e2"),
 )
 _TO_LIGHT = {a: b for a, b in _COLOUR_PAIRS}
 _TO_DARK = {b: a for a, b in _COLOUR_PAIRS}
@@ -80,6 +83,27 @@ def _table(worn: str, wanted: str) -> dict[str, str] | None:
 
 def _swap_colours(text: str, table: dict[str, str]) -> str:
     return _HEX.sub(lambda m: table.get(m.group(0).lower(), m.group(0)), text)
+
+
+def themed(colour: str) -> str:
+    """``colour`` (one the views are written in: the dark theme's) as the theme of the
+    moment wears it, for what a view makes after it was styled (a new swap label)."""
+    table = _table("dark", appearance().effective)
+    return colour if table is None else _swap_colours(colour, table)
+
+
+def _swap_fill(item: pg.TextItem, table: dict[str, str]) -> None:
+    """A text's filled box follows its text (a swap marker's label: dark box, light text;
+    with the text swapped alone, dark amber on the dark box could not be read)."""
+    fill = getattr(item, "fill", None)
+    if fill is None or fill.style() == Qt.BrushStyle.NoBrush:
+        return
+    colour = fill.color()
+    swapped = QColor(_swap_colours(colour.name(), table))
+    if swapped != QColor(colour.name()):
+        swapped.setAlpha(colour.alpha())
+        item.fill = pg.mkBrush(swapped)
+        item.update()
 
 
 _INSTANCE: Appearance | None = None
@@ -294,6 +318,7 @@ def restyle_view(view: pg.GraphicsView, pal: Palette, zoom: float, name: str) ->
                 c = item.color.name() if hasattr(item, "color") else None
                 if c is not None:
                     item.setColor(_swap_colours(c, table))
+                _swap_fill(item, table)
         elif isinstance(item, pg.ColorBarItem):
             item.setColorMap(theme.heatmap_colormap())  # the app's colour bars are all D's
         elif isinstance(item, pg.PlotDataItem):

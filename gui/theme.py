@@ -23,10 +23,13 @@ D_FAKE = FAKE
 D_GRAD = D_LOSS
 G_GRAD = G_LOSS
 
-MESSAGE_STYLES = {
-    "info": ("#1e3a5f", "#cfe3ff"),
-    "warning": ("#4a3b12", "#ffe7a3"),
-    "error": ("#5a1d1d", "#ffd0d0"),
+# (background, text) of a message bar per level, in each theme (the main window's message
+# line and the labs' alike; appearance swaps one set for the other on a theme change)
+MESSAGE_COLOURS = {
+    "dark": {"info": ("#1e3a5f", "#cfe3ff"), "warning": ("#4a3b12", "#ffe7a3"),
+             "error": ("#5a1d1d", "#ffd0d0")},
+    "light": {"info": ("#dbeafe", "#1e3a5f"), "warning": ("#fef3c7", "#5b4506"),
+              "error": ("#fee2e2", "#6b1d1d")},
 }
 
 

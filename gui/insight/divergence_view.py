@@ -175,6 +175,7 @@ class DivergenceView(QWidget):
             self._empty_notes[column] = text
         self._positions = {spec.column: (i // 2, i % 2) for i, spec in enumerate(PLOTS)}
         self.markers = SwapMarkers(self.plots.values())  # a line per change applied mid-run
+        self._restart: float | None = None  # the step the data set changed at, if it did
         self.anchors = {column: StepAnchor() for column in self.plots}
         for column, anchor in self.anchors.items():
             self.plots[column].addItem(anchor)
@@ -286,6 +287,7 @@ class DivergenceView(QWidget):
         self._narrow = True  # the next estimates widen it again (_fit_steps)
 
     def _anchor(self, step: float | None) -> None:
+        self._restart = step
         for anchor in self.anchors.values():
             anchor.set_step(step)
 
@@ -341,9 +343,8 @@ class DivergenceView(QWidget):
         for item in self.plots.values():
             if narrow:
                 low = float(steps.min())
-                restart = next(iter(self.anchors.values())).step
-                if restart is not None:
-                    low = min(low, restart)
+                if self._restart is not None:
+                    low = min(low, self._restart)
                 item.setXRange(low - every, float(steps.max()) + every, padding=0)
             else:
                 item.enableAutoRange(x=True)

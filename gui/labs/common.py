@@ -340,17 +340,10 @@ def message_label(name: str) -> QLabel:
     return label
 
 
-MESSAGE_COLOURS = {
-    "dark": {"info": ("#1e3a5f", "#cfe3ff"), "warning": ("#4a3b12", "#ffe7a3"),
-             "error": ("#5a1d1d", "#ffd0d0")},
-    "light": {"info": ("#dbeafe", "#1e3a5f"), "warning": ("#fef3c7", "#5b4506"),
-              "error": ("#fee2e2", "#6b1d1d")},
-}
-
-
 def show_message(label: QLabel, text: str, level: str = "info") -> None:
     name = effective_theme()
-    bg, fg = MESSAGE_COLOURS[name].get(level, MESSAGE_COLOURS[name]["info"])
+    colours = theme.MESSAGE_COLOURS[name]
+    bg, fg = colours.get(level, colours["info"])
     label.setStyleSheet(f"background: {bg}; color: {fg}; border-radius: 4px; padding: 4px 8px;")
     label.setProperty("gp_theme", name)
     label.setProperty("level", level)

@@ -25,7 +25,9 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, QTimer
-from PySide6.QtGui import QFont, QFontMetricsF
+from PySide6.QtGui import QColor, QFont, QFontMetricsF
+
+from ..appearance import themed
 
 MARKER_COLOR = "#facc15"
 LINE_ALPHA = 170
@@ -249,7 +251,10 @@ class SwapMarkers:
             label.hide()
 
     def _new_label(self, plot: pg.PlotItem) -> pg.TextItem:
-        label = pg.TextItem("", color=self.color, fill=pg.mkBrush(*LABEL_FILL), anchor=(0, 0))
+        # in the theme of the moment: a restyle swaps the labels that exist, not later ones
+        fill = QColor(themed(QColor(*LABEL_FILL[:3]).name()))
+        fill.setAlpha(LABEL_FILL[3])
+        label = pg.TextItem("", color=themed(self.color), fill=pg.mkBrush(fill), anchor=(0, 0))
         label.textItem.document().setDocumentMargin(LABEL_PAD)  # compact rows
         label.setFont(_label_font())
         label.setZValue(Z_VALUE)

@@ -26,7 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..theme import MESSAGE_STYLES
+from ..appearance import appearance
+from ..theme import MESSAGE_COLOURS
 
 INFO_MS = 8000
 ACTION_INFO_MS = 30_000  # an info message with a button (Undo) stays long enough to use it
@@ -108,9 +109,12 @@ class MessageLine(QFrame):
             button.clicked.connect(lambda _=False, cb=callback: (self.dismiss(), cb()))
             self._layout.insertWidget(1 + i, button, 0, Qt.AlignmentFlag.AlignTop)
             self._buttons.append(button)
-        bg, fg = MESSAGE_STYLES.get(level, MESSAGE_STYLES["info"])
+        name = appearance().effective  # the bar wears the theme of the moment
+        colours = MESSAGE_COLOURS[name]
+        bg, fg = colours.get(level, colours["info"])
         self.setStyleSheet(f"#message_line {{ background: {bg}; border-radius: 4px; }}"
                            f"#message_text {{ color: {fg}; background: transparent; }}")
+        self.setProperty("gp_theme", name)
         self.level = level
         self._text = text
         self.label.setPlainText(text)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication
 
+from engine.metrics import COLUMNS
 from engine.protocol import Step
 from gui import appearance as A
 
@@ -85,6 +87,38 @@ def test_a_window_built_under_the_current_look_repolishes_nothing(qtbot, make_wi
     make_window()
     look.apply()
     assert calls == []
+
+
+def test_a_refusal_and_the_swap_labels_stay_readable_across_a_theme_switch(qtbot, make_window,
+                                                                           look):
+    """A warning shown in the dark theme, then the light one: its bar turns light with its
+    text (only the text was swapped: dark amber on the dark bar); a swap marker's label box
+    turns light with its text too; a warning shown now wears the light theme at once."""
+    window = make_window()
+    window.message.show_message("Not applied: optim.d.lr: 5 is out of range", "warning")
+    window.right_tabs.setCurrentWidget(window.insight)
+    window.insight.show_tab("Divergences")
+    view = window.insight.divergences
+    estimates = np.full((2, len(COLUMNS)), np.nan)
+    estimates[:, COLUMNS.index("step")] = (100, 200)
+    estimates[:, COLUMNS.index("js")] = (0.3, 0.2)
+    view.add_rows(estimates)
+    view.refresh()
+    view.set_swaps([(150, "loss → hinge")])
+    markers = view.markers
+    qtbot.waitUntil(lambda: markers.label(0, 0) is not None, timeout=5000)
+    look.set_theme("light")
+    light_bg, light_fg = "#fef3c7", "#5b4506"  # the light theme's warning bar (theme.py)
+    assert light_bg in window.message.styleSheet() and light_fg in window.message.styleSheet()
+    label = markers.label(0, 0)
+    assert label.fill.color().lightness() > 200 and label.color.lightness() < 128
+    window.message.show_message("Not applied: again", "warning")
+    assert light_bg in window.message.styleSheet()
+    made = markers._new_label(view.plots["js"])  # a label made in the light theme wears it
+    assert made.fill.color().lightness() > 200 and made.color.lightness() < 128
+    look.set_theme("dark")
+    assert "#4a3b12" in window.message.styleSheet()  # and back
+    assert label.fill.color().lightness() < 60
 
 
 def test_following_the_system_uses_its_scheme(look, monkeypatch):
