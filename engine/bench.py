@@ -2,6 +2,7 @@
 
     python -m engine.bench [--preset ring8 dcgan_digits] [--rounds 12] [--seconds 0.6]
                            [--device auto] [--threads N] [--precision fp32|bf16]
+                           [--batch-size N]
 
 In one process it alternates rounds of ``Session.train`` with rounds of a hand-written loop
 (the seeds' loop: D step on real + detached fake, then G step) of the same model, loss, batch
@@ -141,6 +142,8 @@ def bench_preset(preset: str, a: argparse.Namespace) -> None:
     cfg["conditional"] = False  # the plain loop is the unconditional seeds' loop
     if a.precision:
         cfg["train"]["precision"] = a.precision
+    if a.batch_size is not None:
+        cfg["train"]["batch_size"] = a.batch_size
     device = resolve_device(a.device)
     if cfg["loss"]["name"] not in ("minimax", "non-saturating"):
         raise SystemExit("the plain reference loop covers the BCE losses; pick such a preset")
@@ -179,10 +182,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     p.add_argument("--precision", default=None, choices=("fp32", "bf16"),
                    help="override the presets' train.precision (bf16: mixed precision)")
+    p.add_argument("--batch-size", type=int, default=None, metavar="N",
+                   help="override the presets' batch size; a tiny one (4) makes the CPU bound "
+                        "by per-operator overhead, as a GPU is by kernel launches")
     p.add_argument("--rate", type=float, default=None, metavar="SECONDS",
                    help="only print the steps/s of Session.train on the first preset over "
                         "SECONDS, as JSON (what gui.bench compares the window with)")
     a = p.parse_args(argv)
+    if a.batch_size is not None and a.batch_size < 1:
+        p.error(f"--batch-size: must be at least 1, got {a.batch_size}")
     if a.threads:
         torch.set_num_threads(a.threads)
     if a.rate is not None:

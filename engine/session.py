@@ -25,6 +25,8 @@ from . import evaluation as E
 from .catalogue import COLUMN_TITLES, COLUMNS, STEP_COLUMNS
 from .datasets import DATASETS, DataSet
 from .divergences import Divergences
+from .figures import DFigures, GFigures, Row
+from .figures import reduce as reduce_figures
 from .losses import Loss
 from .memory import check_memory
 from .metrics import History, ModeStats
@@ -46,12 +48,6 @@ from .training import (
 FLUSH_EVERY = CHECK_EVERY  # kept for callers of the old name
 PROBE = 64  # noise vectors and real samples the health check runs G and D on
 OUTPUT_LIMIT = 1e18  # |G(z)| beyond this is a blow-up: see Session._probe_problem
-
-# Where each network's figures sit in a logged row's stack (see ``Session._log``): a row
-# whose iteration skipped a network (frozen, or D under MMD) holds NaN there, not a stale
-# value or a fake zero, and the health check does not take those NaNs for a divergence.
-D_FIGURES = (0, 2, 3, 5)  # d_loss, d_real, d_fake, d_grad_norm
-G_FIGURES = (1, 4)        # g_loss, g_grad_norm
 
 RowListener = Callable[[np.ndarray], None]
 Progress = Callable[[float, str], None]
@@ -127,13 +123,12 @@ class Session:
         self._save_point()
 
     def _reset_step_state(self) -> None:
-        self._zero = torch.zeros((), device=self.device)
         # the newest figures of each network; None: it has not stepped (frozen, not trained)
-        self._last_d: tuple[torch.Tensor, ...] | None = None  # loss, D(real), D(fake), norm
-        self._last_g: tuple[torch.Tensor, ...] | None = None  # loss, grad norm
-        self._pending: list[torch.Tensor] = []
+        self._last_d: DFigures | None = None
+        self._last_g: GFigures | None = None
+        # logged rows not yet checked: raw figures, reduced in bulk by the health check
+        self._pending: list[Row] = []
         self._pending_steps: list[int] = []
-        self._pending_skips: list[tuple[bool, bool]] = []
         self._since_check = 0
         self.d_updates = 0
         self.g_updates = 0
@@ -263,45 +258,47 @@ class Session:
 
     # ------------------------------------------------------------------ training
     def _log(self) -> None:
-        zero = self._zero
-        d = self._last_d or (zero, zero, zero, zero)
-        g = self._last_g or (zero, zero)
-        self._pending.append(torch.stack([d[0], g[0], d[1], d[2], g[1], d[3]]))
+        # a network that did not step (frozen, or D under MMD) gets NaN in its columns, not
+        # a stale value or a fake zero, and the health check does not take those NaNs for
+        # a divergence
+        self._pending.append((self._last_d, self._last_g))
         self._pending_steps.append(self.step)
-        self._pending_skips.append((self._last_d is None, self._last_g is None))
 
-    def _d_step(self) -> None:
+    def _d_step(self, figures: bool = True) -> None:
         """One D update; none when D is frozen (lr 0) or not trained (MMD): its step is not
-        run at all and its figures become NaN."""
+        run at all and its figures become NaN. ``figures=False``: a step no row will show
+        (not the last of its iteration, or an iteration not logged) keeps none."""
         if not self._steps.d_trains:
             self._last_d = None
             return
-        self._last_d = d_update(self)
+        self._last_d = d_update(self, figures)
         self.d_updates += 1
 
-    def _g_step(self) -> None:
+    def _g_step(self, figures: bool = True) -> None:
         """One G update; none when G is frozen (lr 0)."""
         if not self._steps.g_trains:
             self._last_g = None
             return
-        self._last_g = g_update(self)
+        self._last_g = g_update(self, figures)
         self.g_updates += 1
 
     def _iteration(self) -> None:
         st = self._steps
+        every = st.metrics_every
+        after = self.step + 1
+        logged = bool(every and after % every == 0) or after % st.log_every == 0
         if not (st.d_trains and st.d_steps):
             self._last_d = None  # no D update in this iteration: its figures are NaN
         else:
-            for _ in range(st.d_steps):
-                self._d_step()
+            for i in range(st.d_steps):
+                self._d_step(logged and i == st.d_steps - 1)
         if not (st.g_trains and st.g_steps):
             self._last_g = None
         else:
-            for _ in range(st.g_steps):
-                self._g_step()
+            for i in range(st.g_steps):
+                self._g_step(logged and i == st.g_steps - 1)
         self.step += 1
         self._since_check += 1
-        every = st.metrics_every
         if every and self.step % every == 0:
             self._log()
             self.flush(cadence=True)  # checked before the slow metrics read the weights
@@ -370,16 +367,10 @@ class Session:
         transfer, check them and the weights, then (``cadence``: with the slow metrics of
         this step) append them to the history, hand them to listeners and keep a rollback
         point. Raises TrainingDiverged after rolling back. Returns the new rows."""
-        vals = (torch.stack(self._pending).cpu().numpy().astype(np.float64) if self._pending
-                else np.empty((0, len(STEP_COLUMNS))))
+        vals, skipped = reduce_figures(self._pending, self.device)
         steps = np.asarray(self._pending_steps, dtype=np.float64)
-        skipped = np.zeros(vals.shape, dtype=bool)
-        for i, (d_skipped, g_skipped) in enumerate(self._pending_skips):
-            skipped[i, list(D_FIGURES)] = d_skipped
-            skipped[i, list(G_FIGURES)] = g_skipped
         self._pending.clear()
         self._pending_steps.clear()
-        self._pending_skips.clear()
         bad = ~np.isfinite(vals) & ~skipped
         if bad.any() or not self._weights_finite():
             self._diverged(steps, vals, bad)
@@ -485,7 +476,6 @@ class Session:
         self._ladder.forget_after(point.step)
         self._pending.clear()
         self._pending_steps.clear()
-        self._pending_skips.clear()
         self._since_check = 0
         return point
 

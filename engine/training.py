@@ -6,9 +6,10 @@ et al. 2018), InfoGAN's code term in both players' steps. A network whose learni
 0 is frozen: its step is not run at all (``StepSettings.d_trains``/``g_trains``); so is D
 under a loss that trains none (MMD, where G matches the data's moments directly).
 
-Per-step figures (losses, mean D outputs, gradient norms) stay on the device as tensors;
-the session stacks and fetches them in bulk at its next health check, so a CUDA step never
-waits on the host.
+Per-step figures (losses, mean D outputs, gradient norms) stay on the device, raw
+(``engine.figures``); the session reduces and fetches them in bulk at its next health check,
+so a CUDA step never waits on the host and launches no kernel for its bookkeeping beyond one
+fused gradient norm per network.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from .datasets import DATASETS, LabelledDraw
+from .figures import DFigures, GFigures, grad_norms
 from .losses import (
     LOSSES,
     Loss,
@@ -137,20 +139,14 @@ def precision(st: StepSettings, device: torch.device) -> contextlib.AbstractCont
     return contextlib.nullcontext()
 
 
-def grad_norm(params: tuple[torch.Tensor, ...], device: torch.device) -> torch.Tensor:
-    grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
-        return torch.zeros((), device=device)
-    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
-
-
 def _penalised(net: torch.nn.Module, on: bool) -> contextlib.AbstractContextManager[Any]:
     """A D whose input gradient enters the loss (R1/R2) must be twice differentiable."""
     return double_backward(net) if on else contextlib.nullcontext()
 
 
-def d_update(s: Session) -> tuple[torch.Tensor, ...]:
-    """One discriminator step; returns (loss, mean D(real), mean D(fake), grad norm)."""
+def d_update(s: Session, figures: bool = True) -> DFigures | None:
+    """One discriminator step; returns what its logged row is made of (``engine.figures``),
+    or None when ``figures`` is False (a step no row shows costs nothing more)."""
     st, n, dev = s._steps, s._nets, s.device
     bs = st.batch_size
     real, y = st.draw_real(bs, s._rng)
@@ -192,20 +188,17 @@ def d_update(s: Session) -> tuple[torch.Tensor, ...]:
         loss = loss + ls.gp_weight * gradient_penalty(critic, real, fake, s._rng)
     n.opt_d.zero_grad(set_to_none=True)
     loss.backward()
-    gnorm = grad_norm(st.d_params, dev)
+    norms = grad_norms(st.d_params) if figures else ()
     n.opt_d.step()
     if st.loss.clips:
         clip_weights(n.discriminator, ls.clip)
-    with torch.no_grad():
-        if st.loss.probability:
-            dr, df = torch.sigmoid(l_real).mean(), torch.sigmoid(l_fake).mean()
-        else:
-            dr, df = l_real.mean(), l_fake.mean()
-    return loss.detach(), dr, df, gnorm
+    if not figures:
+        return None
+    return DFigures(loss.detach(), l_real.detach(), l_fake.detach(), st.loss.probability, norms)
 
 
-def g_update(s: Session) -> tuple[torch.Tensor, torch.Tensor]:
-    """One generator step; returns (loss, grad norm). D's weights get no gradient: G's step
+def g_update(s: Session, figures: bool = True) -> GFigures | None:
+    """One generator step; returns what its logged row is made of (None: not asked). D's weights get no gradient: G's step
     does not need them, and computing them would waste a backward pass. Under a loss on
     samples (MMD) D is not run at all: G's fakes are compared with a fresh real batch."""
     st, n, dev = s._steps, s._nets, s.device
@@ -221,7 +214,8 @@ def g_update(s: Session) -> tuple[torch.Tensor, torch.Tensor]:
         n.opt_g.zero_grad(set_to_none=True)
         loss.backward()
     else:
-        n.discriminator.requires_grad_(False)
+        for p in st.d_params:  # not Module.requires_grad_: it walks the module tree
+            p.requires_grad_(False)
         try:
             y = (torch.randint(st.classes, (bs,), generator=s._rng, device=dev)
                  if st.classes else None)
@@ -240,7 +234,8 @@ def g_update(s: Session) -> tuple[torch.Tensor, torch.Tensor]:
             n.opt_g.zero_grad(set_to_none=True)
             loss.backward()
         finally:
-            n.discriminator.requires_grad_(True)
-    gnorm = grad_norm(st.g_params, dev)
+            for p in st.d_params:
+                p.requires_grad_(True)
+    norms = grad_norms(st.g_params) if figures else ()
     n.opt_g.step()
-    return loss.detach(), gnorm
+    return GFigures(loss.detach(), norms) if figures else None

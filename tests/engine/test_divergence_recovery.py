@@ -240,7 +240,7 @@ def test_an_unexpected_error_mid_iteration_leaves_no_half_iteration(monkeypatch)
     d_before = [p.detach().clone() for p in s.discriminator.parameters()]
     import engine.session as session_module
 
-    def broken(sess):
+    def broken(sess, figures=True):
         raise KeyError("momentum_buffer")
 
     monkeypatch.setattr(session_module, "g_update", broken)
