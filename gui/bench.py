@@ -7,7 +7,8 @@ The engine runs in its own process in every case, as in the app. Each round meas
 turn (so load from other processes hits them alike; the figures are medians over rounds):
 
 * **headless**: ``Session.train`` in a separate process (``python -m engine.bench --rate``),
-  as a script or ``main.py --headless`` trains;
+  as a script or ``main.py --headless`` trains, just before and just after the GUI's
+  measurement (ratios use their mean, which cancels a steady drift of a shared machine);
 * **engine, no window**: the engine process at full speed with no frames asked for;
 * **GUI**: the real window (offscreen unless a display is set) training at full speed with
   every live view on: the plane (heatmap, samples), the curves, the status bar. Measured:
@@ -262,12 +263,17 @@ def main(argv: list[str] | None = None) -> int:
     rows: dict[str, list[float]] = {k: [] for k in ("headless", "engine", "gui", "a", "b")}
     guis: list[GuiResult] = []
     for i in range(args.rounds):
-        rows["headless"].append(headless_rate(args.preset, args.seconds, args.threads))
         rows["engine"].append(engine_rate(config, args.seconds, args.threads))
+        # headless just before and just after the window: a shared machine's speed drifts
+        # over the ~20 s between two measurements, and their mean cancels a steady drift
+        before = headless_rate(args.preset, args.seconds, args.threads)
         g = gui_rate(config, args.seconds, args.threads, settings_dir)
+        after = headless_rate(args.preset, args.seconds, args.threads)
+        rows["headless"].append((before + after) / 2)
         guis.append(g)
         rows["gui"].append(g.steps_per_second)
-        line = (f"round {i + 1}: headless {rows['headless'][-1]:6.1f} it/s, engine process "
+        line = (f"round {i + 1}: headless {before:6.1f} / {after:6.1f} it/s (before / after "
+                f"the window), engine process "
                 f"(no window) {rows['engine'][-1]:6.1f}, GUI {g.steps_per_second:6.1f}; frames "
                 f"{g.frames}, interval p50 {g.p50_ms:.1f} / p95 {g.p95_ms:.1f} ms; latency "
                 f"p50 {g.latency_p50_ms:.0f} / p95 {g.latency_p95_ms:.0f} ms "
