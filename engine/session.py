@@ -354,12 +354,20 @@ class Session:
         self._guarded(lambda: (self._iteration(), self.flush()))
 
     def d_step(self) -> None:
-        """One discriminator update only (the generator iteration count does not move)."""
-        self._guarded(lambda: (self._d_step(), self._log(), self.flush()))
+        """One discriminator update only (the generator iteration count does not move). Its
+        row holds D's figures; G's columns are NaN (G did not step), never the figures of
+        an earlier G step."""
+        self._guarded(lambda: (self._d_step(), self._only("d"), self._log(), self.flush()))
 
     def g_step(self) -> None:
-        """One generator update only."""
-        self._guarded(lambda: (self._g_step(), self._log(), self.flush()))
+        """One generator update only; its row holds G's figures, D's columns NaN."""
+        self._guarded(lambda: (self._g_step(), self._only("g"), self._log(), self.flush()))
+
+    def _only(self, which: str) -> None:
+        if which == "d":
+            self._last_g = None
+        else:
+            self._last_d = None
 
     # ------------------------------------------------------------------ health checks
     def flush(self, cadence: bool = False) -> np.ndarray:

@@ -157,3 +157,21 @@ def test_logging_a_row_costs_one_operator_per_network(preset):
 
     extra = ops(1) - ops(100_000)
     assert 2 <= extra <= 2.75, extra
+
+
+@pytest.mark.parametrize("log_every", [1, 3])
+def test_a_single_step_row_holds_only_the_network_that_stepped(make_session, log_every):
+    """The row of a lone D step says nothing about G (NaN), and the other way round,
+    whatever the logging cadence of the iterations before it (with log_every 1 it repeated
+    G's figures of the last iteration; with 3 it had none)."""
+    s = make_session({"train.log_every": log_every})
+    s.train(4)
+    d_cols, g_cols = ("d_loss", "d_real", "d_fake", "d_grad_norm"), ("g_loss", "g_grad_norm")
+    s.d_step()
+    row = s.history.last()
+    assert all(math.isfinite(row[c]) for c in d_cols), row
+    assert all(math.isnan(row[c]) for c in g_cols), row
+    s.g_step()
+    row = s.history.last()
+    assert all(math.isfinite(row[c]) for c in g_cols), row
+    assert all(math.isnan(row[c]) for c in d_cols), row
