@@ -119,6 +119,7 @@ class MainWindow(QMainWindow):
                                  preset_file=user_preset_file(preset_name))
         self._fresh_points = False
         self._pending_running: bool | None = True if autoplay else None
+        self._pause_message = ""  # an error saying training is paused, while it is shown
         self.setObjectName("main_window")
         self.resize(*default_size())
 
@@ -276,10 +277,27 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ commands out
     def apply_changes(self, changes: dict[str, Any]) -> None:
         """Send a change set to the engine; the controls follow its answer."""
+        if self._engine_stopped():
+            # no answer will come: the controls go back to what the (stopped) run had
+            self.panel.show_config(self.config, force_keys=flatten(changes).keys())
+            self.freeze.show_config(self.config)
+            return
         self.link.send(Apply(dict(changes)))
         self.statusBar().showMessage(f"Applying {describe_changes(changes)}…", 10_000)
 
+    def _engine_stopped(self) -> bool:
+        """True (and said in the status bar) when the engine has ended and not been
+        restarted: a command now would be lost, and Play would show a run that is not."""
+        if self.link.exit is None:
+            return False
+        self.statusBar().showMessage("Not done: the engine is not running; restart it from "
+                                     "the message above", 8000)
+        return True
+
     def _send_transport(self, command: Any) -> None:
+        if self._engine_stopped():
+            self.transport.show_running(False)
+            return
         if isinstance(command, Play | Pause):
             self._pending_running = isinstance(command, Play)
         elif isinstance(command, Step):
@@ -345,6 +363,7 @@ class MainWindow(QMainWindow):
         self._show_paused()
         msg = ev.message[:1].upper() + ev.message[1:]
         self.message.show_message(f"{msg}. Training is paused at the last good state.", "error")
+        self._pause_message = self.message.text()
         self.statusBar().showMessage(f"Diverged at step {ev.step}", 8000)
 
     def _on_failed(self, ev: Failed) -> None:
@@ -357,6 +376,7 @@ class MainWindow(QMainWindow):
         self._show_paused()
         self.message.show_message(f"Training paused after an error: {ev.message}", "error",
                                   details=ev.details)
+        self._pause_message = self.message.text()
         self.statusBar().showMessage("Training paused after an error", 8000)
 
     def _on_engine_started(self) -> None:
@@ -368,6 +388,7 @@ class MainWindow(QMainWindow):
         """The engine process ended on its own: say how, keep what the views show, offer
         a restart (from the last autosave when there is one)."""
         self._show_paused()
+        self.readout.show_stopped()
         actions = []
         path = self.keeper.autosave_path
         if path is not None and path.is_file():
@@ -384,6 +405,7 @@ class MainWindow(QMainWindow):
     def restart_engine(self, from_autosave: bool = False) -> None:
         """A fresh engine process on the current settings, then (``from_autosave``) the
         last autosaved session loaded into it."""
+        self._pending_running = None  # the new engine's own status says whether it runs
         self.link.restart(self.config)
         self.statusBar().showMessage("Starting the engine…", 30_000)
         path = self.keeper.autosave_path
@@ -532,6 +554,11 @@ class MainWindow(QMainWindow):
                 return  # an older status, from before the user's play/pause reached the engine
             self._pending_running = None
         self.transport.show_running(ev.running)
+        if ev.running and self._pause_message:
+            # "Training is paused ..." is no longer true once it trains again
+            if self.message.text() == self._pause_message:
+                self.message.dismiss()
+            self._pause_message = ""
 
     def _on_metrics(self, rows: Any) -> None:
         self.curves.add_rows(rows)

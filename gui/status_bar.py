@@ -68,6 +68,10 @@ class StatusReadout:
         self.labels["device"].setText(s.device)
         self.labels["summary"].setToolTip(s.summary)
 
+    def show_stopped(self) -> None:
+        """The engine ended: no speed (its last figure would read as a run going on)."""
+        self.labels["rate"].setText("stopped")
+
     def show_rate_b(self, text: str) -> None:
         """Run B's speed beside A's while a comparison runs (``"B 305 it/s"``); hidden
         with ``""``."""

@@ -23,6 +23,14 @@ settings.register_profile(
     "long", max_examples=2000, stateful_step_count=12, deadline=None, derandomize=False,
     print_blob=True, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+# a bug hunt's property runs for many minutes: the hang limits below would end it
+LONG_HUNT = os.environ.get("HYPOTHESIS_PROFILE") == "long"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if LONG_HUNT:
+        for item in items:
+            item.add_marker(pytest.mark.timeout(0))  # pytest-timeout's 300 s: off
 
 # Engines started by the tests draw their frames on their own thread: a frame process per
 # engine would import torch once more for each of the suite's hundreds of engines. The
@@ -72,6 +80,9 @@ def no_hang_past_the_limit() -> Iterator[None]:
     pytest-timeout too, whose alarm needs that lock; faulthandler's watchdog is a C thread:
     it prints every thread's stack and ends the process, and xdist reports the test that
     crashed its worker instead of CI running into its limit."""
+    if LONG_HUNT:
+        yield
+        return
     faulthandler.dump_traceback_later(HANG_LIMIT_S, exit=True)
     yield
     faulthandler.cancel_dump_traceback_later()

@@ -468,7 +468,10 @@ class CompareView(QWidget):
         self.set_config(ev.config)
         if self.link_b is None or not self.mirror or not ev.changes or self.change is None:
             return
-        changes = {k: v for k, v in ev.changes.items() if k != self.change[0]}
+        # a key A's change removed (a new data set's other parameters) is None: B's own
+        # change of the same key removes it there, and B refuses it as a parameter
+        changes = {k: v for k, v in ev.changes.items()
+                   if k != self.change[0] and v is not None}
         if changes:
             self.link_b.send(Apply(changes))
 

@@ -280,6 +280,35 @@ def test_an_engine_that_ends_on_its_own_is_reported(qtbot, make_window):
     assert [b.text() for b in window.message.action_buttons()] == ["Restart fresh"]
 
 
+def test_play_and_changes_while_the_engine_is_dead_are_refused_not_lost(qtbot, make_window):
+    """With the engine dead, Play stays unpressed and a change is not shown as applying
+    (Play showed "Pause" with no engine, and after "Restart fresh" the new engine's
+    "paused" was taken for an old status, so the user had to press Play twice); the speed
+    read-out says stopped, not the dead run's last figure; after the restart one Play
+    trains."""
+    window = make_window()
+    window.transport.request_running(True)
+    qtbot.waitUntil(lambda: window.link.state.running, timeout=TIMEOUT)
+    with qtbot.waitSignal(window.link.engine_died, timeout=5000):
+        os.kill(window.link.pid, signal.SIGKILL)
+    assert window.readout.labels["rate"].text() == "stopped"
+    window.transport.actions["play"].trigger()
+    assert not window.transport.actions["play"].isChecked()
+    assert "engine is not running" in window.statusBar().currentMessage()
+    loss = window.config["loss"]["name"]
+    window.apply_changes({"loss.name": "hinge" if loss != "hinge" else "least-squares"})
+    assert "Applying" not in window.statusBar().currentMessage()
+    assert "engine stopped" in window.message.text()  # the restart offer stays
+    restart = [b for b in window.message.action_buttons() if b.text() == "Restart fresh"]
+    qtbot.mouseClick(restart[0], qtbot_button())
+    qtbot.waitUntil(lambda: window.link.alive and window.link.state.ready, timeout=TIMEOUT)
+    qtbot.wait(300)  # the new engine's first statuses
+    assert not window.transport.actions["play"].isChecked()
+    window.transport.actions["play"].trigger()
+    qtbot.waitUntil(lambda: window.link.state.running, timeout=TIMEOUT)
+    assert window.transport.actions["play"].isChecked()
+
+
 def test_the_window_paints_before_the_games_lab_is_imported(tmp_path):
     """The games (scipy's integrators and special functions) load when the preset library
     or the Games lab opens, not before the window's first paint (they were a third of the

@@ -229,6 +229,22 @@ def test_failure_and_divergence_are_shown_and_pause(qtbot, make_window):
     assert "boom" in window.message.text()
 
 
+def test_a_divergence_message_goes_when_training_resumes(qtbot, make_window):
+    """"Training is paused at the last good state" stayed in red while the run trained
+    again after Play; another message shown meanwhile is left alone."""
+    window = make_window()
+    window.link.diverged.emit(Diverged(12, "training diverged at step 12: D loss became NaN"))
+    assert "paused at the last good state" in window.message.text()
+    play(qtbot, window)
+    qtbot.waitUntil(lambda: window.message.text() == "", timeout=TIMEOUT)
+    pause(qtbot, window)
+    window.link.diverged.emit(Diverged(30, "training diverged at step 30: D loss became NaN"))
+    window.message.show_message("Saved the session to x", "info")
+    play(qtbot, window)
+    qtbot.wait(500)
+    assert window.message.text() == "Saved the session to x"
+
+
 def test_save_generator_and_session(qtbot, make_window, tmp_path):
     window = make_window()
     files = window.files

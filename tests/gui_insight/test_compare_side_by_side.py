@@ -153,3 +153,21 @@ def test_a_replay_of_as_state_does_not_end_the_comparison(qtbot, make_panel):
     assert compare.link_b is b and b.alive and not ended
     link.reset_done.emit(ResetDone(link.state.config))  # a real reset still ends it
     assert compare.link_b is None and ended
+
+
+def test_a_data_change_on_a_reaches_b(qtbot, make_panel):
+    """With changes mirrored, A moving to another data set moves B too (B refused the
+    change: it was sent the old set's parameters as removed keys, and trained on ring8
+    beside A on moons)."""
+    from engine.protocol import Apply
+
+    panel, link = make_panel(tab="Compare")
+    compare, b = _start(qtbot, panel)
+    compare.mirror = True
+    said: list[str] = []
+    compare.message.connect(said.append)
+    link.send(Apply({"data.name": "moons"}))
+    qtbot.waitUntil(lambda: b.state.config["data"]["name"] == "moons", timeout=TIMEOUT)
+    assert link.state.config["data"]["name"] == "moons"
+    assert b.state.config["loss"]["name"] == "least-squares"  # B's own difference stays
+    assert not [m for m in said if "refused" in m], said
