@@ -167,7 +167,10 @@ class EngineLink(QObject):
     def _connect(self, address: str, key: bytes) -> None:
         self._stopping = False
         self.exit = None
+        had_swaps = bool(self.state.swaps)
         self.state = EngineState(config=self.state.config)
+        if had_swaps:  # the old engine's change markers go with it (a restart, a new attach)
+            self.swaps_changed.emit(())
         self._last_heard = time.monotonic()
         self.conn = EngineConnection(address, key)
         # wake as soon as something arrives (the timer stays, for what an edge-triggered

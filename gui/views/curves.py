@@ -156,6 +156,19 @@ def _round_ticks_between(lo: float, hi: float) -> int:
     return count
 
 
+def _with_gaps(x: np.ndarray, y: np.ndarray, ok: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, dict[str, str]]:
+    """The finite points of a per-step figure, joined except across two or more missing
+    rows: a stretch where that network did not step (frozen, or D under MMD) is a gap, not
+    a straight line across it; one lone missing row (a single D or G step) is joined. A
+    gap is one NaN between its ends, drawn with ``connect="finite"``."""
+    idx = np.flatnonzero(ok)
+    breaks = np.flatnonzero(np.diff(idx) > 2) + 1  # kept points that start after a gap
+    xs = np.insert(x[idx], breaks, np.nan)
+    ys = np.insert(y[idx], breaks, np.nan)
+    return xs, ys, {"connect": "finite"}
+
+
 def _make_plot(spec: PlotSpec) -> pg.PlotWidget:
     axes = {"left": LogAxis("left")} if spec.log_y else None
     w = pg.PlotWidget(background=theme.PLOT_BACKGROUND, axisItems=axes)
@@ -260,6 +273,7 @@ class CurvesView(QWidget):
         self.plots: dict[str, pg.PlotWidget] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
         self._log_columns: set[str] = set()
+        self._dense: set[str] = set()  # a figure every logged row: a stretch of NaN is a gap
         first: pg.PlotWidget | None = None
         for spec in PLOTS:
             w = _make_plot(spec)
@@ -275,6 +289,8 @@ class CurvesView(QWidget):
                                                **marks)
                 if spec.log_y:
                     self._log_columns.add(c.column)
+                if not spec.sparse:
+                    self._dense.add(c.column)
             self.splitter.addWidget(w)
         self.plots["grads"].getPlotItem().setLabel("bottom", "iteration", color=theme.AXIS)
         self.plots[QUALITY_PLOT].getPlotItem().setLabel("bottom", "iteration", color=theme.AXIS)
@@ -367,5 +383,8 @@ class CurvesView(QWidget):
             ok = np.isfinite(y)
             if ok.all():
                 curve.setData(x, y)
+            elif column in self._dense:
+                xs, ys, opts = _with_gaps(x, y, ok)
+                curve.setData(xs, ys, **opts)
             else:
                 curve.setData(x[ok], y[ok])

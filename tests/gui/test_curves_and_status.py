@@ -335,3 +335,32 @@ def test_a_long_swap_log_keeps_every_line_and_a_bounded_number_of_items(qtbot):
     markers.set_entries(log[:3], shift=15)
     assert markers.positions() == [5, 15]
     assert markers.tooltip(0, 0) == "step 20: radius 2 → 3"
+
+
+def test_a_stretch_where_a_network_did_not_step_is_a_gap_in_its_curves(qtbot):
+    """D frozen (or not trained, under MMD) for rows 10-19: its curves break there instead
+    of drawing a straight line across; a lone missing row (one G step alone) is joined."""
+    from gui.views.curves import CurvesView
+
+    view = CurvesView()
+    qtbot.addWidget(view)
+    rows = np.full((30, len(COLUMNS)), np.nan)
+    rows[:, 0] = np.arange(30)
+    d = COLUMNS.index("d_loss")
+    rows[:, d] = 1.0 + np.arange(30) / 30
+    rows[10:20, d] = np.nan
+    rows[25, d] = np.nan
+    rows[:, COLUMNS.index("g_loss")] = 2.0
+    view.add_rows(rows)
+    view.refresh(force=True)
+    curve = view.curves["d_loss"]
+    xs, ys = curve.xData, curve.yData
+    drawn = np.isfinite(xs) & np.isfinite(ys)
+    assert list(xs[drawn]) == [x for x in range(30) if not (10 <= x < 20 or x == 25)]
+    # a line segment joins two neighbours only when both are finite (connect="finite")
+    segments = {(int(a), int(b)) for a, b, ok in zip(xs[:-1], xs[1:], drawn[:-1] & drawn[1:])
+                if ok}
+    assert (9, 20) not in segments  # no line across the stretch
+    assert (24, 26) in segments and (8, 9) in segments  # across the lone row; as ever
+    assert curve.opts["connect"] == "finite"
+    assert list(view.curves["g_loss"].xData) == list(range(30))  # whole: one line

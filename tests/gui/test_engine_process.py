@@ -289,6 +289,10 @@ def test_play_and_changes_while_the_engine_is_dead_are_refused_not_lost(qtbot, m
     window = make_window()
     window.transport.request_running(True)
     qtbot.waitUntil(lambda: window.link.state.running, timeout=TIMEOUT)
+    loss = window.config["loss"]["name"]
+    window.apply_changes({"loss.name": "hinge" if loss != "hinge" else "least-squares"})
+    markers = window.insight.divergences.markers
+    qtbot.waitUntil(lambda: len(markers.entries) == 1, timeout=TIMEOUT)
     with qtbot.waitSignal(window.link.engine_died, timeout=5000):
         os.kill(window.link.pid, signal.SIGKILL)
     assert window.readout.labels["rate"].text() == "stopped"
@@ -304,6 +308,8 @@ def test_play_and_changes_while_the_engine_is_dead_are_refused_not_lost(qtbot, m
     qtbot.waitUntil(lambda: window.link.alive and window.link.state.ready, timeout=TIMEOUT)
     qtbot.wait(300)  # the new engine's first statuses
     assert not window.transport.actions["play"].isChecked()
+    # the dead run's change markers are gone from every plot, not only the curves'
+    assert markers.entries == () and window.curves.markers.entries == ()
     window.transport.actions["play"].trigger()
     qtbot.waitUntil(lambda: window.link.state.running, timeout=TIMEOUT)
     assert window.transport.actions["play"].isChecked()
