@@ -233,6 +233,7 @@ class CompareView(QWidget):
         link.reset_done.connect(self._on_reset_a)
         link.applied.connect(self._on_applied_a)
         link.snapshot_ready.connect(self._on_snapshot_a)
+        link.diverged.connect(self._on_diverged_a)
 
     # ------------------------------------------------------------------ state
     @property
@@ -276,7 +277,7 @@ class CompareView(QWidget):
         b.status_changed.connect(self._on_status_b)
         b.snapshot_ready.connect(self._on_snapshot_b)
         b.failed.connect(lambda ev: self.message.emit(f"Run B: {ev.message}"))
-        b.diverged.connect(lambda ev: self.message.emit(f"Run B diverged: {ev.message}"))
+        b.diverged.connect(self._on_diverged_b)
         b.rejected.connect(lambda ev: self.message.emit(f"Run B refused a change: {ev.message}"))
         b.applied.connect(self._on_applied_b)
         b.engine_died.connect(self._release_a)
@@ -485,6 +486,18 @@ class CompareView(QWidget):
             self.series["A"].extend(rows)
             self._dirty = True
 
+    def _on_diverged_a(self, ev: Any) -> None:
+        """A's rollback: its rows after the step it went back to are gone from its
+        history, so they go from the comparison too (its curve stepped back otherwise)."""
+        if self.comparing and not self._await_a_reset and ev.rolled_back_to >= 0:
+            self._drop_after("A", ev.rolled_back_to - self._origin_a)
+
+    def _drop_after(self, run: str, step: int) -> None:
+        if self.series[run].truncate_after(step):
+            self._dirty = True
+            if self.isVisible():
+                self.refresh()
+
     def _on_snapshot_a(self, snap: Any) -> None:
         if self.comparing and not self._await_a_reset:
             self.planes.put("A", snap)
@@ -499,6 +512,11 @@ class CompareView(QWidget):
         self._b_running = ev.running
         self._b_rate = ev.steps_per_second
         self._sync()
+
+    def _on_diverged_b(self, ev: Any) -> None:
+        self.message.emit(f"Run B diverged: {ev.message}")
+        if ev.rolled_back_to >= 0:
+            self._drop_after("B", ev.rolled_back_to)
 
     def _on_rows_b(self, rows: np.ndarray) -> None:
         if len(rows):

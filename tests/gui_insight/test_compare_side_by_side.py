@@ -171,3 +171,21 @@ def test_a_data_change_on_a_reaches_b(qtbot, make_panel):
     assert link.state.config["data"]["name"] == "moons"
     assert b.state.config["loss"]["name"] == "least-squares"  # B's own difference stays
     assert not [m for m in said if "refused" in m], said
+
+
+def test_a_rollback_of_either_run_drops_its_later_rows_from_the_comparison(qtbot, make_panel):
+    """A divergence takes a run back to an earlier step and its history loses the rows
+    after it; the comparison's curves lose them too (A's kept them, and its curve stepped
+    back once training went on)."""
+    from engine.protocol import Diverged
+
+    panel, link = make_panel(tab="Compare")
+    compare, b = _start(qtbot, panel)
+    qtbot.waitUntil(lambda: len(compare.series["A"].column("step")) > 10
+                    and len(compare.series["B"].column("step")) > 10, timeout=TIMEOUT)
+    for run, source in (("A", link), ("B", b)):
+        steps = compare.series[run].column("step")
+        keep = float(steps[len(steps) // 2])
+        origin = compare._origin_a if run == "A" else 0
+        source.diverged.emit(Diverged(int(steps[-1] + origin), "diverged", int(keep + origin)))
+        assert compare.series[run].column("step").max() <= keep, run
