@@ -146,6 +146,15 @@ class PlaneView(QWidget):
         self._heat_box: tuple[float, float, float, float] | None = None
         self.viewbox.stroke_moved.connect(self.add_stroke_point)
         self.viewbox.stroke_finished.connect(self.finish_stroke)
+        # what the heatmap shows when it is not simply D(x): a wrapped line of its own (in
+        # the plot's title it widened the plot past the window, the colour bar with it)
+        self.heat_note = QLabel()
+        self.heat_note.setObjectName("plane_note")
+        self.heat_note.setWordWrap(True)
+        self.heat_note.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.heat_note.setStyleSheet("font-size: 8pt;")
+        self.heat_note.hide()
+        layout.addWidget(self.heat_note)
         layout.addWidget(self.plot, 1)
         self.draw_tools = self._build_draw_tools()
         layout.addWidget(self.draw_tools)
@@ -361,9 +370,8 @@ class PlaneView(QWidget):
     def set_title_note(self, note: str) -> None:
         """A line under the plane's title saying what the heatmap shows, when it is not
         simply D(x) (e.g. with minibatch features)."""
-        item = self.plot.getPlotItem()
-        title = "Data plane" + (f"<br><span style='font-size:8pt'>{note}</span>" if note else "")
-        item.setTitle(title, color=theme.TITLE, size="10pt")
+        self.heat_note.setText(note)
+        self.heat_note.setVisible(bool(note))
         self.plot.setToolTip(note)
 
     def fit(self) -> None:

@@ -134,3 +134,30 @@ def test_run_app_opens_the_window_and_returns_when_it_closes(qapp, no_thread_lea
     config = with_changes(default_config(), {"generator.hidden": [8], "discriminator.hidden": [8]})
     assert run_app(config, "test") == 0
     assert seen and seen[0].endswith("GAN Playground")
+
+
+def test_a_long_heatmap_note_wraps_and_never_widens_the_plane(qtbot):
+    """Under MMD (or minibatch features) a line says what the heatmap shows; it wraps in a
+    narrow plane. In the plot's title it widened the plot to 705 px inside 462, the colour
+    bar off the edge, and the plot kept that width after the note went."""
+    from gui.views.plane import PlaneView, heatmap_note
+
+    plane = PlaneView()
+    qtbot.addWidget(plane)
+    plane.resize(460, 600)
+    plane.show()
+    qtbot.wait(50)
+
+    def fits() -> bool:
+        item = plane.plot.getPlotItem()
+        bar = plane.colorbar.mapRectToScene(plane.colorbar.boundingRect())
+        return (item.geometry().width() <= plane.plot.width() + 1
+                and bar.right() <= plane.plot.width() + 1)
+
+    assert fits()
+    for changes in ({"loss.name": "mmd"}, {"discriminator.minibatch": "stddev"}, {}):
+        note = heatmap_note(with_changes(default_config(), changes))
+        plane.set_title_note(note)
+        qtbot.wait(50)
+        assert plane.heat_note.isVisible() == bool(note) and plane.heat_note.text() == note
+        assert fits(), changes
