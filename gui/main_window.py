@@ -70,6 +70,7 @@ from .status_bar import StatusReadout
 from .transport import Transport
 from .views.curves import CurvesView
 from .views.images import ImageView, image_view_request
+from .views.markers import last_data_change
 from .views.message_line import MessageLine
 from .views.plane import PlaneView, heatmap_note, plane_view_request
 
@@ -269,6 +270,7 @@ class MainWindow(QMainWindow):
         link.status_changed.connect(lambda _: self.curves.refresh())
         link.swaps_changed.connect(self.curves.set_swaps)  # a marker per mid-run change
         link.swaps_changed.connect(self.insight.divergences.set_swaps)
+        link.swaps_changed.connect(self._on_swaps)
         link.diverged.connect(lambda ev: self.curves.drop_after(ev.rolled_back_to))
         compare = self.insight.compare
         compare.rates_changed.connect(self.readout.show_rate_b)
@@ -565,18 +567,36 @@ class MainWindow(QMainWindow):
         self.curves.refresh()
         # the read-out shows what these rows measured (the link delivers rows in order with
         # the events, so rows after a data swap's Applied are the new set's)
+        self._show_measures(rows)
+
+    def _show_measures(self, rows: Any, whole: bool = False) -> None:
+        """Modes (or FID/IS) in the status bar from ``rows``; ``whole``: ``rows`` is the
+        whole history, so nothing found means nothing to show."""
         captured = _last_valid(rows, "modes")
         if self.showing_images:
             fid = _last_valid(rows, "fid")
             if fid is not None:
                 self.readout.show_quality(fid, _last_valid(rows, "inception_score"), captured)
+            elif whole:
+                self.readout.show_quality(None, None, None)
             return
-        if captured is not None:
-            data = self.config["data"]
-            ds = DATA_SPECS.get(data["name"])
-            modes = ds.modes(data) if ds is not None else None
-            total = len(modes.centers) if modes is not None else None
-            self.readout.show_modes(captured, total, _last_valid(rows, "high_quality"))
+        data = self.config["data"]
+        ds = DATA_SPECS.get(data["name"])
+        modes = ds.modes(data) if ds is not None else None
+        if captured is not None and modes is not None:
+            self.readout.show_modes(captured, len(modes.centers),
+                                    _last_valid(rows, "high_quality"))
+        elif whole or modes is None:
+            self.readout.show_modes(None, None, None)
+
+    def _on_swaps(self, entries: Any) -> None:
+        """A swap log that crosses a change of data set (a loaded session's replay: its
+        rows came before its log): the read-out shows only what was measured since."""
+        step = last_data_change(entries)
+        if step is None:
+            return
+        rows = self.curves.series.rows()
+        self._show_measures(rows[rows[:, 0] >= step], whole=True)
 
     # ------------------------------------------------------------------ drawing / files
     def _on_points_drawn(self, stroke: list[list[float]]) -> None:

@@ -111,7 +111,8 @@ class StatusReadout:
         label.setText(f"modes {captured:.0f}{of}{hq_text}")
         label.show()
 
-    def show_quality(self, fid: float, inception: float | None, classes_seen: float | None) -> None:
+    def show_quality(self, fid: float | None, inception: float | None,
+                     classes_seen: float | None) -> None:
         """Image data: the latest classifier-based FID and IS (and classes seen) in the
         place of the modes read-out."""
         label = self.labels["modes"]

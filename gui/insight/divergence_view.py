@@ -25,7 +25,7 @@ from engine.dataspecs import DATA_SPECS
 from engine.metrics import CADENCE_COLUMNS
 
 from .. import theme
-from ..views.markers import SwapMarkers
+from ..views.markers import SwapMarkers, last_data_change
 from .buffers import RowBuffer
 from .style import REFERENCE_COLOR, TEXT_COLOR, caption, style_plot_item
 
@@ -176,6 +176,7 @@ class DivergenceView(QWidget):
         self._positions = {spec.column: (i // 2, i % 2) for i, spec in enumerate(PLOTS)}
         self.markers = SwapMarkers(self.plots.values())  # a line per change applied mid-run
         self._restart: float | None = None  # the step the data set changed at, if it did
+        self.config: dict[str, Any] | None = None
         self.anchors = {column: StepAnchor() for column in self.plots}
         for column, anchor in self.anchors.items():
             self.plots[column].addItem(anchor)
@@ -183,8 +184,19 @@ class DivergenceView(QWidget):
         self._update_note()
 
     def set_swaps(self, entries: Any) -> None:
-        """The session's swap log (``(step, text)``): a labelled line on every plot."""
+        """The session's swap log (``(step, text)``): a labelled line on every plot. A
+        history that crosses a change of data set (a loaded session, Undo reset, a restart
+        from the autosave: the live change restarts the plots as it happens) keeps only
+        the estimates from that change on, as a live change would have."""
         self.markers.set_entries(entries)
+        step = last_data_change(entries)
+        if step is None or self.config is None:
+            return
+        steps = self.rows.column("step")
+        if len(steps) and steps.min() < step:
+            later = self.rows.drop_before(step)
+            self.restart(self.config, step, keep=True)
+            self._dirty = self._dirty or later
 
     # ------------------------------------------------------------------ layout
     @property
@@ -216,6 +228,7 @@ class DivergenceView(QWidget):
     # ------------------------------------------------------------------ data in
     def set_config(self, config: dict[str, Any]) -> None:
         """Learn the cadence and the number of modes (for the note and the dashed total)."""
+        self.config = config
         train = config.get("train", {})
         self._metrics_every = int(train.get("metrics_every", 0) or 0)
         self._samples = int(train.get("metrics_samples", 0) or 0)
@@ -263,10 +276,12 @@ class DivergenceView(QWidget):
         self._update_note()
         self.refresh(force=True)  # no frame of the old run's curves after this
 
-    def restart(self, config: dict[str, Any], step: int) -> None:
+    def restart(self, config: dict[str, Any], step: int, keep: bool = False) -> None:
         """The data set changed (at ``step``): drop every curve and the header of the old
-        one, whose divergences and modes describe another target, and learn the new one."""
-        self.rows.clear()
+        one, whose divergences and modes describe another target, and learn the new one
+        (``keep``: the rows from ``step`` on are the new set's and stay)."""
+        if not keep:
+            self.rows.clear()
         self._dirty = True
         data = config.get("data", {})
         ds = DATA_SPECS.get(data.get("name", ""))
@@ -276,6 +291,8 @@ class DivergenceView(QWidget):
         self.readout.setText(f"{title} since step {step}: waiting for its first estimate…")
         self.set_config(config)
         self.refresh(force=True)  # the old set's curves go now, not at the next tick
+        if keep and len(self.rows):
+            return  # the estimates since the change set the range
         # empty plots keep whatever range they had: start them at the change, not on the
         # old set's steps and values
         every = float(self._metrics_every or 0) or 1.0

@@ -262,6 +262,15 @@ class SwapMarkers:
         return label
 
 
+def last_data_change(entries: Iterable[Sequence[Any]]) -> int | None:
+    """The step of the newest change of the data set in a swap log (``engine.swaps``
+    writes it ``data → moons``, ``data std 0.02 → 0.05``), or None. Rows before it
+    describe another target: a loaded session's history crosses it."""
+    steps = [int(step) for step, text in entries
+             if any(part.startswith("data ") for part in str(text).split(", "))]
+    return max(steps) if steps else None
+
+
 def tip_of(step: int, text: str) -> str:
     return f"step {step:,}: {text}"
 

@@ -57,6 +57,22 @@ class BoundedSeries:
         self._n = int(later[0])
         return True
 
+    def drop_before(self, step: float) -> bool:
+        """Drop the rows before ``step`` (they describe a data set since replaced); True if
+        any."""
+        steps = self._data[: self._n, self._index["step"]]
+        keep = steps >= step
+        if keep.all():
+            return False
+        kept = self._data[: self._n][keep].copy()
+        self._data[: len(kept)] = kept
+        self._n = len(kept)
+        return True
+
+    def rows(self) -> np.ndarray:
+        """A copy of every row held."""
+        return self._data[: self._n].copy()
+
     def column(self, name: str) -> np.ndarray:
         """A read-only view of one column (valid until the next ``extend``)."""
         view = self._data[: self._n, self._index[name]]

@@ -538,3 +538,33 @@ def test_real_questions_return_the_clicked_answer(qtbot, ask, button, expected):
     args = {"ask_keep_networks": ("ring8", 10), "ask_save_before_close": (10,),
             "ask_restore": (10, "now"), "ask_reset": (400,)}[ask]
     assert getattr(dialogs, ask)(None, *args) == expected
+
+
+def test_a_session_whose_data_set_changed_opens_with_only_the_new_sets_measures(
+        qtbot, make_window, tmp_path):
+    """ring8, then moons mid-run, saved and opened again: the status bar shows no modes
+    (moons has none; it showed ring8's last count) and Divergences holds only the
+    estimates since the change, as when the change happened live (it joined ring8's and
+    moons' in one curve)."""
+    window = make_window()
+    assert window.config["data"]["name"] == "ring8"
+    train(qtbot, window, 45)  # estimates at 20 and 40
+    assert window.readout.labels["modes"].isVisibleTo(window)
+    with qtbot.waitSignal(window.link.applied, timeout=TIMEOUT):
+        window.apply_changes({"data.name": "moons"})
+    change = window.link.state.step
+    train(qtbot, window, 45)
+    path = tmp_path / "run.safetensors"
+    with qtbot.waitSignal(window.link.saved, timeout=TIMEOUT):
+        window.files.save_session(str(path))
+    with qtbot.waitSignal(window.link.reset_done, timeout=TIMEOUT):
+        window.transport.actions["reset"].trigger()
+    qtbot.waitUntil(lambda: window.link.state.step == 0, timeout=TIMEOUT)
+    with qtbot.waitSignal(window.link.applied, timeout=TIMEOUT):
+        assert window.files.open_session(str(path))
+    qtbot.wait(200)
+    divergences = window.insight.divergences
+    steps = divergences.rows.column("step")
+    assert len(steps) and steps.min() >= change, (change, steps)
+    assert not window.readout.labels["modes"].isVisibleTo(window)
+    assert window.curves.series.column("step").min() < change  # the curves keep it all
