@@ -207,10 +207,16 @@ class SwapMarkers:
                 px = (xs[j] - x0) / (x1 - x0) * width if x1 > x0 else 0.0
                 w = self._width(metrics, short_label(self._shown[j][2]))
                 right = px + w + 2 <= width  # reads to the right of its line if it fits
-                candidates.append((px if right else px - w, int(j), right, w))
+                left_edge = px if right else px - w
+                x = float(xs[j])
+                if not right and left_edge < 0:
+                    # fits on neither side: it starts at the plot's left edge, whole, rather
+                    # than losing its start ("moons" for "data → moons")
+                    left_edge, right, x = 0.0, True, float(x0)
+                candidates.append((left_edge, int(j), right, w, x))
             # newest first: each takes the first row where it overlaps no label placed yet
             rows: list[list[tuple[float, float]]] = []
-            for left_edge, j, right, w in candidates:
+            for left_edge, j, right, w, x in candidates:
                 span = (left_edge - ROW_GAP_PX, left_edge + w + ROW_GAP_PX)
                 row = next((r for r, spans in enumerate(rows)
                             if all(span[1] <= a or span[0] >= b for a, b in spans)), None)
@@ -220,7 +226,7 @@ class SwapMarkers:
                 if row is None:
                     continue
                 rows[row].append((left_edge, left_edge + w))
-                wanted[j] = (float(xs[j]), 2 + row * row_h, right, row)
+                wanted[j] = (x, 2 + row * row_h, right, row)
         self._place(i, vb, wanted)
 
     def _width(self, metrics: QFontMetricsF, text: str) -> float:

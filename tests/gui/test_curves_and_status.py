@@ -364,3 +364,30 @@ def test_a_stretch_where_a_network_did_not_step_is_a_gap_in_its_curves(qtbot):
     assert (24, 26) in segments and (8, 9) in segments  # across the lone row; as ever
     assert curve.opts["connect"] == "finite"
     assert list(view.curves["g_loss"].xData) == list(range(30))  # whole: one line
+
+
+def test_a_label_that_fits_on_neither_side_of_its_line_starts_at_the_left_edge(qtbot):
+    """In a narrow plot a label longer than the room on either side of its line was put
+    left of it and lost its start ("moons" for "data → moons"); it now reads whole from
+    the plot's left edge."""
+    import pyqtgraph as pg
+
+    from gui.views.markers import SwapMarkers
+
+    w = pg.PlotWidget()
+    qtbot.addWidget(w)
+    w.resize(260, 300)
+    w.show()
+    qtbot.waitExposed(w)
+    w.plot(np.arange(100.0), np.zeros(100))
+    w.setXRange(0, 100, padding=0)
+    markers = SwapMarkers([w])
+    markers.set_entries([(55, "data → moons, lr D 2e-4 → 1e-3")])
+    qtbot.waitUntil(lambda: markers.label(0, 0) is not None and markers.label(0, 0).isVisible(),
+                    timeout=TIMEOUT)
+    w.grab()
+    markers.layout()
+    label = markers.label(0, 0).sceneBoundingRect()
+    view = w.getViewBox().sceneBoundingRect()
+    assert label.width() > view.width() / 2  # the case in question: too wide for either side
+    assert label.left() >= view.left() - 1, (label, view)
