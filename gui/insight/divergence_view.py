@@ -69,21 +69,32 @@ MODE_COLUMNS = ("modes", "high_quality", "mode_kl")
 
 
 class StepAnchor(pg.GraphicsObject):
-    """An invisible item that keeps one step inside its plot's x auto-range (no y): the
-    step the data set changed at, whose swap marker would otherwise fall off the left
-    edge once the new set's estimates, which start after it, fill the plot."""
+    """An invisible item that keeps steps inside its plot's x auto-range (no y): the step
+    the data set changed at, whose swap marker would otherwise fall off the left edge once
+    the new set's estimates, which start after it, fill the plot; and the span of every
+    estimate, so the seven plots share one x range even where a column starts later (the
+    KL plot's own range gave it other ticks, which ran together: "100015002000")."""
 
     def __init__(self) -> None:
         super().__init__()
         self.step: float | None = None
+        self.span: tuple[float, float] | None = None
 
     def set_step(self, step: float | None) -> None:
         self.step = step
         self.informViewBoundsChanged()
 
+    def set_span(self, span: tuple[float, float] | None) -> None:
+        if span != self.span:
+            self.span = span
+            self.informViewBoundsChanged()
+
     def dataBounds(self, ax: int, frac: float = 1.0,  # noqa: N802 (pyqtgraph's hook)
                    orthoRange: Any = None) -> tuple[float, float] | None:  # noqa: N803
-        return (self.step, self.step) if ax == 0 and self.step is not None else None
+        if ax != 0:
+            return None
+        xs = [x for x in (self.step, *(self.span or ())) if x is not None]
+        return (min(xs), max(xs)) if xs else None
 
     def pixelPadding(self) -> float:  # noqa: N802 (pyqtgraph's hook)
         return 0.0
@@ -317,6 +328,10 @@ class DivergenceView(QWidget):
         if not (self._dirty or force):
             return
         self._dirty = False
+        steps = self.rows.column("step")
+        span = (float(steps.min()), float(steps.max())) if len(steps) else None
+        for anchor in self.anchors.values():
+            anchor.set_span(span)
         for spec in PLOTS:
             x, y = self.rows.xy(spec.column)
             self.curves[spec.column].setData(x, y * spec.scale)

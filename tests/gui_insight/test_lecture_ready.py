@@ -117,6 +117,28 @@ def test_a_restart_empties_the_divergence_curves_at_once(qtbot, make_panel):
         assert view.curves[column].xData is None or len(view.curves[column].xData) == 0
 
 
+def test_the_divergence_plots_share_one_step_range(qtbot, make_panel):
+    """A column that starts later (KL is undefined until G covers the data) ranged over
+    its own steps, got other ticks than its neighbours, and they ran together
+    ("100015002000"); every plot now spans every estimate's steps."""
+    panel, link = make_panel(tab="Divergences")
+    view = panel.divergences
+    view.add_rows(np.vstack([rows(s, js=0.3, w1=0.5, modes=3, high_quality=0.5)
+                             for s in range(0, 500, 100)]
+                            + [rows(s, js=0.2, w1=0.4, kl=2.0, modes=4, high_quality=0.6)
+                               for s in range(500, 2600, 100)]))
+    view.refresh(force=True)
+    qtbot.wait(50)
+    ranges = {c: item.getViewBox().viewRange()[0] for c, item in view.plots.items()
+              if item.scene() is not None}
+    assert "kl" in ranges and len(ranges) >= 5
+    lo, hi = ranges["js"]
+    assert lo <= 0 and hi >= 2500
+    near = 0.01 * (hi - lo)  # auto-range pads by a share of each plot's own pixels
+    for column, (a, b) in ranges.items():
+        assert abs(a - lo) < near and abs(b - hi) < near, (column, (a, b), (lo, hi))
+
+
 def test_the_data_change_marker_stays_in_view_as_the_new_estimates_come(qtbot, make_panel):
     """The restart's step stays inside the plots' x range: the new set's estimates start
     after it, and auto-ranging over them alone pushed the change's marker off the left."""
