@@ -484,6 +484,7 @@ class Session:
         self._ladder.forget_after(point.step)
         self._pending.clear()
         self._pending_steps.clear()
+        self._last_d = self._last_g = None  # figures of steps rolled back: never logged
         self._since_check = 0
         return point
 
