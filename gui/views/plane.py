@@ -332,9 +332,13 @@ class PlaneView(QWidget):
             self.codes.clear()
             self.fake.setData(snap.fake)
         label = f"generated (colour: code, {snap.codes} values)" if coded else "generated"
-        for sample, text in self.legend.items:
-            if sample.item is self.fake.legend_sample and text.text != label:
-                text.setText(label)
+        if any(sample.item is self.fake.legend_sample and text.text != label
+               for sample, text in self.legend.items):
+            # built again, not relabelled: the legend's box keeps the width of its longest
+            # text ever (the codes' label stayed wide after the codes were turned off)
+            self.legend.clear()
+            self.legend.addItem(self.real.legend_sample, "real")
+            self.legend.addItem(self.fake.legend_sample, label)
 
     def _clear_layers(self) -> None:
         """Empty the heatmap and every point layer (the data is no longer 2-D)."""

@@ -64,3 +64,18 @@ def test_a_run_without_codes_is_one_colour_again(window: Any) -> None:
     assert plane.codes.count == 0 and plane.fake.count == 64
     assert "generated" in legend_texts(plane)
     assert not any("code" in t for t in legend_texts(plane))
+
+
+def test_the_legend_box_shrinks_back_when_the_codes_go(window: Any, qtbot: Any) -> None:
+    """The box kept the width of "generated (colour: code, 4 values)" after the codes were
+    turned off, an empty band over the data."""
+    plane = window.plane
+    qtbot.wait(20)
+    plain = plane.legend.boundingRect().width()
+    window.link.snapshot_ready.emit(frame(1, k=4))
+    qtbot.wait(20)
+    assert plane.legend.boundingRect().width() > 1.5 * plain
+    window.link.snapshot_ready.emit(frame(2))
+    qtbot.wait(20)
+    assert plane.legend.boundingRect().width() <= plain + 1
+    assert legend_texts(plane) == ["real", "generated"]
