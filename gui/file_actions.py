@@ -431,6 +431,8 @@ class FileActions(QObject):
             self._commit_preset(load.preset)
             name = load.preset.config.get("name") or load.path
             self.window.statusBar().showMessage(f"Loaded the preset {name}", 5000)
+            # the message line says so too: it may still tell of the load before this one
+            self._info(f"Loaded the preset {name}")
             return
         # a checkpoint carries its own config: no preset file to save to or compare with
         self.doc.forget_preset()

@@ -292,11 +292,16 @@ def test_keep_networks_or_start_fresh(qtbot, make_window, tmp_path, answers):
     assert diff(cfg, load_preset(str(moons))) == {"seed": 7}
     assert window.document.preset_file == str(moons)
     assert window.isWindowModified()  # honest: the live seed differs from the file's
+    qtbot.waitUntil(lambda: "keeping the trained networks" in window.message.text(),
+                    timeout=TIMEOUT)
 
     answers.keep = "fresh"
     with qtbot.waitSignal(window.link.reset_done, timeout=TIMEOUT):
         assert window.files.open_preset(str(moons))
     qtbot.waitUntil(lambda: session_config(window)["seed"] == 7, timeout=TIMEOUT)
+    # the message line tells of this load, not still of the one before
+    assert window.message.text().startswith("Loaded the preset")
+    assert "keeping" not in window.message.text()
     assert window.link.state.step == 0
     qtbot.waitUntil(lambda: not window.isWindowModified(), timeout=TIMEOUT)
     assert [q for q, _ in answers.asked] == ["keep", "keep", "keep"]
