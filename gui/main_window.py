@@ -596,7 +596,8 @@ class MainWindow(QMainWindow):
         if step is None:
             return
         rows = self.curves.series.rows()
-        self._show_measures(rows[rows[:, 0] >= step], whole=True)
+        # a change applied at a step comes after that step's row: the row is the old set's
+        self._show_measures(rows[rows[:, 0] > step], whole=True)
 
     # ------------------------------------------------------------------ drawing / files
     def _on_points_drawn(self, stroke: list[list[float]]) -> None:

@@ -204,8 +204,8 @@ class DivergenceView(QWidget):
         if step is None or self.config is None:
             return
         steps = self.rows.column("step")
-        if len(steps) and steps.min() < step:
-            later = self.rows.drop_before(step)
+        if len(steps) and steps.min() <= step:  # the row of the change's step is the old set's
+            later = self.rows.drop_through(step)
             self.restart(self.config, step, keep=True)
             self._dirty = self._dirty or later
 

@@ -57,11 +57,11 @@ class BoundedSeries:
         self._n = int(later[0])
         return True
 
-    def drop_before(self, step: float) -> bool:
-        """Drop the rows before ``step`` (they describe a data set since replaced); True if
-        any."""
+    def drop_through(self, step: float) -> bool:
+        """Drop the rows up to and including ``step`` (a change applied at ``step`` came
+        after its row: they describe a data set since replaced); True if any."""
         steps = self._data[: self._n, self._index["step"]]
-        keep = steps >= step
+        keep = steps > step
         if keep.all():
             return False
         kept = self._data[: self._n][keep].copy()
