@@ -124,8 +124,6 @@ class Session:
 
     def _reset_step_state(self) -> None:
         # the newest figures of each network; None: it has not stepped (frozen, not trained)
-        self._last_d: DFigures | None = None
-        self._last_g: GFigures | None = None
         # logged rows not yet checked: raw figures, reduced in bulk by the health check
         self._pending: list[Row] = []
         self._pending_steps: list[int] = []
@@ -257,53 +255,48 @@ class Session:
             self._listeners.remove(fn)
 
     # ------------------------------------------------------------------ training
-    def _log(self) -> None:
-        # a network that did not step (frozen, or D under MMD) gets NaN in its columns, not
-        # a stale value or a fake zero, and the health check does not take those NaNs for
-        # a divergence
-        self._pending.append((self._last_d, self._last_g))
+    def _log(self, d: DFigures | None, g: GFigures | None) -> None:
+        """A row for this step from what each network's last update left (None: it did not
+        step, frozen or D under MMD, and its columns are NaN, not a stale value or a fake
+        zero; the health check does not take those NaNs for a divergence)."""
+        self._pending.append((d, g))
         self._pending_steps.append(self.step)
 
-    def _d_step(self, figures: bool = True) -> None:
+    def _d_step(self, figures: bool = True) -> DFigures | None:
         """One D update; none when D is frozen (lr 0) or not trained (MMD): its step is not
-        run at all and its figures become NaN. ``figures=False``: a step no row will show
-        (not the last of its iteration, or an iteration not logged) keeps none."""
+        run at all. Returns its figures; none when ``figures`` is False (a step no row will
+        show: not the last of its iteration, or an iteration not logged)."""
         if not self._steps.d_trains:
-            self._last_d = None
-            return
-        self._last_d = d_update(self, figures)
+            return None
+        out = d_update(self, figures)
         self.d_updates += 1
+        return out
 
-    def _g_step(self, figures: bool = True) -> None:
-        """One G update; none when G is frozen (lr 0)."""
+    def _g_step(self, figures: bool = True) -> GFigures | None:
+        """One G update (none when G is frozen: lr 0); its figures as for ``_d_step``."""
         if not self._steps.g_trains:
-            self._last_g = None
-            return
-        self._last_g = g_update(self, figures)
+            return None
+        out = g_update(self, figures)
         self.g_updates += 1
+        return out
 
     def _iteration(self) -> None:
         st = self._steps
         every = st.metrics_every
         after = self.step + 1
-        logged = bool(every and after % every == 0) or after % st.log_every == 0
-        if not (st.d_trains and st.d_steps):
-            self._last_d = None  # no D update in this iteration: its figures are NaN
-        else:
-            for i in range(st.d_steps):
-                self._d_step(logged and i == st.d_steps - 1)
-        if not (st.g_trains and st.g_steps):
-            self._last_g = None
-        else:
-            for i in range(st.g_steps):
-                self._g_step(logged and i == st.g_steps - 1)
+        cadence = bool(every and after % every == 0)
+        logged = cadence or after % st.log_every == 0
+        d = g = None  # the figures of the last update of each network, if it stepped
+        for i in range(st.d_steps):
+            d = self._d_step(logged and i == st.d_steps - 1)
+        for i in range(st.g_steps):
+            g = self._g_step(logged and i == st.g_steps - 1)
         self.step += 1
         self._since_check += 1
-        if every and self.step % every == 0:
-            self._log()
+        if logged:
+            self._log(d, g)
+        if cadence:
             self.flush(cadence=True)  # checked before the slow metrics read the weights
-        elif self.step % st.log_every == 0:
-            self._log()
 
     def _guarded(self, work: Callable[[], None]) -> None:
         """Run training work; an unexpected error rolls back to the newest point first, so
@@ -357,17 +350,11 @@ class Session:
         """One discriminator update only (the generator iteration count does not move). Its
         row holds D's figures; G's columns are NaN (G did not step), never the figures of
         an earlier G step."""
-        self._guarded(lambda: (self._d_step(), self._only("d"), self._log(), self.flush()))
+        self._guarded(lambda: (self._log(self._d_step(), None), self.flush()))
 
     def g_step(self) -> None:
         """One generator update only; its row holds G's figures, D's columns NaN."""
-        self._guarded(lambda: (self._g_step(), self._only("g"), self._log(), self.flush()))
-
-    def _only(self, which: str) -> None:
-        if which == "d":
-            self._last_g = None
-        else:
-            self._last_d = None
+        self._guarded(lambda: (self._log(None, self._g_step()), self.flush()))
 
     # ------------------------------------------------------------------ health checks
     def flush(self, cadence: bool = False) -> np.ndarray:
@@ -484,7 +471,6 @@ class Session:
         self._ladder.forget_after(point.step)
         self._pending.clear()
         self._pending_steps.clear()
-        self._last_d = self._last_g = None  # figures of steps rolled back: never logged
         self._since_check = 0
         return point
 

@@ -271,16 +271,24 @@ def test_markers_come_back_with_a_saved_session_and_go_with_a_reset(qtbot, make_
     assert all(s == [3] for s in marker_steps(window).values())
 
 
+def _shown_plot(qtbot, width: int):
+    """A bare plot on screen, ``width`` x 300 px, for the swap markers' layout."""
+    import pyqtgraph as pg
+
+    w = pg.PlotWidget()
+    qtbot.addWidget(w)
+    w.resize(width, 300)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
 def test_labels_of_close_markers_stack_instead_of_overlapping(qtbot):
     import pyqtgraph as pg
 
     from gui.views.markers import SwapMarkers
 
-    w = pg.PlotWidget()
-    qtbot.addWidget(w)
-    w.resize(500, 300)
-    w.show()
-    qtbot.waitExposed(w)
+    w = _shown_plot(qtbot, 500)
     w.plot(np.arange(1000.0), np.sin(np.arange(1000.0) / 50))
     markers = SwapMarkers([w])
     entries = [(100, "loss → wgan-gp"), (110, "lr D 2e-4 → 1e-3"), (120, "data → moons"),
@@ -309,15 +317,10 @@ def test_a_long_swap_log_keeps_every_line_and_a_bounded_number_of_items(qtbot):
     its tooltip, but a plot holds one line item and only the labels that find a row (a
     pyqtgraph line per change cost ~0.4 ms a frame each and froze the window); a rollback
     or reset shortens the log, and a new origin moves every line."""
-    import pyqtgraph as pg
 
     from gui.views.markers import MAX_PER_ROW, MAX_ROWS, SwapMarkers
 
-    w = pg.PlotWidget()
-    qtbot.addWidget(w)
-    w.resize(500, 300)
-    w.show()
-    qtbot.waitExposed(w)
+    w = _shown_plot(qtbot, 500)
     w.plot(np.arange(3100.0), np.zeros(3100))
     markers = SwapMarkers([w])
     log = [(10 * i, f"radius {i} → {i + 1}") for i in range(1, 301)]
@@ -370,15 +373,10 @@ def test_a_label_that_fits_on_neither_side_of_its_line_starts_at_the_left_edge(q
     """In a narrow plot a label longer than the room on either side of its line was put
     left of it and lost its start ("moons" for "data → moons"); it now reads whole from
     the plot's left edge."""
-    import pyqtgraph as pg
 
     from gui.views.markers import SwapMarkers
 
-    w = pg.PlotWidget()
-    qtbot.addWidget(w)
-    w.resize(260, 300)
-    w.show()
-    qtbot.waitExposed(w)
+    w = _shown_plot(qtbot, 260)
     w.plot(np.arange(100.0), np.zeros(100))
     w.setXRange(0, 100, padding=0)
     markers = SwapMarkers([w])
