@@ -20,7 +20,7 @@ import pyqtgraph as pg
 import shiboken6
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QMenu, QWidget
 
 from . import theme
 
@@ -73,6 +73,9 @@ _HEX = re.compile(r"#[0-9a-fA-F]{6}\b")
 
 
 NO_LINE = theme.NO_AXIS_LINE
+# set on a window ``apply(root)`` styled: it wears ``window_sheet``
+THEMED_WINDOW = "gp_window"
+APP_SHEET = theme.APP_SHEET
 
 def _table(worn: str, wanted: str) -> dict[str, str] | None:
     """The colour map from the theme something wears to the one wanted (None: same)."""
@@ -199,12 +202,8 @@ class Appearance(QObject):
         palette = _qpalette(pal)
         if app.palette() != palette:
             app.setPalette(palette)
-        sheet = (f"QGroupBox {{ font-weight: 600; border: 1px solid {pal.group_border};"
-                 " border-radius: 6px; margin-top: 12px; padding: 6px 4px 4px 4px; }"
-                 "QGroupBox::title { subcontrol-origin: margin; left: 10px; padding: 0 4px; }"
-                 f"QToolTip {{ border: 1px solid {pal.group_border}; padding: 4px; }}")
-        if app.styleSheet() != sheet:
-            app.setStyleSheet(sheet)
+        if app.styleSheet() != APP_SHEET:
+            app.setStyleSheet(APP_SHEET)
         if self._base_font is None:
             self._base_font = QFont(app.font())
         font = QFont(self._base_font)
@@ -213,8 +212,15 @@ class Appearance(QObject):
             font.setPointSizeF(size * self.zoom)
         if app.font() != font:
             app.setFont(font)
+        if root is not None:
+            root.setProperty(THEMED_WINDOW, True)
         roots = [root] if root is not None else list(app.topLevelWidgets())
+        sheet = window_sheet(pal)
         for w in _live_widgets(roots):
+            if w.property(THEMED_WINDOW):
+                if w.styleSheet() != sheet:
+                    w.setStyleSheet(sheet)
+                continue
             # views are built with the dark colours; each remembers which it wears now
             table = _table(str(w.property("gp_theme") or "dark"), name)
             if table is not None and w.styleSheet():
@@ -225,12 +231,23 @@ class Appearance(QObject):
         self.changed.emit()
 
 
+def window_sheet(pal: Palette) -> str:
+    """The style sheet of a window the app builds (``apply(root)``): its group boxes'
+    frames. It is set on the window, not on the application: a sheet of the application's
+    re-polishes every widget, pyqtgraph's hundreds of hidden context menus included, and
+    froze the window for about a second at each theme switch."""
+    return (f"QGroupBox {{ font-weight: 600; border: 1px solid {pal.group_border};"
+            " border-radius: 6px; margin-top: 12px; padding: 6px 4px 4px 4px; }"
+            "QGroupBox::title { subcontrol-origin: margin; left: 10px; padding: 0 4px; }")
+
+
 def _live_widgets(roots: list[QWidget]) -> Iterator[QWidget]:
     """Each root still alive and its widgets. A window whose C++ side was deleted (closed
-    and destroyed, its Python wrapper still about) is skipped instead of raising."""
+    and destroyed, its Python wrapper still about) is skipped instead of raising; so are
+    context menus (pyqtgraph keeps a tree of them per plot, hidden, nothing of ours)."""
     for root in roots:
         try:
-            if not shiboken6.isValid(root):
+            if not shiboken6.isValid(root) or isinstance(root, QMenu):
                 continue
             children = root.findChildren(QWidget)
         except RuntimeError:

@@ -63,6 +63,12 @@ def heatmap_colormap() -> pg.ColorMap:
     )
 
 
+# the application's own style sheet, the same in both themes: a tooltip has no window to
+# inherit a sheet from, and this grey frames it on either background (the group boxes'
+# frames are the windows' own: ``gui.appearance.window_sheet``)
+APP_SHEET = "QToolTip { border: 1px solid #6b7280; padding: 4px; }"
+
+
 def apply_theme(app: QApplication) -> None:
     """Fusion with a dark palette; idempotent."""
     app.setStyle("Fusion")
@@ -87,13 +93,7 @@ def apply_theme(app: QApplication) -> None:
                  QPalette.ColorRole.ButtonText):
         p.setColor(QPalette.ColorGroup.Disabled, role, disabled)
     app.setPalette(p)
-    app.setStyleSheet(
-        "QGroupBox { font-weight: 600; border: 1px solid #3a3e46; border-radius: 6px;"
-        " margin-top: 12px; padding: 6px 4px 4px 4px; }"
-        "QGroupBox::title { subcontrol-origin: margin; left: 10px; padding: 0 4px;"
-        " color: #cfd3da; }"
-        "QToolTip { border: 1px solid #4a4e56; padding: 4px; }"
-    )
+    app.setStyleSheet(APP_SHEET)
 
 # set (True) in an AxisItem's __dict__ when it shows labels only: a theme or zoom change
 # (gui.appearance) keeps its line hidden

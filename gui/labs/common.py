@@ -106,7 +106,11 @@ def adopt_appearance(root: QWidget) -> None:
     look = look_module.appearance()
     name = look.effective
     pal = look.palette
-    for w in [root, *root.findChildren(QWidget)]:
+    # its group boxes' frames: a lab owned by the main window inherits that window's
+    # sheet, one on its own (or in a tab) wears it too, and the theme walk keeps it current
+    root.setProperty(look_module.THEMED_WINDOW, True)
+    root.setStyleSheet(look_module.window_sheet(pal))
+    for w in root.findChildren(QWidget):
         worn = str(w.property("gp_theme") or "dark")
         table = look_module._table(worn, name)
         if table is not None and w.styleSheet():

@@ -10,7 +10,7 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QGroupBox
 
 from engine.metrics import COLUMNS
 from engine.protocol import Step
@@ -246,3 +246,31 @@ def test_restyling_skips_a_window_already_destroyed(qtbot):
     shiboken6.delete(gone)
     assert [type(w).__name__ for w in A._live_widgets([gone, alive])] == ["QWidget", "QLabel"]
     alive.deleteLater()
+
+
+def _left_edge(box: Any) -> set[str]:
+    """The colours down a group box's left edge, as drawn."""
+    image = box.grab().toImage()
+    return {QColor(image.pixel(x, y)).name()
+            for x in range(2) for y in range(20, max(21, image.height() - 10))}
+
+
+def test_a_theme_switch_reframes_the_group_boxes_without_repolishing_the_application(
+        qtbot, make_window, look, monkeypatch):
+    """The group boxes' frames follow the theme, set on the window: a style sheet set on
+    the application re-polishes every widget of it (pyqtgraph's hundreds of hidden context
+    menus too) and froze the window for a second at each switch."""
+    window = make_window()
+    box = window.findChild(QGroupBox)
+    assert box is not None and box.isVisible()
+    dark_frame, light_frame = "#3a3e46", "#c7ccd4"
+    assert dark_frame in _left_edge(box)
+    app = QApplication.instance()
+    repolished: list[str] = []
+    monkeypatch.setattr(app, "setStyleSheet", lambda *a: repolished.append("setStyleSheet"))
+    look.set_theme("light")
+    assert repolished == []
+    edge = _left_edge(box)
+    assert light_frame in edge and dark_frame not in edge
+    look.set_theme("dark")
+    assert dark_frame in _left_edge(box)

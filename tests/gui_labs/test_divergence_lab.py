@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QColor, QMouseEvent
+from PySide6.QtWidgets import QApplication, QGroupBox
 
 from engine.divlab import DIVERGENCES, Mixture2, default_axes, fit, landscape
 from gui.labs.common import Throttle
@@ -163,6 +163,12 @@ def test_throttle_alone(qtbot):
     assert t.runs <= 1 + t.timeouts
 
 
+def _frame(lab) -> set[str]:
+    """The colours down the left edge of the lab's first group box, as drawn."""
+    image = lab.findChild(QGroupBox).grab().toImage()
+    return {QColor(image.pixel(x, y)).name() for x in range(2) for y in range(20, 40)}
+
+
 def test_examples_and_themes(divergence_lab, qtbot):
     from gui.appearance import appearance
 
@@ -175,13 +181,16 @@ def test_examples_and_themes(divergence_lab, qtbot):
     assert abs(lab.fits["kl_forward"].mu) < 0.05
     look = appearance()
     before = look.theme
+    assert look.effective == "dark" and "#3a3e46" in _frame(lab)  # framed as it opens
     try:
         look.theme = "light"
         look.apply()
         assert "#db2777" in lab.teach.text()
+        assert "#c7ccd4" in _frame(lab) and "#3a3e46" not in _frame(lab)  # its group boxes
         look.theme = "dark"
         look.apply()
         assert "#f472b6" in lab.teach.text()
+        assert "#3a3e46" in _frame(lab)
     finally:
         look.theme = before
         look.apply()
