@@ -66,7 +66,7 @@ from .insight import InsightPanel
 from .lecture import LectureLayout
 from .menus import build_menus
 from .settings import app_settings
-from .status_bar import StatusReadout
+from .status_bar import StatusBar, StatusReadout
 from .transport import Transport
 from .views.curves import CurvesView
 from .views.images import ImageView, image_view_request
@@ -139,6 +139,7 @@ class MainWindow(QMainWindow):
         self.message = MessageLine()
         self._build_layout()
         self._show_data_kind()
+        self.setStatusBar(StatusBar(self))
         self.readout = StatusReadout(self.statusBar())
         self.progress = QProgressBar()
         self.progress.setObjectName("work_progress")

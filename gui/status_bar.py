@@ -4,9 +4,12 @@ setup and modes."""
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
-from PySide6.QtCore import QTimer
+import shiboken6
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from engine.catalogue import LOSS_INFO
@@ -26,6 +29,65 @@ def format_rate(steps_per_second: float, running: bool) -> str:
     if not isinstance(v, int | float) or not math.isfinite(v) or v < 0 or v > MAX_RATE:
         return "– it/s"
     return f"{v:.1f} it/s" if v < 10 else f"{v:,.0f} it/s"
+
+
+class StatusBar(QStatusBar):
+    """A status bar whose passing message is elided to the room the read-outs leave it
+    (middle: a saved file's name and folder both show), the whole of it in the tooltip;
+    Qt's own cut the message off mid-word under the first read-out. ``currentMessage``
+    is the whole message."""
+
+    MARGIN = 12  # px between the message's end and the first read-out
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._whole = ""
+        self._until: float | None = None  # when the message's time ends (None: it stays)
+        self._permanent: list[QWidget] = []  # the read-outs (what a message must end before)
+        self.messageChanged.connect(self._on_changed)
+
+    def showMessage(self, text: str, timeout: int = 0) -> None:  # noqa: N802 (Qt name)
+        self._whole = text
+        self._until = time.monotonic() + timeout / 1000 if timeout > 0 else None
+        self._show(timeout)
+
+    def addPermanentWidget(self, widget: QWidget, stretch: int = 0) -> None:  # noqa: N802
+        self._permanent.append(widget)
+        super().addPermanentWidget(widget, stretch)
+
+    def currentMessage(self) -> str:  # noqa: N802 (Qt name)
+        return self._whole if super().currentMessage() else ""
+
+    def room(self) -> int | None:
+        """Pixels left of the leftmost read-out shown (None before the bar is laid out)."""
+        lefts = [w.geometry().left() for w in self._permanent
+                 if shiboken6.isValid(w) and w.isVisible()]
+        left = min(lefts) if lefts else self.width()
+        return left - self.MARGIN if self.isVisible() and left > self.MARGIN else None
+
+    def _show(self, timeout: int) -> None:
+        room = self.room()
+        text = self._whole
+        fitted = (text if room is None else
+                  QFontMetrics(self.font()).elidedText(text, Qt.TextElideMode.ElideMiddle,
+                                                       room))
+        super().showMessage(fitted, timeout)
+        self.setToolTip(text if fitted != text else "")
+
+    def _on_changed(self, text: str) -> None:
+        if not text:  # its time ended, or cleared
+            self._whole = ""
+            self._until = None
+            self.setToolTip("")
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        if not (self._whole and super().currentMessage()):
+            return
+        if self._until is None:
+            self._show(0)
+        elif (left := self._until - time.monotonic()) > 0:  # what is left of its time
+            self._show(max(1, round(1000 * left)))
 
 
 class StatusReadout:

@@ -13,12 +13,14 @@ drawn, for tests.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QWidget
 
 from engine.snapshot import Snapshot, ViewRequest
@@ -97,8 +99,9 @@ class ComparePlanes(QWidget):
         for run, text in (("A", a), ("B", b)):
             title = f"{run}: {text}" if text else run
             item = self.plots[run]
+            if not getattr(item.titleLabel, "_fits_width", False):
+                _free_width(item.titleLabel)
             item.setTitle(title, color=RUN_COLORS[run], size="10pt")
-            _free_width(item.titleLabel)
 
 
     def put(self, run: str, snap: Snapshot) -> None:
@@ -198,10 +201,13 @@ def _jitter(n: int, offset: float) -> np.ndarray:
 
 
 def _free_width(label: pg.LabelItem) -> None:
-    """A title that asks for no width: a long one (B's change) would otherwise widen its
-    column, and B's plane would grow past its cell (its picture cut off at the right). The
-    label's own ``updateMin`` (run by every ``setText`` and every resize) asks for the
-    text's width again, so it is replaced on this label."""
+    """A title that asks for no width and is elided to the width it gets: a long one (B's
+    change) would otherwise widen its column, and B's plane would grow past its cell (its
+    picture cut off at the right); clipped, it lost its end mid-letter with nothing to say
+    so. The label's own ``updateMin`` (run by every ``setText`` and every resize) asks for
+    the text's width again, so it is replaced on this label; ``setText`` keeps the whole
+    title (a theme or zoom change sets the shown text again, with a new size) and shows
+    what fits, the whole of it in the tooltip."""
 
     def update_min() -> None:
         height = label.itemRect().height()
@@ -213,5 +219,37 @@ def _free_width(label: pg.LabelItem) -> None:
                            Qt.SizeHint.MinimumDescent: (0, 0)}
         label.updateGeometry()
 
+    set_text = label.setText
+    state = {"whole": label.text, "shown": label.text, "width": -1.0}
+
+    def fitted(text: str, **opts: Any) -> None:
+        if text != state["shown"]:  # a new title (not the one shown, set again)
+            state["whole"] = text
+        label.opts.update(opts)
+        shown = _elided(state["whole"], label, label.rect().width())
+        state["shown"] = shown
+        label.setToolTip(state["whole"] if shown != state["whole"] else "")
+        set_text(shown)
+
+    def resized() -> None:
+        if abs(label.rect().width() - state["width"]) >= 1:
+            state["width"] = label.rect().width()
+            fitted(state["shown"])
+
+    label._fits_width = True
     label.updateMin = update_min  # type: ignore[method-assign]
+    label.setText = fitted  # type: ignore[method-assign]
+    label.geometryChanged.connect(resized)
     update_min()
+
+
+def _elided(text: str, label: pg.LabelItem, width: float) -> str:
+    """``text`` cut to ``width`` pixels at ``label``'s size, ending in an ellipsis."""
+    if width <= 0:
+        return text
+    font = QFont(label.item.font())
+    size = str(label.opts.get("size") or "")
+    with contextlib.suppress(ValueError):
+        font.setPointSizeF(float(size.removesuffix("pt")))
+    margin = 2 * label.item.document().documentMargin()
+    return QFontMetricsF(font).elidedText(text, Qt.TextElideMode.ElideRight, width - margin)

@@ -389,3 +389,35 @@ def test_a_label_that_fits_on_neither_side_of_its_line_starts_at_the_left_edge(q
     view = w.getViewBox().sceneBoundingRect()
     assert label.width() > view.width() / 2  # the case in question: too wide for either side
     assert label.left() >= view.left() - 1, (label, view)
+
+
+def test_a_long_status_message_is_elided_before_the_read_outs_and_whole_in_its_tooltip(qtbot):
+    """A passing message longer than the room left of the read-outs ends in the middle
+    with an ellipsis (both a saved file's folder and name show; Qt's own cut it off
+    mid-word under the step count), says all of it in the tooltip, fits again when the bar
+    widens, and still goes when its time is up."""
+    from PySide6.QtGui import QFontMetrics
+
+    from gui.status_bar import StatusBar, StatusReadout
+
+    bar = StatusBar()
+    qtbot.addWidget(bar)
+    readout = StatusReadout(bar)
+    readout.show_status(Status(1234, 300.0, True, "cpu", "", 10, 10))
+    bar.resize(700, 30)
+    bar.show()
+    qtbot.waitExposed(bar)
+    whole = "Saved the generator: /home/lecturer/teaching/gans/week-7/ring8-step-5000.safetensors"
+    bar.showMessage(whole, 1500)
+    first = min(w.geometry().left() for w in readout.labels.values() if w.isVisible())
+    shown = QStatusBar.currentMessage(bar)  # what Qt paints
+    assert "…" in shown and shown.startswith("Saved the") and shown.endswith(".safetensors")
+    assert QFontMetrics(bar.font()).horizontalAdvance(shown) < first
+    assert bar.currentMessage() == whole and bar.toolTip() == whole
+    bar.resize(1600, 30)
+    qtbot.waitUntil(lambda: QStatusBar.currentMessage(bar) == whole, timeout=2000)
+    assert bar.toolTip() == ""
+    qtbot.waitUntil(lambda: bar.currentMessage() == "", timeout=3000)  # its 1.5 s are up
+    assert QStatusBar.currentMessage(bar) == "" and bar.toolTip() == ""
+    bar.showMessage("Engine ready")  # a short one is left whole
+    assert QStatusBar.currentMessage(bar) == "Engine ready" and bar.toolTip() == ""

@@ -189,3 +189,34 @@ def test_a_rollback_of_either_run_drops_its_later_rows_from_the_comparison(qtbot
         origin = compare._origin_a if run == "A" else 0
         source.diverged.emit(Diverged(int(steps[-1] + origin), "diverged", int(keep + origin)))
         assert compare.series[run].column("step").max() <= keep, run
+
+
+def test_a_long_title_is_elided_to_its_plot_and_whole_again_when_there_is_room(qtbot):
+    """B's change can be longer than its plot is wide: its title ends in an ellipsis
+    (it was cut mid-letter), says the whole change in its tooltip, stays elided through a
+    zoom (which sets the shown text again, bigger), and comes back whole when widened."""
+    from gui.appearance import DARK, restyle_view
+    from gui.insight.compare_planes import ComparePlanes
+
+    planes = ComparePlanes()
+    qtbot.addWidget(planes)
+    planes.resize(360, 300)
+    planes.show()
+    change = "discriminator.normalization = spectral, and a long value besides"
+    planes.set_titles("this session", change)
+    label = planes.plots["B"].titleLabel
+
+    def fits() -> bool:
+        return label.itemRect().width() <= planes.plots["B"].width()
+
+    qtbot.waitUntil(lambda: label.text.endswith("…"), timeout=5000)
+    assert label.text.startswith("B: discrim") and fits()
+    assert label.toolTip() == f"B: {change}"
+    assert planes.plots["A"].titleLabel.text == "A: this session"  # short: whole
+    shown = label.text
+    restyle_view(planes.widgets["B"], DARK, 2.0, "dark")  # the zoom a projector wants
+    assert label.text.endswith("…") and len(label.text) < len(shown) and fits()
+    restyle_view(planes.widgets["B"], DARK, 1.0, "dark")
+    planes.resize(1800, 300)
+    qtbot.waitUntil(lambda: label.text == f"B: {change}", timeout=5000)
+    assert label.toolTip() == "" and fits()
