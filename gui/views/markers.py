@@ -7,7 +7,9 @@ the top of the plot, to the right of the line (to its left near the right edge).
 changes close together are stacked in rows instead of drawn over each other, in at most
 ``LABEL_SHARE`` of the plot's height; when the rows run out (a small plot may have none),
 the label is left off and the line keeps the text in its tooltip (the full text, with
-the step, is always there: hover the line).
+the step, is always there: hover the line). While a plot's range follows its data, the
+label rows get room of their own above the data (``LabelBand``): a label at the top no
+longer sits over the top of a curve (D(x) on real near 1, where the interest is).
 
 What a marker costs per frame is bounded whatever the length of the log: each plot draws
 all its lines as one item (``MarkerLines``: one ``drawLines`` call), and only the labels
@@ -41,6 +43,7 @@ Z_VALUE = 20            # above the curves: a label must stay readable
 MAX_PER_ROW = 16        # labels tried per row (the newest changes in view), at most
 HOVER_PX = 4            # the pointer this close to a line shows its tooltip
 LABEL_PAD = 1.0         # px around a label's text (its filled box)
+BAND_GAP_PX = 3         # between the lowest label row and the top of the data
 
 
 def short_label(text: str, limit: int = LABEL_CHARS) -> str:
@@ -112,6 +115,51 @@ class MarkerLines(pg.GraphicsObject):
         self.setToolTip("")
 
 
+class LabelBand(pg.GraphicsObject):
+    """Nothing drawn: room above a plot's data for its label rows. Its data bounds in y
+    are those of the plot's data items, the top raised so that the highest point sits
+    ``share`` of the view's height below the top (before the view's own padding): auto-
+    range then keeps the curves under the labels. No room while ``share`` is 0 (no label
+    shown), and none asked of x."""
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        super().__init__()
+        self.plot = plot
+        self.share = 0.0
+        self.setFlag(self.GraphicsItemFlag.ItemHasNoContents)
+
+    def set_share(self, share: float) -> None:
+        share = min(max(float(share), 0.0), 0.5)
+        if abs(share - self.share) > 1e-3:
+            self.share = share
+            self.informViewBoundsChanged()
+
+    def dataBounds(self, ax: int, frac: float = 1.0,  # noqa: N802 (pyqtgraph's hook)
+                   orthoRange: Any = None) -> tuple[float, float] | None:  # noqa: N803
+        if ax != 1 or self.share <= 0:
+            return None
+        lo, hi = math.inf, -math.inf
+        for item in self.plot.listDataItems():
+            if not item.isVisible():
+                continue
+            bounds = item.dataBounds(1, frac, orthoRange)
+            if bounds is None or bounds[0] is None or bounds[1] is None:
+                continue
+            a, b = float(bounds[0]), float(bounds[1])
+            if math.isfinite(a) and math.isfinite(b):
+                lo, hi = min(lo, a), max(hi, b)
+        if not math.isfinite(lo):
+            return None
+        span = hi - lo if hi > lo else (abs(hi) or 1.0)
+        return lo, hi + span * self.share / (1.0 - self.share)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt override)
+        return QRectF()
+
+    def paint(self, *args: Any) -> None:
+        pass
+
+
 class SwapMarkers:
     """Markers for ``entries`` of ``(step, text)`` on each of ``plots`` (``pg.PlotItem``s
     or ``PlotWidget``s); ``shift`` is subtracted from each step (a plot whose x counts from
@@ -127,12 +175,16 @@ class SwapMarkers:
         self._widths: dict[tuple[str, float], float] = {}  # a label's width in px, by text
         pen = pg.mkPen(_alpha(color, LINE_ALPHA), width=1, style=Qt.PenStyle.DashLine)
         self.lines: list[MarkerLines] = []
+        self.bands: list[LabelBand] = []
         self.labels: list[list[pg.TextItem]] = [[] for _ in self.plots]  # a pool per plot
         self.placed: list[dict[int, pg.TextItem]] = [{} for _ in self.plots]  # line -> label
         for plot in self.plots:
             item = MarkerLines(pen)
             plot.addItem(item, ignoreBounds=True)
             self.lines.append(item)
+            band = LabelBand(plot)
+            plot.addItem(band)
+            self.bands.append(band)
         self._timer = QTimer()
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -140,6 +192,7 @@ class SwapMarkers:
         for plot in self.plots:
             vb = plot.getViewBox()
             vb.sigXRangeChanged.connect(self._schedule)
+            vb.sigYRangeChanged.connect(self._schedule)  # labels sit at a height in pixels
             vb.sigResized.connect(self._schedule)
 
     # ------------------------------------------------------------------ data in
@@ -193,6 +246,7 @@ class SwapMarkers:
             return
         width, height = vb.width(), vb.height()
         wanted: dict[int, tuple[float, float, bool, int]] = {}  # line -> (x, y, right, row)
+        band_px = 0.0  # the label rows' height
         if self._shown and width > 0 and height > 0:
             (x0, x1), _ = vb.viewRange()
             font = _label_font()
@@ -227,7 +281,9 @@ class SwapMarkers:
                     continue
                 rows[row].append((left_edge, left_edge + w))
                 wanted[j] = (x, 2 + row * row_h, right, row)
+            band_px = 2 + len(rows) * row_h + BAND_GAP_PX if rows else 0.0
         self._place(i, vb, wanted)
+        self.bands[i].set_share(band_px / height if height > 0 else 0.0)
 
     def _width(self, metrics: QFontMetricsF, text: str) -> float:
         key = (text, metrics.height())

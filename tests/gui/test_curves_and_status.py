@@ -329,7 +329,8 @@ def test_a_long_swap_log_keeps_every_line_and_a_bounded_number_of_items(qtbot):
     assert markers.tooltip(0, 299) == "step 3,000: radius 300 → 301"
     qtbot.waitUntil(lambda: markers.label(0, 299) is not None, timeout=TIMEOUT)  # the newest
     items = w.getPlotItem().items
-    assert len(items) <= 1 + 1 + MAX_ROWS * MAX_PER_ROW  # the curve, the lines, labels
+    # the curve, the lines, the labels' room, the labels
+    assert len(items) <= 1 + 1 + 1 + MAX_ROWS * MAX_PER_ROW
     shown = [markers.label(0, j) for j in range(300) if markers.label(0, j) is not None]
     assert 0 < len(shown) <= MAX_ROWS * MAX_PER_ROW
     markers.set_entries([*log[:50], (505, "loss → hinge")])  # rolled back, then a new swap
@@ -367,6 +368,45 @@ def test_a_stretch_where_a_network_did_not_step_is_a_gap_in_its_curves(qtbot):
     assert (24, 26) in segments and (8, 9) in segments  # across the lone row; as ever
     assert curve.opts["connect"] == "finite"
     assert list(view.curves["g_loss"].xData) == list(range(30))  # whole: one line
+
+
+@pytest.mark.parametrize("log_y", [False, True])
+def test_the_labels_get_room_above_the_curves_instead_of_covering_their_tops(qtbot, log_y):
+    """D(x) on real near 1 sat under the labels at the top of the plot. While labels are
+    shown, the auto-ranged view leaves room above the data for their rows (on a log
+    scale too); with none, the data fills the plot as before."""
+    from PySide6.QtCore import QPointF
+
+    from gui.views.markers import SwapMarkers
+
+    w = _shown_plot(qtbot, 500)
+    w.getPlotItem().setLogMode(y=log_y)
+    xs = np.arange(1, 1001.0)
+    ys = 1.0 + 0.5 * np.sin(xs / 40)  # peaks all along, up to the top of the range
+    w.plot(xs, ys)
+    vb = w.getViewBox()
+
+    def top_of_data_px() -> float:  # the highest point, in pixels from the view's top
+        y = np.log10(ys.max()) if log_y else ys.max()
+        return vb.mapViewToScene(QPointF(0.0, y)).y() - vb.sceneBoundingRect().top()
+
+    qtbot.waitUntil(lambda: top_of_data_px() < 20, timeout=TIMEOUT)  # filled, no labels
+    markers = SwapMarkers([w])
+    markers.set_entries([(200, "loss → hinge"), (220, "lr D 2e-4 → 1e-3")])  # two rows
+    qtbot.waitUntil(lambda: markers.label(0, 1) is not None and markers.label(0, 1).isVisible(),
+                    timeout=TIMEOUT)
+    w.grab()
+    markers.layout()
+
+    def lowest_label_px() -> float:
+        bottom = max(markers.label(0, j).sceneBoundingRect().bottom() for j in (0, 1))
+        return bottom - vb.sceneBoundingRect().top()
+
+    assert lowest_label_px() > 25  # two rows
+    qtbot.waitUntil(lambda: top_of_data_px() > lowest_label_px(), timeout=TIMEOUT)
+    assert top_of_data_px() < lowest_label_px() + 25  # room, not a squashed plot
+    markers.clear()
+    qtbot.waitUntil(lambda: top_of_data_px() < 20, timeout=TIMEOUT)
 
 
 def test_a_label_that_fits_on_neither_side_of_its_line_starts_at_the_left_edge(qtbot):
