@@ -18,7 +18,7 @@ from typing import Any
 
 import pyqtgraph as pg
 import shiboken6
-from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QMenu, QWidget
 
@@ -76,6 +76,10 @@ NO_LINE = theme.NO_AXIS_LINE
 # set on a window ``apply(root)`` styled: it wears ``window_sheet``
 THEMED_WINDOW = "gp_window"
 APP_SHEET = theme.APP_SHEET
+# a hidden view's restyle waits for it to be shown (set in its __dict__ while it waits);
+# the second marks a view the Appearance already watches for that
+RESTYLE_DUE = "_appearance_restyle_due"
+RESTYLE_WATCHED = "_appearance_watched"
 
 def _table(worn: str, wanted: str) -> dict[str, str] | None:
     """The colour map from the theme something wears to the one wanted (None: same)."""
@@ -184,7 +188,8 @@ class Appearance(QObject):
     # ------------------------------------------------------------------ applying
     def apply(self, root: QWidget | None = None) -> None:
         """Palette, font and every plot, for the current theme and zoom: those under
-        ``root`` (a window just built), or under every top-level window.
+        ``root`` (a window just built), or under every top-level window, a plot hidden in
+        a tab when it is next shown (a switch then costs what is on screen, ~0.1 s).
 
         The walk goes down from live windows rather than through ``allWidgets()``: that
         list hands out Qt's internal widgets (popups, delegates) whose Python wrappers can
@@ -227,8 +232,24 @@ class Appearance(QObject):
                 w.setStyleSheet(_swap_colours(w.styleSheet(), table))
             w.setProperty("gp_theme", name)
             if isinstance(w, pg.GraphicsView):
-                restyle_view(w, pal, self.zoom, name)
+                if w.isVisible() or root is not None:
+                    restyle_view(w, pal, self.zoom, name)
+                    w.__dict__.pop(RESTYLE_DUE, None)
+                else:  # restyled when shown (a hidden tab's views cost a switch ~0.1 s)
+                    self._restyle_when_shown(w)
         self.changed.emit()
+
+    def _restyle_when_shown(self, view: pg.GraphicsView) -> None:
+        view.__dict__[RESTYLE_DUE] = True
+        if not view.__dict__.get(RESTYLE_WATCHED):
+            view.__dict__[RESTYLE_WATCHED] = True
+            view.installEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if (event.type() == QEvent.Type.Show and isinstance(obj, pg.GraphicsView)
+                and obj.__dict__.pop(RESTYLE_DUE, False)):
+            restyle_view(obj, self.palette, self.zoom, self.effective)
+        return False
 
 
 def window_sheet(pal: Palette) -> str:
