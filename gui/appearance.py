@@ -295,6 +295,12 @@ def _qpalette(pal: Palette) -> QPalette:
     return p
 
 
+def set_unzoomed(obj: Any, key: str, value: Any) -> None:
+    """Tell the zoom what ``obj``'s ``key`` is at zoom 1 (an item made or set at another
+    zoom: ``restyle_view`` scales from this, never from what it finds)."""
+    obj.__dict__.setdefault("_appearance_base", {})[key] = value
+
+
 def _base(obj: Any, key: str, value: Any) -> Any:
     """The value an item had before any zoom (remembered on the item the first time)."""
     store = obj.__dict__.setdefault("_appearance_base", {})

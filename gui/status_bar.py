@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
@@ -35,24 +35,39 @@ class StatusBar(QStatusBar):
     """A status bar whose passing message is elided to the room the read-outs leave it
     (middle: a saved file's name and folder both show), the whole of it in the tooltip;
     Qt's own cut the message off mid-word under the first read-out. ``currentMessage``
-    is the whole message."""
+    is the whole message.
+
+    The room changes after the message is shown as often as before: a slot sets a read-out
+    and then shows a message (the read-outs move when the event loop next runs), run B's
+    speed appears, the window is first shown. So the message is fitted again, once the
+    layout has settled, whenever a read-out moves, resizes, shows or hides, and for what is
+    left of its time. A menu's status tip is shown by Qt itself (``showMessage`` is not
+    virtual): it is taken as the message."""
 
     MARGIN = 12  # px between the message's end and the first read-out
+    _MOVES = (QEvent.Type.Move, QEvent.Type.Resize, QEvent.Type.Show, QEvent.Type.Hide)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._whole = ""
+        self._fitted = ""  # what was last handed to Qt to show
         self._until: float | None = None  # when the message's time ends (None: it stays)
         self._permanent: list[QWidget] = []  # the read-outs (what a message must end before)
+        self._refit_soon = QTimer(self)
+        self._refit_soon.setSingleShot(True)
+        self._refit_soon.setInterval(0)
+        self._refit_soon.timeout.connect(self._refit)
         self.messageChanged.connect(self._on_changed)
 
     def showMessage(self, text: str, timeout: int = 0) -> None:  # noqa: N802 (Qt name)
         self._whole = text
         self._until = time.monotonic() + timeout / 1000 if timeout > 0 else None
-        self._show(timeout)
+        self._show(self._fit(text), timeout)
+        self._refit_soon.start()  # where the read-outs will be once laid out
 
     def addPermanentWidget(self, widget: QWidget, stretch: int = 0) -> None:  # noqa: N802
         self._permanent.append(widget)
+        widget.installEventFilter(self)
         super().addPermanentWidget(widget, stretch)
 
     def currentMessage(self) -> str:  # noqa: N802 (Qt name)
@@ -65,29 +80,49 @@ class StatusBar(QStatusBar):
         left = min(lefts) if lefts else self.width()
         return left - self.MARGIN if self.isVisible() and left > self.MARGIN else None
 
-    def _show(self, timeout: int) -> None:
+    def _fit(self, text: str) -> str:
         room = self.room()
-        text = self._whole
-        fitted = (text if room is None else
-                  QFontMetrics(self.font()).elidedText(text, Qt.TextElideMode.ElideMiddle,
-                                                       room))
+        return (text if room is None else
+                QFontMetrics(self.font()).elidedText(text, Qt.TextElideMode.ElideMiddle, room))
+
+    def _show(self, fitted: str, timeout: int) -> None:
+        self._fitted = fitted
         super().showMessage(fitted, timeout)
-        self.setToolTip(text if fitted != text else "")
+        self.setToolTip(self._whole if fitted != self._whole else "")
+
+    def _refit(self) -> None:
+        if not (self._whole and super().currentMessage()):
+            return
+        fitted = self._fit(self._whole)
+        if fitted == super().currentMessage():
+            return
+        if self._until is None:
+            self._show(fitted, 0)
+        elif (left := self._until - time.monotonic()) > 0:  # what is left of its time
+            self._show(fitted, max(1, round(1000 * left)))
 
     def _on_changed(self, text: str) -> None:
         if not text:  # its time ended, or cleared
-            self._whole = ""
+            self._whole = self._fitted = ""
+            self._until = None
+            self.setToolTip("")
+        elif text != self._fitted:  # shown by Qt itself: a menu item's status tip
+            self._whole = self._fitted = text
             self._until = None
             self.setToolTip("")
 
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if event.type() in self._MOVES and self._whole:
+            self._refit_soon.start()
+        return False
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        self._refit_soon.start()
+
     def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
-        if not (self._whole and super().currentMessage()):
-            return
-        if self._until is None:
-            self._show(0)
-        elif (left := self._until - time.monotonic()) > 0:  # what is left of its time
-            self._show(max(1, round(1000 * left)))
+        self._refit()
 
 
 class StatusReadout:

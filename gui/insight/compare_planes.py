@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QWidget
 from engine.snapshot import Snapshot, ViewRequest
 
 from .. import theme
+from ..appearance import appearance, set_unzoomed
 from ..views.images import mosaic
 from ..views.points import PointCloudItem
 from .style import RUN_COLORS, style_plot_item
@@ -101,7 +102,9 @@ class ComparePlanes(QWidget):
             item = self.plots[run]
             if not getattr(item.titleLabel, "_fits_width", False):
                 _free_width(item.titleLabel)
-            item.setTitle(title, color=RUN_COLORS[run], size="10pt")
+            # at the zoom of the moment (a comparison started after zooming in was 10 pt)
+            set_unzoomed(item.titleLabel, "size", "10pt")
+            item.setTitle(title, color=RUN_COLORS[run], size=f"{10 * appearance().zoom:.1f}pt")
 
 
     def put(self, run: str, snap: Snapshot) -> None:

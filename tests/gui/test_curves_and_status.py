@@ -461,3 +461,50 @@ def test_a_long_status_message_is_elided_before_the_read_outs_and_whole_in_its_t
     assert QStatusBar.currentMessage(bar) == "" and bar.toolTip() == ""
     bar.showMessage("Engine ready")  # a short one is left whole
     assert QStatusBar.currentMessage(bar) == "Engine ready" and bar.toolTip() == ""
+
+
+def test_the_message_is_fitted_again_when_a_read_out_moves_and_a_menu_tip_replaces_it(qtbot):
+    """A read-out that moves after a message is shown (the summary of a change just
+    applied: the read-outs move when the event loop next runs; run B's speed appearing)
+    left the message, fitted to where they were, running under it. A menu item's status
+    tip (shown by Qt itself) is the message while it shows: a resize does not bring the
+    old one back over it."""
+    from PySide6.QtGui import QFontMetrics, QStatusTipEvent
+    from PySide6.QtWidgets import QApplication, QMainWindow
+
+    from gui.status_bar import StatusBar, StatusReadout
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    bar = StatusBar(window)
+    window.setStatusBar(bar)
+    readout = StatusReadout(bar)
+    readout.show_status(Status(1234, 300.0, True, "cpu", "", 10, 10))
+    window.resize(1280, 200)
+    window.show()
+    qtbot.waitExposed(window)
+    summary = readout.labels["summary"]
+
+    def message_ends_before_the_read_outs() -> bool:
+        shown = QStatusBar.currentMessage(bar)
+        return QFontMetrics(bar.font()).horizontalAdvance(shown) < summary.geometry().left()
+
+    config = {"loss": {"name": "wgan_gp"}, "generator": {"norm": "spectral_norm"},
+              "discriminator": {"norm": "spectral_norm"}}
+    whole = "Applied loss.name = wgan_gp, generator.norm = spectral_norm, and 1 more change"
+    bar.showMessage(whole, 10_000)
+    qtbot.wait(50)
+    assert QStatusBar.currentMessage(bar) == whole  # room enough, as yet
+    readout.show_setup(config)  # wider: the read-outs move left, under the message
+    readout.show_rate_b("B 305 it/s")  # and one more appears
+    qtbot.wait(100)
+    assert window.width() == 1280 and summary.geometry().left() < 500
+    assert message_ends_before_the_read_outs()
+    assert "…" in QStatusBar.currentMessage(bar) and bar.currentMessage() == whole
+    QApplication.sendEvent(window, QStatusTipEvent("Reset the run (Ctrl+R)"))
+    assert bar.currentMessage() == "Reset the run (Ctrl+R)" and bar.toolTip() == ""
+    window.resize(1200, 200)
+    qtbot.wait(50)
+    assert QStatusBar.currentMessage(bar) == "Reset the run (Ctrl+R)"
+    QApplication.sendEvent(window, QStatusTipEvent(""))
+    assert bar.currentMessage() == ""

@@ -220,3 +220,22 @@ def test_a_long_title_is_elided_to_its_plot_and_whole_again_when_there_is_room(q
     planes.resize(1800, 300)
     qtbot.waitUntil(lambda: label.text == f"B: {change}", timeout=5000)
     assert label.toolTip() == "" and fits()
+
+
+def test_titles_set_after_a_zoom_wear_it(qtbot, tmp_path, monkeypatch):
+    """A comparison started after zooming in to 2x titled its planes at 10 pt."""
+    from PySide6.QtCore import QSettings
+
+    from gui import appearance as A
+    from gui.insight.compare_planes import ComparePlanes
+
+    look = A.Appearance(QSettings(str(tmp_path / "look.ini"), QSettings.Format.IniFormat))
+    look.zoom = 2.0
+    monkeypatch.setattr(A, "_INSTANCE", look)
+    planes = ComparePlanes()
+    qtbot.addWidget(planes)
+    planes.set_titles("this session", "loss.name = hinge")
+    assert planes.plots["B"].titleLabel.opts["size"] == "20.0pt"
+    # built at 2x, then restyled at 2x (a window built after the zoom): not 40 pt
+    A.restyle_view(planes.widgets["B"], A.DARK, 2.0, "dark")
+    assert planes.plots["B"].titleLabel.opts["size"] == "20.0pt"
