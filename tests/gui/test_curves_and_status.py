@@ -431,30 +431,44 @@ def test_a_label_that_fits_on_neither_side_of_its_line_starts_at_the_left_edge(q
     assert label.left() >= view.left() - 1, (label, view)
 
 
+def _status_bar_in_a_window(qtbot, width: int):
+    """A shown window ``width`` px wide with the app's status bar and read-outs."""
+    from PySide6.QtWidgets import QMainWindow
+
+    from gui.status_bar import StatusBar, StatusReadout
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    bar = StatusBar(window)
+    window.setStatusBar(bar)
+    readout = StatusReadout(bar)
+    readout.show_status(Status(1234, 300.0, True, "cpu", "", 10, 10))
+    window.resize(width, 200)
+    window.show()
+    qtbot.waitExposed(window)
+    return window, bar, readout
+
+
+def _message_ends_before_the_read_outs(bar, readout) -> bool:
+    from PySide6.QtGui import QFontMetrics
+
+    first = min(w.geometry().left() for w in readout.labels.values() if w.isVisible())
+    return QFontMetrics(bar.font()).horizontalAdvance(QStatusBar.currentMessage(bar)) < first
+
+
 def test_a_long_status_message_is_elided_before_the_read_outs_and_whole_in_its_tooltip(qtbot):
     """A passing message longer than the room left of the read-outs ends in the middle
     with an ellipsis (both a saved file's folder and name show; Qt's own cut it off
     mid-word under the step count), says all of it in the tooltip, fits again when the bar
     widens, and still goes when its time is up."""
-    from PySide6.QtGui import QFontMetrics
-
-    from gui.status_bar import StatusBar, StatusReadout
-
-    bar = StatusBar()
-    qtbot.addWidget(bar)
-    readout = StatusReadout(bar)
-    readout.show_status(Status(1234, 300.0, True, "cpu", "", 10, 10))
-    bar.resize(700, 30)
-    bar.show()
-    qtbot.waitExposed(bar)
+    window, bar, readout = _status_bar_in_a_window(qtbot, 700)
     whole = "Saved the generator: /home/lecturer/teaching/gans/week-7/ring8-step-5000.safetensors"
     bar.showMessage(whole, 1500)
-    first = min(w.geometry().left() for w in readout.labels.values() if w.isVisible())
     shown = QStatusBar.currentMessage(bar)  # what Qt paints
     assert "…" in shown and shown.startswith("Saved the") and shown.endswith(".safetensors")
-    assert QFontMetrics(bar.font()).horizontalAdvance(shown) < first
+    assert _message_ends_before_the_read_outs(bar, readout)
     assert bar.currentMessage() == whole and bar.toolTip() == whole
-    bar.resize(1600, 30)
+    window.resize(1600, 200)
     qtbot.waitUntil(lambda: QStatusBar.currentMessage(bar) == whole, timeout=2000)
     assert bar.toolTip() == ""
     qtbot.waitUntil(lambda: bar.currentMessage() == "", timeout=3000)  # its 1.5 s are up
@@ -469,25 +483,11 @@ def test_the_message_is_fitted_again_when_a_read_out_moves_and_a_menu_tip_replac
     left the message, fitted to where they were, running under it. A menu item's status
     tip (shown by Qt itself) is the message while it shows: a resize does not bring the
     old one back over it."""
-    from PySide6.QtGui import QFontMetrics, QStatusTipEvent
-    from PySide6.QtWidgets import QApplication, QMainWindow
+    from PySide6.QtGui import QStatusTipEvent
+    from PySide6.QtWidgets import QApplication
 
-    from gui.status_bar import StatusBar, StatusReadout
-
-    window = QMainWindow()
-    qtbot.addWidget(window)
-    bar = StatusBar(window)
-    window.setStatusBar(bar)
-    readout = StatusReadout(bar)
-    readout.show_status(Status(1234, 300.0, True, "cpu", "", 10, 10))
-    window.resize(1280, 200)
-    window.show()
-    qtbot.waitExposed(window)
+    window, bar, readout = _status_bar_in_a_window(qtbot, 1280)
     summary = readout.labels["summary"]
-
-    def message_ends_before_the_read_outs() -> bool:
-        shown = QStatusBar.currentMessage(bar)
-        return QFontMetrics(bar.font()).horizontalAdvance(shown) < summary.geometry().left()
 
     config = {"loss": {"name": "wgan_gp"}, "generator": {"norm": "spectral_norm"},
               "discriminator": {"norm": "spectral_norm"}}
@@ -499,7 +499,7 @@ def test_the_message_is_fitted_again_when_a_read_out_moves_and_a_menu_tip_replac
     readout.show_rate_b("B 305 it/s")  # and one more appears
     qtbot.wait(100)
     assert window.width() == 1280 and summary.geometry().left() < 500
-    assert message_ends_before_the_read_outs()
+    assert _message_ends_before_the_read_outs(bar, readout)
     assert "…" in QStatusBar.currentMessage(bar) and bar.currentMessage() == whole
     QApplication.sendEvent(window, QStatusTipEvent("Reset the run (Ctrl+R)"))
     assert bar.currentMessage() == "Reset the run (Ctrl+R)" and bar.toolTip() == ""
