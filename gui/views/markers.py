@@ -139,8 +139,9 @@ class LabelBand(pg.GraphicsObject):
         if ax != 1 or self.share <= 0:
             return None
         lo, hi = math.inf, -math.inf
+        counted = self.plot.getViewBox().addedItems  # not those added with ignoreBounds
         for item in self.plot.listDataItems():
-            if not item.isVisible():
+            if not item.isVisible() or item not in counted:
                 continue
             bounds = item.dataBounds(1, frac, orthoRange)
             if bounds is None or bounds[0] is None or bounds[1] is None:

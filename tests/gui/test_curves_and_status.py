@@ -375,6 +375,7 @@ def test_the_labels_get_room_above_the_curves_instead_of_covering_their_tops(qtb
     """D(x) on real near 1 sat under the labels at the top of the plot. While labels are
     shown, the auto-ranged view leaves room above the data for their rows (on a log
     scale too); with none, the data fills the plot as before."""
+    import pyqtgraph as pg
     from PySide6.QtCore import QPointF
 
     from gui.views.markers import SwapMarkers
@@ -384,6 +385,8 @@ def test_the_labels_get_room_above_the_curves_instead_of_covering_their_tops(qtb
     xs = np.arange(1, 1001.0)
     ys = 1.0 + 0.5 * np.sin(xs / 40)  # peaks all along, up to the top of the range
     w.plot(xs, ys)
+    ignored = pg.PlotDataItem(xs, 100 * ys)  # kept out of the range: it must not count
+    w.getPlotItem().addItem(ignored, ignoreBounds=True)
     vb = w.getViewBox()
 
     def top_of_data_px() -> float:  # the highest point, in pixels from the view's top
