@@ -434,8 +434,9 @@ def test_a_label_that_fits_on_neither_side_of_its_line_starts_at_the_left_edge(q
     assert label.left() >= view.left() - 1, (label, view)
 
 
-def _status_bar_in_a_window(qtbot, width: int):
-    """A shown window ``width`` px wide with the app's status bar and read-outs."""
+def _status_bar_in_a_window(qtbot, width: int, shown: bool = True):
+    """A window ``width`` px wide with the app's status bar and read-outs (on screen
+    unless ``shown`` is False)."""
     from PySide6.QtWidgets import QMainWindow
 
     from gui.status_bar import StatusBar, StatusReadout
@@ -447,8 +448,9 @@ def _status_bar_in_a_window(qtbot, width: int):
     readout = StatusReadout(bar)
     readout.show_status(Status(1234, 300.0, True, "cpu", "", 10, 10))
     window.resize(width, 200)
-    window.show()
-    qtbot.waitExposed(window)
+    if shown:
+        window.show()
+        qtbot.waitExposed(window)
     return window, bar, readout
 
 
@@ -511,3 +513,18 @@ def test_the_message_is_fitted_again_when_a_read_out_moves_and_a_menu_tip_replac
     assert QStatusBar.currentMessage(bar) == "Reset the run (Ctrl+R)"
     QApplication.sendEvent(window, QStatusTipEvent(""))
     assert bar.currentMessage() == ""
+
+
+def test_a_message_shown_before_the_window_is_fitted_once_it_shows(qtbot):
+    """"Starting the engine…" and its like are shown while the window is being built:
+    with no room known yet the message is kept whole, and fitted when the window shows."""
+    window, bar, readout = _status_bar_in_a_window(qtbot, 700, shown=False)
+    whole = "Opening the session /home/lecturer/teaching/gans/week-7/ring8-step-5000.safetensors…"
+    bar.showMessage(whole, 10_000)
+    qtbot.wait(50)  # the window takes its time
+    assert QStatusBar.currentMessage(bar) == whole  # nowhere to fit it yet
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: "…" in QStatusBar.currentMessage(bar)[:-1], timeout=2000)
+    assert _message_ends_before_the_read_outs(bar, readout)
+    assert bar.currentMessage() == whole and bar.toolTip() == whole
