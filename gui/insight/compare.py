@@ -46,6 +46,7 @@ from .. import theme
 from ..engine_link import EngineLink
 from ..status_bar import format_rate
 from ..views.markers import SwapMarkers
+from ..views.styling import legend_title
 from .buffers import RowBuffer
 from .compare_dialog import CompareDialog, format_value
 from .compare_planes import ComparePlanes, run_view_request
@@ -54,7 +55,6 @@ from .style import (
     RUN_COLORS,
     TEXT_COLOR,
     LogAxis,
-    add_legend,
     caption,
     style_plot_item,
 )
@@ -195,12 +195,14 @@ class CompareView(QWidget):
         for i, spec in enumerate(PLOTS):
             axes = {"left": LogAxis("left")} if spec.log_y else None
             item = self.graphics.addPlot(row=i // 2, col=i % 2, axisItems=axes)
-            style_plot_item(item, spec.title, y_label=spec.y_label,
+            # the first plot's title names both runs in their colours, for all four (a
+            # legend box there sat on the curves; on the JS plot it covered "log 2")
+            title = legend_title(spec.title, list(RUN_COLORS.items())) if i == 0 \
+                else spec.title
+            style_plot_item(item, title, y_label=spec.y_label,
                             x_label="steps since the start" if i >= 2 else None)
             if spec.log_y:
                 item.setLogMode(y=True)
-            if i == 0:  # one legend for all four (the same colours throughout): on the
-                add_legend(item, columns=2)  # JS plot it covered the log 2 line's label
             sparse = spec.column in CADENCE_COLUMNS  # a point every metrics_every steps
             for run, color in RUN_COLORS.items():
                 marks = dict(symbol="o", symbolSize=4, symbolPen=None, symbolBrush=color) \

@@ -41,6 +41,13 @@ def test_b_plane_draws_b_frames_beside_a(qtbot, make_panel):
     assert planes.fake["B"].count == len(drawn.fake)
     assert compare.change == ("loss.name", "least-squares")
     assert "loss.name = least-squares" in planes.plots["B"].titleLabel.text
+    # the runs' colours are named in the first plot's title, not in a box over its curves
+    from gui.insight.style import RUN_COLORS
+
+    first = compare.plots["d_loss"]
+    assert first.legend is None
+    for run, color in RUN_COLORS.items():
+        assert f"<span style='color:{color}'>━&nbsp;{run}</span>" in first.titleLabel.text
     # the two sides show the same region of the plane
     va, vb = planes.plots["A"].getViewBox(), planes.plots["B"].getViewBox()
     assert va.viewRange() == vb.viewRange()
