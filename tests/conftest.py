@@ -8,7 +8,6 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -28,14 +27,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 LONG_HUNT = os.environ.get("HYPOTHESIS_PROFILE") == "long"
 
 
-# the built-in presets' phenomena are the suite's longest tests (trainings of 10-45 s):
-# they go first, so that under xdist's work stealing the suite does not end with one of
-# them running alone while the other worker has nothing left (they came last, by name)
-LONG_FIRST = ("presets",)
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: Path(str(item.path)).parent.name not in LONG_FIRST)
     if LONG_HUNT:
         for item in items:
             item.add_marker(pytest.mark.timeout(0))  # pytest-timeout's 300 s: off
