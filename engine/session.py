@@ -123,7 +123,6 @@ class Session:
         self._save_point()
 
     def _reset_step_state(self) -> None:
-        # the newest figures of each network; None: it has not stepped (frozen, not trained)
         # logged rows not yet checked: raw figures, reduced in bulk by the health check
         self._pending: list[Row] = []
         self._pending_steps: list[int] = []

@@ -197,7 +197,6 @@ class Appearance(QObject):
         app = QApplication.instance()
         if app is None:
             return
-        name = self.effective
         pal = self.palette
         theme.set_colours(pal.plot_background, pal.axis, pal.title, pal.plot_text, pal.muted,
                           pal.heatmap_middle, pal.heatmap_inner)
@@ -217,10 +216,20 @@ class Appearance(QObject):
             font.setPointSizeF(size * self.zoom)
         if app.font() != font:
             app.setFont(font)
-        if root is not None:
-            root.setProperty(THEMED_WINDOW, True)
         roots = [root] if root is not None else list(app.topLevelWidgets())
+        self.style_tree(roots, now=root is not None)
+        self.changed.emit()
+
+    def style_tree(self, roots: list[QWidget], *, now: bool) -> None:
+        """Each root marked as a window the app built (it wears ``window_sheet``) when
+        ``now`` (it was just built), then the current theme and zoom under each root:
+        style-sheet colours swapped, every view restyled; a hidden view when it is next
+        shown unless ``now``."""
+        name, pal = self.effective, self.palette
         sheet = window_sheet(pal)
+        if now:
+            for root in roots:
+                root.setProperty(THEMED_WINDOW, True)
         for w in _live_widgets(roots):
             if w.property(THEMED_WINDOW):
                 if w.styleSheet() != sheet:
@@ -232,12 +241,11 @@ class Appearance(QObject):
                 w.setStyleSheet(_swap_colours(w.styleSheet(), table))
             w.setProperty("gp_theme", name)
             if isinstance(w, pg.GraphicsView):
-                if w.isVisible() or root is not None:
+                if now or w.isVisible():
                     restyle_view(w, pal, self.zoom, name)
                     w.__dict__.pop(RESTYLE_DUE, None)
                 else:  # restyled when shown (a hidden tab's views cost a switch ~0.1 s)
                     self._restyle_when_shown(w)
-        self.changed.emit()
 
     def _restyle_when_shown(self, view: pg.GraphicsView) -> None:
         view.__dict__[RESTYLE_DUE] = True

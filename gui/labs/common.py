@@ -58,7 +58,7 @@ def set_pen(item: pg.PlotDataItem, colour: Any, width: float = 1.0,
             style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> None:
     """A new pen colour that keeps the zoom: the width is ``width`` times the zoom, and the
     base width the theme walk scales from is remembered as ``width``."""
-    item.__dict__.setdefault("_appearance_base", {})["pen_width"] = width
+    look_module.set_unzoomed(item, "pen_width", width)
     pen = pg.mkPen(colour, width=width * zoom(), style=style)
     pen.setCosmetic(True)
     item.setPen(pen)
@@ -103,21 +103,9 @@ def plot_widget(name: str, **kwargs: Any) -> pg.PlotWidget:
 def adopt_appearance(root: QWidget) -> None:
     """Give a freshly built lab the application's current theme and zoom, as
     ``Appearance.apply`` does for the widgets that exist when it runs."""
-    look = look_module.appearance()
-    name = look.effective
-    pal = look.palette
     # its group boxes' frames: a lab owned by the main window inherits that window's
     # sheet, one on its own (or in a tab) wears it too, and the theme walk keeps it current
-    root.setProperty(look_module.THEMED_WINDOW, True)
-    root.setStyleSheet(look_module.window_sheet(pal))
-    for w in root.findChildren(QWidget):
-        worn = str(w.property("gp_theme") or "dark")
-        table = look_module._table(worn, name)
-        if table is not None and w.styleSheet():
-            w.setStyleSheet(look_module._swap_colours(w.styleSheet(), table))
-        w.setProperty("gp_theme", name)
-        if isinstance(w, pg.GraphicsView):
-            look_module.restyle_view(w, pal, look.zoom, name)
+    look_module.appearance().style_tree([root], now=True)
 
 
 class LabLook(QObject):
