@@ -107,15 +107,29 @@ class _CsvLog:
     def close(self) -> None:
         self.file.close()
 
-    def finish(self, last_step: int) -> None:
-        """Put the log in place, without rows past ``last_step`` (a rollback undid them)."""
+    def finish(self, last_step: int, history: np.ndarray) -> None:
+        """Put the log in place: the rows up to ``last_step`` (a rollback undid later ones),
+        with any the session logged but the file never got appended from ``history``.
+
+        A signal turns into an exception wherever the run is, also between the health
+        check that logged a step and the call that hands its rows to this log, or halfway
+        through writing them; the session then stands at that step while the file ends one
+        check earlier, or mid-row. So a line without its terminator is dropped, and the
+        rows after the file's last whole one come from the session's history (its recent
+        rows are exact: only the older half of a long history is thinned).
+        """
         self.close()
         with self.path.open(newline="") as f:
-            rows = list(csv.reader(f))
-        kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= last_step]
-        if len(kept) != len(rows):
-            buf = io.StringIO()
-            csv.writer(buf).writerows(kept)
+            text = f.read()
+        whole = text if text.endswith("\n") else text[: text.rfind("\n") + 1]
+        rows = list(csv.reader(io.StringIO(whole, newline="")))
+        body = [r for r in rows[1:] if len(r) == len(COLUMNS)]  # rows[0]: the header
+        kept = [r for r in body if int(r[0]) <= last_step]
+        newest = int(kept[-1][0]) if kept else -1
+        tail = [format_row(r) for r in history if newest < r[0] <= last_step]
+        if whole != text or len(kept) != max(len(rows) - 1, 0) or tail:
+            buf = io.StringIO(newline="")
+            csv.writer(buf).writerows([COLUMNS, *kept, *tail])
             atomic_write_bytes(str(self.path), buf.getvalue().encode())
         os.replace(self.path, self.final)
 
@@ -129,6 +143,7 @@ class Interrupted(Exception):
         super().__init__(f"{name.get(signum, f'signal {signum}')} {where}")
         self.written = written
         self.signum = signum
+        self.step = step
         self.exit_code = 128 + int(signum)
 
 
@@ -256,7 +271,7 @@ def _finish(session: Session, out: Path, n_samples: int, log_csv: _CsvLog, last_
     """The outputs of the session's current (checked) state; the log goes in place last."""
     session.remove_listener(log_csv)
     write_outputs(session, out, n_samples)
-    log_csv.finish(last_step)
+    log_csv.finish(last_step, session.history.rows)
 
 
 def _work_reporter(log: TextIO | None) -> Any:
