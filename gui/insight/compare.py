@@ -45,6 +45,7 @@ from engine.snapshot import ViewRequest
 from .. import theme
 from ..engine_link import EngineLink
 from ..status_bar import format_rate
+from ..views.axes import plot_axes
 from ..views.markers import SwapMarkers
 from ..views.styling import legend_title
 from .buffers import RowBuffer
@@ -54,7 +55,6 @@ from .style import (
     REFERENCE_COLOR,
     RUN_COLORS,
     TEXT_COLOR,
-    LogAxis,
     caption,
     style_plot_item,
 )
@@ -193,8 +193,7 @@ class CompareView(QWidget):
         self.plots: dict[str, pg.PlotItem] = {}
         self.curves: dict[tuple[str, str], pg.PlotDataItem] = {}
         for i, spec in enumerate(PLOTS):
-            axes = {"left": LogAxis("left")} if spec.log_y else None
-            item = self.graphics.addPlot(row=i // 2, col=i % 2, axisItems=axes)
+            item = self.graphics.addPlot(row=i // 2, col=i % 2, axisItems=plot_axes(spec.log_y))
             # the first plot's title names both runs in their colours, for all four (a
             # legend box there sat on the curves; on the JS plot it covered "log 2")
             title = legend_title(spec.title, list(RUN_COLORS.items())) if i == 0 \

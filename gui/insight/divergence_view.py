@@ -25,6 +25,7 @@ from engine.dataspecs import DATA_SPECS
 from engine.metrics import CADENCE_COLUMNS
 
 from .. import theme
+from ..views.axes import plot_axes
 from ..views.markers import SwapMarkers, last_data_change
 from .buffers import RowBuffer
 from .style import REFERENCE_COLOR, TEXT_COLOR, caption, style_plot_item
@@ -151,7 +152,7 @@ class DivergenceView(QWidget):
         top = self.graphics.ci
         for i, spec in enumerate(PLOTS):
             # two columns throughout: a row of three is wider than the panel beside the plane
-            item = top.addPlot(row=i // 2, col=i % 2)
+            item = top.addPlot(row=i // 2, col=i % 2, axisItems=plot_axes())
             bottom = "step" if spec.column in MODE_COLUMNS else None
             style_plot_item(item, spec.title, x_label=bottom, y_label=spec.y_label)
             item.setToolTip(spec.tip)

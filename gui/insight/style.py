@@ -13,7 +13,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QWidget
 
 from .. import theme
-from ..views.curves import LogAxis
+from ..views.axes import plot_axes
 
 TITLE_COLOR = "#cfd3da"
 TEXT_COLOR = "#d8dbe0"
@@ -64,8 +64,7 @@ def style_plot_item(item: pg.PlotItem, title: str, *, x_label: str | None = None
 
 def make_plot(title: str, *, x_label: str | None = None, y_label: str | None = None,
               log_y: bool = False, name: str = "") -> pg.PlotWidget:
-    axes = {"left": LogAxis("left")} if log_y else None
-    w = pg.PlotWidget(background=theme.PLOT_BACKGROUND, axisItems=axes)
+    w = pg.PlotWidget(background=theme.PLOT_BACKGROUND, axisItems=plot_axes(log_y))
     if name:
         w.setObjectName(name)
     item = w.getPlotItem()

@@ -53,7 +53,7 @@ from engine.games import (
 )
 
 from .. import theme
-from ..views.curves import LogAxis
+from ..views.axes import LogAxis
 from .common import (
     DEFAULT_SPEED,
     GAMES_TRANSPORT,

@@ -13,7 +13,6 @@ set of sizes for point data and one for images, so neither squashes the other.
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 from engine.metrics import COLUMNS
 
 from .. import theme
+from .axes import plot_axes, round_up
 from .markers import SwapMarkers
 from .series import BoundedSeries
 from .styling import legend_title, style_plot
@@ -34,15 +34,6 @@ from .styling import legend_title, style_plot
 REFRESH_FPS = 15.0
 LOG_FLOOR = 1e-12  # gradient norms of exactly 0 would be -inf on a log axis
 FOLLOW_GROWTH = 1.5  # when the run outgrows the x range, extend it to a round number past this
-
-
-def round_up(x: float) -> float:
-    """The smallest 1, 2 or 5 times a power of ten that is >= x (x > 0)."""
-    e = 10.0 ** np.floor(np.log10(x))
-    for m in (1, 2, 5, 10):
-        if m * e >= x:
-            return float(m * e)
-    return float(10 * e)
 
 
 @dataclass(frozen=True)
@@ -82,80 +73,6 @@ PLOTS: tuple[PlotSpec, ...] = (
 )
 QUALITY_PLOT = "quality"  # shown for image data only
 
-SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-PLAIN_RANGE = (1e-3, 1e4)  # an axis inside this range reads as plain numbers: 0.002, 5, 200
-
-
-def log_tick_text(mantissa: float, exponent: int, plain: bool) -> str:
-    """``mantissa`` × 10^``exponent`` as a log axis labels it: plain (``0.002``, ``50``,
-    ``1.5``) or as a power of ten (``2·10⁻³``, ``10⁴``, ``1.5·10⁻⁶``)."""
-    m = f"{mantissa:.2f}".rstrip("0").rstrip(".")
-    if plain:
-        decimals = max(0, len(m.partition(".")[2]) - exponent)
-        return f"{mantissa * 10.0 ** exponent:.{decimals}f}"
-    power = f"10{str(exponent).translate(SUPERSCRIPT)}"
-    return power if m == "1" else f"{m}·{power}"
-
-
-class LogAxis(pg.AxisItem):
-    """A log axis with one style of label at a time.
-
-    pyqtgraph mixes ``1``, ``10¹`` and ``5·10¹`` on one axis and labels every minor tick
-    (0.3, 0.4, ...), which crowds a short plot into an unreadable stack. Here an axis whose
-    visible range lies within ``PLAIN_RANGE`` reads as plain numbers (``0.01 0.1 1 10``),
-    any other as powers of ten throughout (``10⁻⁶ 10⁻⁴ 10⁻² 10⁰``), and only 1, 2 and 5
-    times a power of ten are labelled. A range too narrow to hold two of those (1.1 to 1.8)
-    gets evenly spaced ticks, all labelled (pyqtgraph draws none there).
-    """
-
-    def logTickValues(self, minVal: float, maxVal: float, size: float,  # noqa: N802, N803
-                      stdTicks: list[Any]) -> list[Any]:  # noqa: N803
-        ticks = super().logTickValues(minVal, maxVal, size, stdTicks)
-        inside = sum(1 for _, values in ticks for v in values if minVal <= v <= maxVal)
-        if inside >= 2 or not (math.isfinite(minVal) and math.isfinite(maxVal)):
-            return ticks
-        a, b = 10.0 ** minVal, 10.0 ** maxVal
-        step = round_up((b - a) / 4) if b > a else 0.0
-        if step <= 0:
-            return ticks
-        first = math.ceil(a / step) * step
-        values = [math.log10(first + i * step) for i in range(12) if first + i * step <= b]
-        return [(None, values)]
-
-    def logTickStrings(self, values: list[float], scale: float, spacing: float  # noqa: N802
-                       ) -> list[str]:
-        lo, hi = sorted(float(v) for v in self.range)
-        scale = scale or 1.0
-        plain = (10.0 ** lo * scale >= PLAIN_RANGE[0] * (1 - 1e-9)
-                 and 10.0 ** hi * scale < PLAIN_RANGE[1])
-        every = _round_ticks_between(lo, hi) < 2
-        out = []
-        for v in values:
-            x = 10.0 ** float(v) * scale
-            if not (x > 0 and math.isfinite(x)):
-                out.append("")
-                continue
-            exponent = math.floor(math.log10(x) + 1e-9)
-            mantissa = round(x / 10.0 ** exponent, 2)
-            if mantissa >= 10:
-                mantissa, exponent = 1.0, exponent + 1
-            out.append(log_tick_text(mantissa, exponent, plain)
-                       if every or mantissa in (1, 2, 5) else "")
-        return out
-
-
-def _round_ticks_between(lo: float, hi: float) -> int:
-    """How many of 1, 2 and 5 times a power of ten lie in [10^lo, 10^hi] (capped)."""
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi - lo > 3:
-        return 3
-    count = 0
-    for e in range(math.floor(lo) - 1, math.ceil(hi) + 1):
-        for m in (1, 2, 5):
-            if lo - 1e-9 <= e + math.log10(m) <= hi + 1e-9:
-                count += 1
-    return count
-
-
 def _with_gaps(x: np.ndarray, y: np.ndarray, ok: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray, dict[str, str]]:
     """The finite points of a per-step figure, joined except across two or more missing
@@ -170,8 +87,7 @@ def _with_gaps(x: np.ndarray, y: np.ndarray, ok: np.ndarray
 
 
 def _make_plot(spec: PlotSpec) -> pg.PlotWidget:
-    axes = {"left": LogAxis("left")} if spec.log_y else None
-    w = pg.PlotWidget(background=theme.PLOT_BACKGROUND, axisItems=axes)
+    w = pg.PlotWidget(background=theme.PLOT_BACKGROUND, axisItems=plot_axes(spec.log_y))
     w.setObjectName(f"plot_{spec.key}")
     item = w.getPlotItem()
     style_plot(item, legend_title(spec.title, [(c.name, c.color) for c in spec.curves]))

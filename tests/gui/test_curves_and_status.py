@@ -100,7 +100,7 @@ def test_legends_sit_in_the_titles_not_on_the_data(qtbot):
 
 def _labels(lo: float, hi: float) -> list[str]:
     """The labels a log axis shows over 10^lo .. 10^hi, every tick level together."""
-    from gui.views.curves import LogAxis
+    from gui.views.axes import LogAxis
 
     axis = LogAxis("left")
     axis.setLogMode(y=True)
