@@ -63,8 +63,11 @@ class RoomyAxis(pg.AxisItem):
     _labelled: frozenset[float] | None = None  # the tick values that get text this paint
 
     def _metrics(self) -> QFontMetricsF:
-        font = self.style.get("tickFont") or self.font()
-        return QFontMetricsF(QFont(font))
+        font = QFont(self.style.get("tickFont") or self.font())
+        key = font.key()
+        if getattr(self, "_fm_key", None) != key:
+            self._fm_key, self._fm = key, QFontMetricsF(font)
+        return self._fm
 
     def _extent(self, fm: QFontMetricsF, text: str) -> float:
         """A label's length along the axis."""
@@ -120,7 +123,9 @@ class RoomyAxis(pg.AxisItem):
 
     def tickValues(self, minVal: float, maxVal: float, size: float  # noqa: N802, N803
                    ) -> list[Any]:
-        levels = _without_repeats(super().tickValues(minVal, maxVal, size))
+        levels = super().tickValues(minVal, maxVal, size)
+        if self.logMode:  # pyqtgraph removes repeats from linear levels itself
+            levels = _without_repeats(levels)
         self._labelled = self._pick(levels, minVal, maxVal, size)
         return levels
 
@@ -132,11 +137,18 @@ class RoomyAxis(pg.AxisItem):
             return texts
         return [t if round(float(v), 9) in keep else "" for v, t in zip(values, texts)]
 
-    def _tiers(self, levels: list[Any]) -> list[list[tuple[float, str]]]:
-        """The ticks that may get text, in the order they are offered it: each level."""
-        return [list(zip(vs, self._texts(vs, spacing or 1.0)))
-                for spacing, vs in ([(sp, [float(v) for v in values])
-                                     for sp, values in levels[:TEXT_LEVELS + 1]])]
+    def _tiers(self, levels: list[Any], px: float, least: float
+               ) -> list[list[tuple[float, str]]]:
+        """The ticks that may get text, in the order they are offered it: each level, down
+        to the first whose ticks are closer than ``least`` px (no label fits there, and a
+        fine level's strings are most of the cost of a repaint)."""
+        out = []
+        for spacing, values in levels[:TEXT_LEVELS + 1]:
+            if spacing is None or spacing * px < least:
+                break
+            vs = [float(v) for v in values]
+            out.append(list(zip(vs, self._texts(vs, spacing))))
+        return out
 
     def _anchor(self, values: list[float]) -> int:
         """The tick the thinned labels line up on: zero, else the roundest."""
@@ -179,7 +191,8 @@ class RoomyAxis(pg.AxisItem):
             marks = sorted(marks)
             return all(b[0] - a[0] >= (a[1] + b[1]) / 2 + gap for a, b in zip(marks, marks[1:]))
 
-        tiers = [t for t in (placed(tier) for tier in self._tiers(levels)) if t]
+        least = fm.height() if self.orientation in ("left", "right") else gap
+        tiers = [t for t in (placed(tier) for tier in self._tiers(levels, px, least)) if t]
         if not tiers:
             return frozenset()
         first = tiers[0]
@@ -245,7 +258,8 @@ class LogAxis(RoomyAxis):
         values = [math.log10(first + i * step) for i in range(12) if first + i * step <= b]
         return [(None, values)]
 
-    def _tiers(self, levels: list[Any]) -> list[list[tuple[float, str]]]:
+    def _tiers(self, levels: list[Any], px: float, least: float
+               ) -> list[list[tuple[float, str]]]:
         """Powers of ten, then 5 times them, then 2 times them; a narrow range's evenly
         spaced ticks (no 1, 2 or 5 inside) are one tier."""
         values = sorted(float(v) for _, vs in levels for v in vs)
