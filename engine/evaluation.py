@@ -163,20 +163,29 @@ class QualityMeters:
 
     def __init__(self) -> None:
         self._key: str | None = None
-        self._meter: Any = None
+        self._meter: Any = None  # None with a key: that set cannot be scored
 
     def meter(self, s: Session) -> Any:
+        """The set's meter, or None when it has none: points, unlabelled images, and a
+        labelled set the classifier cannot be trained on (one class, say ``photos/cats``,
+        or fewer than ``MIN_IMAGES`` pictures). Those train without FID/IS: refusing them
+        at the first metrics step would roll training back there every time."""
         ds = s.dataset
         data = s._cfg["data"]
         if not ds.is_image or not ds.classes(data):
             return None
         from .imagedata import data_key, load_images
-        from .quality import QualityMeter
+        from .quality import MIN_IMAGES, QualityMeter
 
         key = data_key(ds.name, data)
-        if self._meter is None or self._key != key:
+        if self._key != key:
             loaded = load_images(ds.name, data)
-            self._meter = QualityMeter.for_data(loaded.key, loaded.images, loaded.labels,
-                                                loaded.classes, progress=s.on_progress)
+            labels = loaded.labels
+            scorable = (loaded.classes >= 2 and labels is not None
+                        and len(loaded.images) >= MIN_IMAGES
+                        and int(labels.unique().numel()) >= 2)
+            self._meter = QualityMeter.for_data(
+                loaded.key, loaded.images, labels, loaded.classes,
+                progress=s.on_progress) if scorable else None
             self._key = key
         return self._meter

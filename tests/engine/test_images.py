@@ -253,6 +253,23 @@ def test_an_unlabelled_folder(tmp_path):
     assert s.cadence_metrics(100) == {}  # no classifier for FID/IS without labels
 
 
+@pytest.mark.parametrize("classes, per_class", [(1, 30), (2, 4)])  # photos/cats; too few
+def test_a_labelled_folder_the_classifier_cannot_learn_trains_past_its_metrics_steps(
+        tmp_path, classes, per_class):
+    """One class subfolder, or 8 pictures in all: no FID/IS (as unlabelled), and training
+    goes on through every metrics step instead of being rolled back at the first."""
+    for c in range(classes):
+        write_pngs(tmp_path / "photos" / f"kind{c}", per_class, 60 + 120 * c, seed=c)
+    s = Session(folder_cfg(tmp_path / "photos", **{"train.metrics_every": 3,
+                                                    "train.metrics_samples": 100}))
+    assert s.dataset.classes(s.config["data"]) == classes  # labelled, by its subfolders
+    s.train(7)  # through the metrics steps 3 and 6
+    assert s.step == 7 and s.quality_meter() is None
+    rows = s.history.rows
+    fid = rows[:, COLUMNS.index("fid")]
+    assert np.isnan(fid).all() and finite_losses(s)
+
+
 # --------------------------------------------------------------------------- 2. bad files
 
 
