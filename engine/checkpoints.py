@@ -85,6 +85,8 @@ def _flatten_optimizer(state: dict[str, Any], prefix: str) -> tuple[dict[str, to
 def _unflatten_optimizer(skeleton: dict[str, Any], tensors: dict[str, torch.Tensor]) -> dict[str, Any]:
     state = {}
     for pid, entry in skeleton["state"].items():
+        if not (isinstance(pid, str) and pid.isdigit()):  # JSON keys: "0", "1", ...
+            raise TypeError(f"optimizer state key {str(pid)[:20]!r} is not a parameter index")
         state[int(pid)] = {k: (tensors[v["tensor"]] if isinstance(v, dict) and "tensor" in v else v)
                            for k, v in entry.items()}
     groups = skeleton["param_groups"]
@@ -285,7 +287,7 @@ def load_session(path: str) -> Session:
             "discriminator": _prefixed(tensors, "discriminator."),
             "opt_g": _unflatten_optimizer(_json(path, meta, "opt_g"), tensors),
             "opt_d": _unflatten_optimizer(_json(path, meta, "opt_d"), tensors),
-            "step": int(meta["step"]),
+            "step": int(meta["step"]),  # checked by read_header
             "updates": _json(path, meta, "updates", "[0, 0]"),
             "history": _history_in_columns(tensors["history"].numpy(), meta, path),
             "swaps": _json(path, meta, "swaps", "[]"),  # none in files from before the log

@@ -630,27 +630,26 @@ class Session:
                 first = str(e).splitlines()[0] if str(e) else "mismatch"
                 raise ValueError(f"the stored {which} weights do not fit the stored "
                                  f"architecture ({first[:100]})") from None
+        from .optimizers import load_checked
+
         for key, opt in (("opt_g", n.opt_g), ("opt_d", n.opt_d)):
             if key in state:
-                _finite({k: v for st in state[key].get("state", {}).values()
+                entries = state[key].get("state", {}) if isinstance(state[key], dict) else {}
+                _finite({k: v for st in entries.values() if isinstance(st, dict)
                          for k, v in st.items() if torch.is_tensor(v)}, "optimizer state")
-                try:
-                    opt.load_state_dict(state[key])
-                except (KeyError, ValueError, RuntimeError, TypeError) as e:
-                    raise ValueError(f"the stored optimizer state does not fit ({str(e)[:80]})") \
-                        from None
+                load_checked(opt, state[key])
         step = state.get("step", 0)
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:
             raise ValueError(f"the stored step {step!r} is not a step count (a whole number "
                              ">= 0)")
         s.step = step
         updates = state.get("updates", (0, 0))
-        try:
-            s.d_updates, s.g_updates = (int(u) for u in updates)
-        except (TypeError, ValueError):
-            raise ValueError(f"the stored update counts {updates!r} are not two numbers") from None
-        if min(s.d_updates, s.g_updates) < 0:
-            raise ValueError(f"the stored update counts {updates!r} are negative")
+        counts = list(updates) if isinstance(updates, list | tuple) else []
+        if len(counts) != 2 or any(isinstance(u, bool) or not isinstance(u, int) or u < 0
+                                   for u in counts):
+            raise ValueError(f"the stored update counts {str(updates)[:60]} are not two whole "
+                             "numbers >= 0")
+        s.d_updates, s.g_updates = counts
         noise_from = state.get("noise_from", 0)
         if isinstance(noise_from, bool) or not isinstance(noise_from, int) or noise_from < 0:
             raise ValueError(f"the stored instance-noise start {noise_from!r} is not a step")
