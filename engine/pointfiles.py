@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from typing import Any
 
 from .dataspecs import MAX_POINTS
 from .safeio import read_capped
@@ -19,8 +20,15 @@ def load_points_csv(path: str) -> list[list[float]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not a text CSV file") from None
+    try:  # newline="": CR-only (old Mac) and CRLF line ends read as line ends too
+        return _points(path, csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as e:  # a cell over the csv module's field limit, a stray NUL ...
+        raise ValueError(f"{path}: not a CSV file of x,y rows ({str(e)[:80]})") from None
+
+
+def _points(path: str, rows: Any) -> list[list[float]]:
     pts: list[list[float]] = []
-    for i, row in enumerate(csv.reader(io.StringIO(text))):
+    for i, row in enumerate(rows):
         cells = [c.strip() for c in row if c.strip() != ""]
         if not cells:
             continue

@@ -193,6 +193,25 @@ def test_load_points_csv_rejects_junk(tmp_path, content):
         load_points_csv(str(p))
 
 
+@pytest.mark.parametrize("ends", ["\r", "\r\n", "\n"])  # old Mac, Windows, Unix
+def test_load_points_csv_reads_every_kind_of_line_end(tmp_path, ends):
+    p = tmp_path / "pts.csv"
+    p.write_bytes(ends.join(["x,y", "1,2", "3,4", ""]).encode())
+    assert load_points_csv(str(p)) == [[1.0, 2.0], [3.0, 4.0]]
+
+
+@pytest.mark.parametrize("content", [b"x" * 200_000 + b"\n1,2\n", b'1,2\n"3,4\n' + b"5" * 140_000],
+                         ids=["a long header cell", "a quote left open"])
+def test_a_csv_the_csv_module_refuses_is_a_one_line_value_error(tmp_path, content):
+    """A cell over the csv module's field limit raised csv.Error, which the window's
+    Import points (it catches ValueError) let escape."""
+    p = tmp_path / "bad.csv"
+    p.write_bytes(content)
+    with pytest.raises(ValueError, match="bad.csv") as got:
+        load_points_csv(str(p))
+    assert "\n" not in str(got.value)
+
+
 def test_load_points_csv_on_a_missing_file_or_a_folder(tmp_path):
     with pytest.raises(ValueError):
         load_points_csv(str(tmp_path / "missing.csv"))
