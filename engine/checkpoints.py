@@ -25,7 +25,7 @@ from safetensors.torch import save as st_save
 from . import config as C
 from .atomic import atomic_write_bytes, atomic_write_text  # noqa: F401 (re-exported)
 from .catalogue import COLUMNS
-from .memory import check_memory, memory_limit
+from .memory import check_memory, check_samples, memory_limit
 from .safeio import read_capped
 from .stfile import read_metadata
 
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 APP_VERSION = "0.1.0"
 GENERATOR_KIND = "gan-playground/generator"
 SESSION_KIND = "gan-playground/session"
+CHUNK = 2048  # samples per generator pass when drawing many
 WHAT = {GENERATOR_KIND: "a generator checkpoint", SESSION_KIND: "a session checkpoint"}
 
 
@@ -206,8 +207,17 @@ class LoadedGenerator:
 
         y = label_tensor(labels, len(z), self.classes, self.device)
         self.net.eval()
+        out: np.ndarray | None = None
         with torch.no_grad():
-            return self.net(torch.as_tensor(z, device=self.device), y).float().cpu().numpy().copy()
+            for at in range(0, len(z), CHUNK):  # many samples need not fit as one batch
+                zc = torch.as_tensor(z[at:at + CHUNK], device=self.device)
+                part = self.net(zc, None if y is None else y[at:at + CHUNK]).float().cpu().numpy()
+                if out is None:
+                    check_samples(len(z), part[0].size)
+                    out = np.empty((len(z), *part.shape[1:]), np.float32)
+                out[at:at + len(part)] = part
+        assert out is not None
+        return out
 
     def sample(self, n: int, seed: int | None = None, labels: Any = None) -> np.ndarray:
         n = C.Param("int", 1, lo=1, hi=10**7).coerce("n", n)

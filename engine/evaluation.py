@@ -75,9 +75,19 @@ def generate_tensor(s: Session, z: torch.Tensor, y: torch.Tensor | None,
         c = torch.arange(len(z), device=z.device) % g.code_input
     if len(z) <= chunk:
         return g(z, y, c).float()
-    return torch.cat([g(zc, yc, cc).float() for zc, yc, cc in
-                      zip(torch.split(z, chunk), _split(y, chunk, len(z)),
-                          _split(c, chunk, len(z)))])
+    parts = zip(torch.split(z, chunk), _split(y, chunk, len(z)), _split(c, chunk, len(z)))
+    zc, yc, cc = next(parts)
+    first = g(zc, yc, cc).float()
+    from .memory import check_samples
+
+    check_samples(len(z), first[0].numel(), copies=2)  # on the device, then as numpy
+    out = torch.empty((len(z), *first.shape[1:]), device=first.device)
+    out[:len(first)] = first
+    at = len(first)
+    for zc, yc, cc in parts:
+        out[at:at + len(zc)] = g(zc, yc, cc)
+        at += len(zc)
+    return out
 
 
 def sample_tensor(s: Session, n: int, seed: int | None, labels: Any,

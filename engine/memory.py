@@ -162,3 +162,17 @@ def check_memory(cfg: dict[str, Any], device: str = "cpu") -> Estimate:
             f"the limit is {human(limit)} ({source}): use smaller widths, fewer layers or a "
             f"smaller batch, or raise {ENV_LIMIT}")
     return est
+
+
+def check_samples(n: int, per_sample: int, copies: int = 1) -> None:
+    """Refuse (one-line ValueError) ``n`` samples of ``per_sample`` floats each when they
+    would not fit (``copies``: how many times they are held at once, e.g. on the device
+    and as numpy). ``n`` may be as large as 10**7, and 10**7 colour images of 32x32 are
+    120 GB: the allocator would end the process instead of saying so."""
+    need = n * per_sample * FLOAT * copies
+    limit, source = memory_limit()
+    if need > limit:
+        most = max(1, limit // max(1, per_sample * FLOAT * copies))
+        raise ValueError(f"n: {n:,} samples of {per_sample:,} values need about {human(need)}; "
+                         f"the limit is {human(limit)} ({source}): draw at most {most:,} at a "
+                         "time (a different seed for each batch)")

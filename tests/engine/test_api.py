@@ -127,6 +127,37 @@ def test_generator_round_trip_gives_the_same_output(tmp_path, make_config, chang
     assert g.step == 4
 
 
+@pytest.mark.parametrize("norm", ["none", "batch"])
+def test_many_samples_from_a_generator_file_are_drawn_in_batches(tmp_path, make_config, norm):
+    """``main.py sample`` ran G on all n at once (2.5 GB for 40k small images); now in
+    batches, the same as the session's own draw (a batch-norm G depends on its batch: it
+    gave other numbers past 2,048 samples), and without batch norm, as each row alone."""
+    s = Session(make_config({"generator.norm": norm}))
+    s.train(3)
+    path = tmp_path / "g.safetensors"
+    s.save_generator(str(path))
+    g = load_generator(str(path))
+    z = np.random.default_rng(2).normal(size=(5000, s.config["noise"]["dim"])).astype(np.float32)
+    x = g.generate(z)
+    assert x.shape == (5000, 2) and x.dtype == np.float32
+    np.testing.assert_array_equal(x, s.generate(z))
+    if norm == "none":
+        for rows in (slice(0, 3), slice(2047, 2050), slice(4990, 5000)):
+            np.testing.assert_allclose(x[rows], g.generate(z[rows]), rtol=1e-5, atol=1e-6)
+
+
+def test_more_samples_than_fit_are_refused_in_one_line(tmp_path, make_config, monkeypatch):
+    s = Session(make_config())
+    path = tmp_path / "g.safetensors"
+    s.save_generator(str(path))
+    g = load_generator(str(path))
+    monkeypatch.setenv("GAN_PLAYGROUND_MEMORY_LIMIT", "200KB")  # 25,600 points of 2 floats
+    for draw in (lambda: g.sample(40_000), lambda: s.sample(40_000)):
+        with pytest.raises(ValueError, match=r"^n: 40,000 samples .* at most [\d,]+ at a time"):
+            draw()
+    assert len(g.sample(20_000)) == 20_000  # what fits is drawn
+
+
 class _Evil:
     def __init__(self, marker):
         self.marker = marker
