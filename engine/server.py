@@ -60,7 +60,8 @@ FRAME_EVERY = 1 / 30
 # is 40-41 ms, not 41-44)
 MIRROR_LEAD = 0.012
 EARLY_S = 0.001      # a frame ready this close to its moment leaves now (not held)
-DETACH_AFTER = 10.0  # seconds of silence after which a window counts as gone
+DETACH_AFTER = 10.0  # seconds of silence after which a window counts as gone (served engines)
+STALL_S = 2.0  # a loop turn this late means the engine itself was held up (SIGSTOP, swapping)
 
 
 def _devices() -> tuple[str, ...]:
@@ -140,6 +141,7 @@ class EngineServer:
         self.runner = Runner(config, autoplay=autoplay, torch_threads=threads,
                              mirror=self.mirror, notify=notify)
         self.client: _Client | None = None
+        self._watched = time.monotonic()  # when _watch last ran
         self.view: P.ViewRequest | None = None
         self._drawn = -1
         self._config_events = 0  # Applied/ResetDone forwarded (the runner counts the same)
@@ -218,13 +220,22 @@ class EngineServer:
         return math.ceil(min(max(0.0, wait), IDLE_POLL_MS))
 
     def _watch(self) -> None:
+        """End with the window's process; let a silent window go (a served engine only).
+
+        A child engine keeps its window however long it is silent: a window held up by a
+        debugger, Ctrl+Z or swapping for 12 s used to find its engine gone (exit 0) and its
+        training lost, while the parent check below already ends a child whose window died.
+        Silence is counted only while this loop ran: an engine that was itself stopped
+        (SIGSTOP) wakes to the window's queued pings, not to a verdict on its silence."""
         if self.parent is not None and os.getppid() != self.parent:
             self.stop("the window's process ended")
+        now = time.monotonic()
         c = self.client
-        if c is not None and time.monotonic() - c.last_seen > DETACH_AFTER:
-            self.client = None
-            if self.exit_when_detached:
-                self.stop("the window stopped answering")
+        if c is not None and now - self._watched > STALL_S:
+            c.last_seen = max(c.last_seen, now)  # this loop was not running: no evidence
+        self._watched = now
+        if c is not None and self.parent is None and now - c.last_seen > DETACH_AFTER:
+            self.client = None  # another window may attach; training goes on
         if not self.runner.alive and self.runner.ready.is_set():
             self.stop("the training thread ended")
         if self._frames_wanted and self.frames is None and self.runner.ready.is_set():

@@ -312,3 +312,27 @@ def test_a_window_gets_the_state_once_from_its_replay_not_also_from_before_it():
     sent.clear()
     EngineServer._forward(fake, [P.Applied({}, cfg, 5), P.Status(5, 1.0, True, "cpu", "", 5, 5)])
     assert [type(m).__name__ for m in sent] == ["Applied", "Status"]
+
+
+@pytest.mark.parametrize("child", [True, False])
+def test_a_child_engine_keeps_a_silent_window_and_a_served_one_lets_it_go(child):
+    """A window held up for longer than DETACH_AFTER (a debugger, Ctrl+Z, swapping) used to
+    find its child engine gone with its training; a served engine still lets a silent window
+    go (another may attach). Silence while the engine itself was held up never counts."""
+    from engine.server import DETACH_AFTER, EngineServer, _Client
+
+    server = EngineServer("tcp://127.0.0.1:*", b"k" * 32, with_changes(default_config(), TINY),
+                          parent=os.getppid() if child else None, exit_when_detached=child,
+                          with_frame_process=False)
+    try:
+        long_ago = time.monotonic() - 3 * DETACH_AFTER
+        server.client = _Client(b"w", last_seen=long_ago)
+        server._watch()
+        assert (server.client is not None) == child
+        assert not server._stop.is_set()  # training goes on either way
+        server.client = _Client(b"w", last_seen=long_ago)
+        server._watched = long_ago  # this loop itself stood still (SIGSTOP) since then
+        server._watch()
+        assert server.client is not None and not server._stop.is_set()
+    finally:
+        server._shutdown()
