@@ -285,9 +285,7 @@ class Runner:
         try:
             fn()
         except TrainingDiverged as e:
-            self._running = False
-            self._emit(Diverged(e.step, str(e), e.rolled_back_to))
-            self._emit_status()
+            self._diverged(e)
         except Exception as e:
             self._running = False
             self._emit(Failed(f"{type(e).__name__}: {e}", traceback.format_exc()))
@@ -319,11 +317,30 @@ class Runner:
                 return changed
             changed |= self._handle(cmd)
 
+    def _diverged(self, e: TrainingDiverged) -> None:
+        self._running = False
+        self._emit(Diverged(e.step, str(e), e.rolled_back_to))
+        self._emit_status()
+
     def _handle(self, cmd: Any) -> bool:
         """Handle one command; whatever goes wrong becomes a ``Failed`` event (training
-        paused, the session kept), never a dead worker."""
+        paused, the session kept), never a dead worker.
+
+        A command that reads the state (a save, an export, a change) first checks the
+        iterations trained since the last health check; when those diverged, that is said
+        as training says it (``Diverged``: the views are cut back to the rollback point),
+        and the command then runs on the rolled-back state. It used to become a generic
+        ``Failed``, with neither ``Saved`` nor a save's failure for the window to wait on."""
         try:
-            return self._dispatch(cmd)
+            try:
+                return self._dispatch(cmd)
+            except TrainingDiverged as e:
+                self._diverged(e)
+                self._dispatch(cmd)  # the state is checked now: no second divergence
+                return True
+        except TrainingDiverged as e:  # only if the rolled-back state diverged again
+            self._diverged(e)
+            return True
         except Exception as e:  # MemoryError, RecursionError, a bug: the worker lives on
             self._running = False
             self._emit(Failed(f"{type(e).__name__}: {str(e)[:300]}", traceback.format_exc()))

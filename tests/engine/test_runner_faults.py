@@ -129,3 +129,39 @@ def test_a_huge_network_in_a_new_config_is_refused_and_the_session_kept(worker, 
     assert "would need about" in rej.message
     r.send(Step())
     w.stepped_to(2)
+
+
+@pytest.mark.parametrize("what", ["session", "metrics", "apply"])
+def test_a_command_that_meets_unchecked_iterations_that_diverged_reports_the_divergence(
+        worker, tmp_path, what):
+    """A save (or a change) landing on iterations no health check has seen, which diverged:
+    the window hears Diverged, as from training (its views are cut back), then the command's
+    own answer on the rolled-back state. It used to be a bare Failed("TrainingDiverged"),
+    with no Saved for the window's save bookkeeping to wait on (found by a fault hunt)."""
+    from engine.runner import Applied, Diverged, ExportMetrics, Saved, SaveSession
+    from engine.session import TrainingDiverged
+
+    r, w = worker
+    r.send(Step())
+    w.stepped_to(1)
+    s = r.session
+    real_flush, raised = s.flush, []
+
+    def diverging_flush(*args, **kwargs):
+        if not raised:
+            raised.append(True)
+            raise TrainingDiverged(9, "D loss became NaN", 1)
+        return real_flush(*args, **kwargs)
+
+    s.flush = diverging_flush
+    s._since_check = 1  # as if iterations ran since the last check
+    path = tmp_path / f"{what}.out"
+    r.send({"session": SaveSession(str(path)), "metrics": ExportMetrics(str(path)),
+            "apply": Apply({"optim.d.lr": 1e-4})}[what])
+    got = w.wait(lambda e: isinstance(e, Diverged | Failed), "the divergence")
+    assert isinstance(got, Diverged) and got.rolled_back_to == 1, got
+    answer = w.wait(lambda e: isinstance(e, Saved | Applied | Failed | Rejected), "an answer")
+    assert isinstance(answer, Applied if what == "apply" else Saved), answer
+    if what != "apply":
+        assert path.is_file()
+    assert r.alive
