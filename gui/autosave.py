@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 DATA_DIR_ENV = "GAN_PLAYGROUND_DATA_DIR"  # overrides the data folder (tests, portable use)
 AUTOSAVE_NAME = "autosave-session.safetensors"
+KEPT_NAME = "autosave-before-restart.safetensors"  # a crashed run's, set aside by Restart fresh
 MARKER_NAME = "running.json"
 DEFAULT_AUTOSAVE_MINUTES = 1.0
 RESET_ASK_STEPS = 300  # Reset asks first when more steps than this are unsaved
@@ -152,6 +153,7 @@ class SessionKeeper(QObject):
         self.link.status_changed.connect(self._on_status)
         self.link.saved.connect(self._on_saved)
         self.link.reset_done.connect(self._on_reset_done)  # after FileActions' (rebase)
+        self.link.engine_died.connect(self._on_engine_died)
         window.transport.reset_handler = self.reset
 
     # ------------------------------------------------------------------ state
@@ -200,6 +202,38 @@ class SessionKeeper(QObject):
             self._close_after = None
             self._close_now = True
             QTimer.singleShot(0, self.window.close)
+
+    def _on_engine_died(self, ended: Any) -> None:
+        """Saves in flight died with the engine: none of them will be answered. Autosave
+        waited for ever on its own (``autosave`` skips while one is pending), and a "save,
+        then close" kept the window open."""
+        self._autosave_pending = False
+        self._close_after = None
+        if self._undo is not None and not self._undo.written:
+            self._undo = None
+
+    def engine_restarted(self, from_autosave: bool) -> str:
+        """After a new engine started in place of one that died. Fresh: the crashed run's
+        autosave is set aside (``KEPT_NAME``) instead of being overwritten by the new run's
+        first autosave, and nothing is unsaved; from the autosave, that file stands as
+        saved until training moves. Returns where the crashed run was kept, or ''."""
+        path = self.autosave_path
+        self._state = (0, 0, 0)
+        if from_autosave:
+            if path is not None and path.is_file():
+                self._autosaved = _stored_state(path)
+            return ""
+        self.rebase(0)
+        self._autosaved = (0, 0, 0)
+        self.autosaved_step = None
+        if path is None or not path.is_file():
+            return ""
+        kept = path.with_name(KEPT_NAME)
+        try:
+            os.replace(path, kept)
+        except OSError:
+            return ""
+        return str(kept)
 
     def handle_failed_save(self, ev: Failed) -> str:
         """A save that failed: '' when it was the user's own, else what it was for."""
@@ -282,8 +316,8 @@ class SessionKeeper(QObject):
         """Save the session to the autosave file if training moved since the last one."""
         path = self.autosave_path
         if (path is None or self._state == self._autosaved or self._autosave_pending
-                or not self.link.alive):
-            return False
+                or not self.link.alive or self.window.files.loading):
+            return False  # a load on its way: the engine's state is about to be replaced
         self._autosave_pending = True
         self.link.send(SaveSession(str(path)))
         return True

@@ -139,6 +139,7 @@ class FileActions(QObject):
         # redraws its title from the Applied that follows
         window.link.reset_done.connect(self._on_reset_done)
         window.link.applied.connect(self._on_applied)
+        window.link.engine_died.connect(self._on_engine_died)
 
     # ------------------------------------------------------------------ dialogs
     # Every file dialog starts in the folder last used for its kind of file (presets,
@@ -186,6 +187,8 @@ class FileActions(QObject):
     def open_preset(self, name_or_path: str | None = None, *, keep: bool | None = None) -> bool:
         """Load a preset (a built-in name or a JSON path). After training, ask whether to
         keep the trained networks (``keep`` answers for tests and scripts). True when sent."""
+        if self._engine_down():
+            return False
         name_or_path = name_or_path or self._open_path("Open preset", PRESET_FILTER, "preset")
         if not name_or_path:
             return False
@@ -384,18 +387,24 @@ class FileActions(QObject):
                                "session")
 
     def save_generator(self, path: str | None = None) -> None:
+        if self._engine_down():
+            return
         path = path or self._save_path("Save generator", "generator.safetensors",
                                        CHECKPOINT_FILTER, "generator")
         if path:
             self.window.link.send(SaveGenerator(path))
 
     def save_session(self, path: str | None = None) -> None:
+        if self._engine_down():
+            return
         path = path or self.choose_session_path()
         if path:
             self.window.link.send(SaveSession(path))
 
     def open_session(self, path: str | None = None, *, what: str = "session") -> bool:
         """Resume a session checkpoint exactly (replaces the current session)."""
+        if self._engine_down():
+            return False
         path = path or self._open_path("Open session", CHECKPOINT_FILTER, "session")
         if not path:
             return False
@@ -408,6 +417,8 @@ class FileActions(QObject):
     def open_generator(self, path: str | None = None) -> bool:
         """Continue from a generator checkpoint: its samples show at once, training goes
         on against a fresh discriminator."""
+        if self._engine_down():
+            return False
         path = path or self._open_path("Open generator", CHECKPOINT_FILTER, "generator")
         if not path:
             return False
@@ -417,8 +428,24 @@ class FileActions(QObject):
         return True
 
     # ------------------------------------------------------------------ engine answers
+    def _on_engine_died(self, ended: Any) -> None:
+        """Loads on their way died with the engine: the next engine's start (its replay)
+        must not be taken for their answer ("Loaded the preset ..." for a preset it never
+        ran)."""
+        self._loads.clear()
+        self._swap = None
+
+    def _engine_down(self) -> bool:
+        """True (said in the status bar) when there is no engine to send a file action
+        to: it would be dropped without a word."""
+        return self.window._engine_stopped()
+
     def _on_reset_done(self, ev: ResetDone) -> None:
-        """A new session: the oldest pending load succeeded (or a reset / new seed)."""
+        """A new session: the oldest pending load succeeded (or a reset / new seed). A
+        replay (a new engine, or a window attaching) answers no load."""
+        if ev.replay:
+            self.window.keeper.rebase(0)
+            return
         load = self._loads.popleft() if self._loads else None
         self.window.keeper.rebase(load.step if load else 0)
         if load is None:
@@ -511,6 +538,8 @@ class FileActions(QObject):
         """``n`` generated samples as .npy, .csv or (images) a .png grid (written by the
         engine, which refuses a .png of points with a message)."""
         chosen = ""
+        if self._engine_down():
+            return False
         if not path:
             start = os.path.join(self.start_folder("export"), "samples.npy")
             path, chosen = QFileDialog.getSaveFileName(self.window, "Export samples", start,
@@ -531,6 +560,8 @@ class FileActions(QObject):
 
     def export_metrics(self, path: str | None = None) -> bool:
         """The logged metrics as CSV (written by the engine)."""
+        if self._engine_down():
+            return False
         path = path or self._save_path("Export metrics", "metrics.csv", CSV_FILTER)
         if not path:
             return False

@@ -409,11 +409,16 @@ class MainWindow(QMainWindow):
         """A fresh engine process on the current settings, then (``from_autosave``) the
         last autosaved session loaded into it."""
         self._pending_running = None  # the new engine's own status says whether it runs
-        self.link.restart(self.config)
-        self.statusBar().showMessage("Starting the engine…", 30_000)
         path = self.keeper.autosave_path
-        if from_autosave and path is not None and path.is_file():
+        from_autosave = from_autosave and path is not None and path.is_file()
+        self.link.restart(self.config)
+        kept = self.keeper.engine_restarted(from_autosave)
+        self.statusBar().showMessage("Starting the engine…", 30_000)
+        if from_autosave:
             self.files.open_session(str(path), what="autosaved session")
+        elif kept:
+            self.message.show_message(f"Started afresh. The stopped run's autosave is kept as "
+                                      f"{kept} (File › Open session…)", "info")
 
     def toggle_tensorboard(self, folder: str | None = None) -> None:
         """File > Log to TensorBoard…: start (asking for a folder) or stop the log."""

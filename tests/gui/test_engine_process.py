@@ -338,3 +338,67 @@ def test_the_window_paints_before_the_games_lab_is_imported(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[-1] == "False"
+
+
+def _kill_engine(window: Any, qtbot: Any) -> None:
+    with qtbot.waitSignal(window.link.engine_died, timeout=5000):
+        os.kill(window.link.pid, signal.SIGKILL)
+
+
+def _restart(window: Any, qtbot: Any, label: str) -> None:
+    button = [b for b in window.message.action_buttons() if b.text().startswith(label)]
+    qtbot.mouseClick(button[0], qtbot_button())
+    qtbot.waitUntil(lambda: window.link.alive and window.link.state.ready, timeout=TIMEOUT)
+
+
+def test_restart_fresh_keeps_the_stopped_runs_autosave_and_autosave_runs_again(
+        qtbot, answers, make_window, tmp_path):
+    """Found by a fault hunt: an autosave in flight when the engine died left autosave off
+    for good (1,600 more steps, the file stayed at step 60), and Restart fresh overwrote the
+    crashed run's autosave with a step-0 session at the next tick, nothing trained."""
+    from gui.autosave import KEPT_NAME, header_step
+
+    window = _window_with_autosave(make_window, tmp_path, qtbot)
+    keeper, saved = window.keeper, window.keeper.autosaved_step
+    path = keeper.autosave_path
+    keeper._state = (saved + 1, 0, 0)  # training moved: the next tick saves...
+    assert keeper.autosave()  # ...and that save is in flight when the engine dies
+    _kill_engine(window, qtbot)
+    _restart(window, qtbot, "Restart fresh")
+    kept = path.with_name(KEPT_NAME)
+    assert header_step(kept) == saved and str(kept) in window.message.text()
+    qtbot.wait(300)
+    assert not keeper.autosave()  # nothing trained yet: nothing written over anything
+    window.link.send(P.Play())
+    qtbot.waitUntil(lambda: window.link.state.step >= 10, timeout=TIMEOUT)
+    assert keeper.autosave()  # not stuck on the save that died
+    qtbot.waitUntil(lambda: path.is_file() and header_step(path) >= 10, timeout=TIMEOUT)
+    assert header_step(kept) == saved
+
+
+def test_file_actions_while_the_engine_is_dead_are_refused_and_a_restart_is_no_load(
+        qtbot, make_window, tmp_path):
+    """Found by a fault hunt: Save session/generator and Export with no engine were dropped
+    without a word, and a preset opened while the engine was dying was reported as loaded
+    when the next engine started (its replay taken for the load's answer)."""
+    from engine.presets import load_preset
+    from gui.file_actions import _Load, _Preset
+
+    window = make_window()
+    preset = window.document.preset_name
+    lines = _Preset("lines_js", None, load_preset("lines_js"))
+    window.files._loads.append(_Load("preset", "lines_js", 0, lines))  # a load on its way...
+    _kill_engine(window, qtbot)  # ...when the engine dies
+    assert not window.files.loading
+    for act in (lambda: window.files.save_session(str(tmp_path / "s.safetensors")),
+                lambda: window.files.save_generator(str(tmp_path / "g.safetensors")),
+                lambda: window.files.export_metrics(str(tmp_path / "m.csv")),
+                lambda: window.files.open_preset("lines_js", keep=False)):
+        window.statusBar().clearMessage()
+        act()
+        assert "engine is not running" in window.statusBar().currentMessage()
+    _restart(window, qtbot, "Restart fresh")
+    qtbot.wait(500)
+    assert "Loaded the preset" not in window.message.text()
+    assert not list(tmp_path.glob("*.safetensors")) and not (tmp_path / "m.csv").exists()
+    assert window.document.preset_name == preset != "lines_js"
