@@ -454,7 +454,10 @@ def decode(frames: list[bytes | memoryview], key: bytes = b"") -> Any:
     fields = doc.get("fields")
     if not isinstance(fields, dict):
         raise ProtocolError("the header has no fields")
-    return _build(cls, fields, arrays, cls.__name__)
+    try:
+        return _build(cls, fields, arrays, cls.__name__)
+    except RecursionError:  # json.loads takes ~600 levels that the fields' walk cannot
+        raise ProtocolError("the header is nested too deeply") from None
 
 
 def cut(specs: list[Any], blob: Any) -> list[np.ndarray]:
@@ -485,6 +488,12 @@ def cut(specs: list[Any], blob: Any) -> list[np.ndarray]:
     return out
 
 
+# fields of these types must arrive as them (a float field may come as an int): a signed
+# FrameWanted(credit=None) ended the engine at int(None)
+_SIMPLE: dict[Any, tuple[type, ...]] = {int: (int,), float: (int, float), str: (str,),
+                                        bool: (bool,)}
+
+
 @functools.cache
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
@@ -500,7 +509,13 @@ def _build(cls: type, fields: dict[str, Any], arrays: dict[str, np.ndarray], pat
     for name in names:
         fpath = name if path == cls.__name__ else f"{path}.{name}"
         if name in fields or fpath in arrays:
-            kwargs[name] = _plain(fields.get(name), hints.get(name), arrays, fpath)
+            value = _plain(fields.get(name), hints.get(name), arrays, fpath)
+            want = _SIMPLE.get(hints.get(name))  # type: ignore[arg-type]
+            if want is not None and (not isinstance(value, want) or (
+                    isinstance(value, bool) and bool not in want)):
+                raise ProtocolError(f"{fpath}: expected {hints[name].__name__}, got "
+                                    f"{type(value).__name__}")
+            kwargs[name] = value
     try:
         return cls(**kwargs)
     except TypeError as e:

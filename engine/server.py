@@ -282,6 +282,14 @@ class EngineServer:
             if self.client is not None and self.client.identity == identity:
                 self._reply(identity, P.Refused(str(e)))
             return
+        try:
+            self._on_message(identity, msg)
+        except Exception as e:  # a well-signed message that still cannot be handled
+            with contextlib.suppress(Exception):
+                self._reply(identity, P.Refused(f"{type(msg).__name__} could not be handled "
+                                                f"({type(e).__name__}: {str(e)[:80]})"))
+
+    def _on_message(self, identity: bytes, msg: Any) -> None:
         if isinstance(msg, P.Hello):
             self._hello(identity)
             return

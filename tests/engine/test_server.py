@@ -336,3 +336,25 @@ def test_a_child_engine_keeps_a_silent_window_and_a_served_one_lets_it_go(child)
         assert server.client is not None and not server._stop.is_set()
     finally:
         server._shutdown()
+
+
+def test_a_signed_message_the_engine_cannot_handle_is_refused_and_the_engine_lives(monkeypatch):
+    from engine.server import EngineServer, _Client
+
+    key = b"k" * 32
+    server = EngineServer("tcp://127.0.0.1:*", key, with_changes(default_config(), TINY),
+                          with_frame_process=False)
+    try:
+        server.client = _Client(b"w")
+        replies: list = []
+        monkeypatch.setattr(server, "_reply", lambda identity, msg: replies.append(msg))
+
+        def broken(cmd):
+            raise KeyError("a bug")
+        monkeypatch.setattr(server.runner, "send", broken)
+        server._receive([b"w", *P.encode(P.Play(), key)])  # raised out of the loop before
+        assert [type(m) for m in replies] == [P.Refused]
+        assert "Play could not be handled (KeyError" in replies[0].message
+        assert not server._stop.is_set()
+    finally:
+        server._shutdown()
