@@ -496,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({"address": server.address, "pid": os.getpid()}), flush=True)
 
     def on_signal(signum: int, frame: Any) -> None:
-        server.stop(f"signal {signum}")
+        server.stop(signal_reason(signum))
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
@@ -509,6 +509,15 @@ def main(argv: list[str] | None = None) -> int:
 
 SCHEME = "gan+tcp://"
 DEFAULT_PORT = 5557
+
+
+def signal_reason(signum: int) -> str:
+    """What a window is told when a signal ends the engine (its ``Bye``)."""
+    try:
+        name = signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+    return {"SIGINT": "Ctrl+C (SIGINT) where it runs"}.get(name, f"{name} where it runs")
 
 
 def connection_string(address: str, key: bytes) -> str:
@@ -580,7 +589,7 @@ def serve_main(argv: list[str]) -> int:
           "and attach with the same string there. Ctrl+C stops the engine.", flush=True)
 
     def on_signal(signum: int, frame: Any) -> None:
-        server.stop(f"signal {signum}")
+        server.stop(signal_reason(signum))
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)

@@ -32,6 +32,7 @@ import zmq
 from engine import protocol as P
 
 KEY_ENV = "GAN_PLAYGROUND_KEY"
+REPORT_BYTES = 256 * 1024  # of the engine's log kept in a crash report
 
 
 @dataclass(frozen=True)
@@ -43,17 +44,19 @@ class EngineExit:
     signal_name: str = ""
     log_tail: str = ""
     message: str = ""
+    report: str = ""  # the crash report with the engine's whole log, when it crashed
 
     def describe(self) -> str:
         if self.message:
             return self.message
+        report = f"; its log is in {self.report}" if self.report else ""
         if self.signal_name:
             what = {"SIGKILL": " (killed: out of memory, or kill -9)",
                     "SIGSEGV": " (a crash)", "SIGABRT": " (a crash)"}.get(self.signal_name, "")
-            return f"the engine process was ended by {self.signal_name}{what}"
+            return f"the engine process was ended by {self.signal_name}{what}{report}"
         if self.code == 0:
             return "the engine process exited"
-        return f"the engine process exited with code {self.code}"
+        return f"the engine process exited with code {self.code}{report}"
 
 
 def _local_address() -> str:
@@ -106,9 +109,25 @@ class EngineProcess:
             if code < 0:
                 with contextlib.suppress(ValueError):
                     name = signal.Signals(-code).name
-            self._exit = EngineExit(code, name, self._tail())
+            report = self._crash_report(code, name) if code != 0 else ""
+            self._exit = EngineExit(code, name, self._tail(), report=report)
             self._cleanup()
         return self._exit
+
+    def _crash_report(self, code: int, name: str) -> str:
+        """The engine's log (its traceback, if it got to print one) in a crash report the
+        user can find (README, Troubleshooting), before the log is deleted."""
+        from engine.userdirs import crash_report
+
+        try:
+            with open(self._log.name, "rb") as f:
+                f.seek(max(0, os.path.getsize(self._log.name) - REPORT_BYTES))
+                log = f.read().decode("utf-8", errors="replace")
+        except OSError:
+            log = "(the engine's log could not be read)"
+        how = f"ended by {name}" if name else f"exited with code {code}"
+        return crash_report(f"The engine process (pid {self.proc.pid}) {how}.\n"
+                            f"Its output, the last {REPORT_BYTES // 1024} KB at most:\n\n{log}")
 
     def _tail(self, lines: int = 12) -> str:
         try:

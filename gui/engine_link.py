@@ -136,7 +136,7 @@ class EngineLink(QObject):
             P.Welcome: self._on_welcome,
             P.SwapLog: self._on_swap_log,
             P.Refused: lambda ev: self.failed.emit(P.Failed(ev.message)),
-            P.Bye: lambda ev: None,
+            P.Bye: self._on_bye,
             P.FileData: self._on_file_data,
         }
 
@@ -172,6 +172,7 @@ class EngineLink(QObject):
         if had_swaps:  # the old engine's change markers go with it (a restart, a new attach)
             self.swaps_changed.emit(())
         self._last_heard = time.monotonic()
+        self._bye = ""  # why the engine said it ends (its Bye), for the death's message
         self.conn = EngineConnection(address, key)
         # wake as soon as something arrives (the timer stays, for what an edge-triggered
         # notifier can miss and for noticing a dead engine)
@@ -346,6 +347,17 @@ class EngineLink(QObject):
         if self.conn is conn and conn.pending():
             QTimer.singleShot(0, self.tick)  # arrived during this round: not at the next timer
 
+    def _on_bye(self, ev: P.Bye) -> None:
+        """The engine is ending and says why (Ctrl+C or SIGTERM where it runs, the training
+        thread gone): kept for the death's message. A served engine is gone at once, not
+        after ``LOST_AFTER_S`` of silence as if it had been killed."""
+        self._bye = ev.reason or "it was asked to stop"
+        if self.remote is not None and not self._stopping and self.exit is None:
+            self.exit = EngineExit(None, message=f"the engine at {self.remote} ended "
+                                   f"({self._bye})")
+            self.state.running = False
+            self.engine_died.emit(self.exit)
+
     def _check_alive(self) -> None:
         if self._stopping or self.exit is not None:
             return
@@ -361,6 +373,8 @@ class EngineLink(QObject):
             return
         ended = proc.exited()
         if ended is not None:
+            if self._bye and not ended.message and not ended.signal_name:
+                ended = dataclasses.replace(ended, message=f"{ended.describe()} ({self._bye})")
             self.exit = ended
             self.state.running = False
             self.engine_died.emit(ended)

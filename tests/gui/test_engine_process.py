@@ -275,7 +275,9 @@ def test_an_engine_that_ends_on_its_own_is_reported(qtbot, make_window):
     window = make_window()
     with qtbot.waitSignal(window.link.engine_died, timeout=5000) as died:
         os.kill(window.link.pid, signal.SIGTERM)  # ends cleanly, but nobody asked it to
-    assert died.args[0].describe() == "the engine process exited"
+    # its Bye says why (the message read "the engine process exited"); it did not crash
+    assert died.args[0].describe() == "the engine process exited (SIGTERM where it runs)"
+    assert not died.args[0].report
     assert "engine stopped" in window.message.text()
     assert [b.text() for b in window.message.action_buttons()] == ["Restart fresh"]
 
@@ -402,3 +404,16 @@ def test_file_actions_while_the_engine_is_dead_are_refused_and_a_restart_is_no_l
     assert "Loaded the preset" not in window.message.text()
     assert not list(tmp_path.glob("*.safetensors")) and not (tmp_path / "m.csv").exists()
     assert window.document.preset_name == preset != "lines_js"
+
+
+def test_a_crashed_engine_leaves_a_crash_report_named_in_the_message(qtbot, make_window):
+    """README promised one (Troubleshooting); the log, with any traceback, was deleted."""
+    window = make_window()
+    with qtbot.waitSignal(window.link.engine_died, timeout=5000) as died:
+        os.kill(window.link.pid, signal.SIGSEGV)
+    report = Path(died.args[0].report)
+    assert report.is_file() and report.parent.name == "crash-reports"
+    text = report.read_text()
+    assert "ended by SIGSEGV" in text
+    assert str(report) in window.message.text()
+

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -160,3 +161,19 @@ def _alive(pid: int) -> bool:
             return f.read().split()[2] != "Z"
     except OSError:
         return False
+
+
+def test_a_served_engine_stopped_with_ctrl_c_is_reported_at_once_with_why(
+        qtbot, make_window, served):
+    """Its Bye was thrown away: the window waited LOST_AFTER_S (10 s) and then said it
+    "stopped answering", as after a kill -9 (found by a fault hunt)."""
+    text, proc, _ = served
+    window = make_window()
+    attach(qtbot, window, text)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    with qtbot.waitSignal(window.link.engine_died, timeout=5000) as died:
+        pass
+    assert time.monotonic() - t0 < 3.0
+    assert "Ctrl+C (SIGINT) where it runs" in died.args[0].describe()
+    assert "stopped answering" not in window.message.text()
