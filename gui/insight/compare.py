@@ -235,6 +235,7 @@ class CompareView(QWidget):
         link.applied.connect(self._on_applied_a)
         link.snapshot_ready.connect(self._on_snapshot_a)
         link.diverged.connect(self._on_diverged_a)
+        link.engine_died.connect(self._on_a_died)
 
     # ------------------------------------------------------------------ state
     @property
@@ -249,6 +250,10 @@ class CompareView(QWidget):
     def open_dialog(self) -> None:
         if self.config is None:
             return
+        if self.link_a.exit is not None:
+            self.message.emit("Compare needs run A's engine: restart it first (the message "
+                              "line above offers it)")
+            return
         dialog = CompareDialog(self.config, self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             key, value = dialog.choice()
@@ -260,6 +265,8 @@ class CompareView(QWidget):
         """Start run B = this config with ``key`` = ``value`` (raises ValueError if invalid)."""
         if self.config is None:
             raise ValueError("the session's settings are not known yet")
+        if self.link_a.exit is not None:  # its Reset would be lost: B would wait for ever
+            raise ValueError("run A's engine is not running: restart it first")
         config_b = with_changes(self.config, {key: value})
         self._hold_a = False  # a B still starting is replaced, and A waits for the new one
         self.stop()
@@ -281,7 +288,7 @@ class CompareView(QWidget):
         b.diverged.connect(self._on_diverged_b)
         b.rejected.connect(lambda ev: self.message.emit(f"Run B refused a change: {ev.message}"))
         b.applied.connect(self._on_applied_b)
-        b.engine_died.connect(self._release_a)
+        b.engine_died.connect(self._on_b_died)
         self.link_b = b
         self.comparing = True
         self.message.emit("")
@@ -339,16 +346,39 @@ class CompareView(QWidget):
         self.rates_changed.emit("")
         return ended
 
-    def end(self, reason: str, short: str = "") -> None:
+    def _on_b_died(self, ended: Any) -> None:
+        """B's engine ended on its own: B stops (A plays on, alone) and both say so; B's
+        curves stay as they were. Its steps line went on reading "B 217 · 132 it/s"."""
+        self.stop()
+        self._stopped_text = "B's engine stopped"
+        self._show_steps(0)
+        self.message.emit(f"Run B's engine stopped: {ended.describe()}. A goes on; "
+                          "Compare… starts B again")
+
+    def _on_a_died(self, ended: Any) -> None:
+        """A's engine ended: the comparison ends, its curves kept as they were (a restarted
+        A is a new run: its steps would run on from 1 beside the old ones)."""
+        self.end("Comparison ended: run A's engine stopped, so run B was stopped too; the "
+                 "curves show the comparison as it was", "Compare ended: A's engine stopped",
+                 clear=False)
+
+    def end(self, reason: str, short: str = "", *, clear: bool = True) -> None:
         """The comparison no longer compares anything (A started afresh, a new preset): stop
-        B, clear both runs' curves and planes, say ``reason`` in the tab and ``short`` (for
-        the status bar) through ``ended``. Nothing happens when no comparison is on screen."""
+        B, clear both runs' curves and planes (unless not ``clear``: they stay, frozen),
+        say ``reason`` in the tab and ``short`` (for the status bar) through ``ended``.
+        Nothing happens when no comparison is on screen."""
         if not self.comparing:
             return
         self.stop()
         self.comparing = False
         self.change = None
         self._await_a_reset = False
+        if not clear:
+            self._hold_a = False
+            self.message.emit(reason)
+            if short:
+                self.ended.emit(short)
+            return
         for s in self.series.values():
             s.clear()
         self.planes.clear()

@@ -246,3 +246,41 @@ def test_titles_set_after_a_zoom_wear_it(qtbot, tmp_path, monkeypatch):
     # built at 2x, then restyled at 2x (a window built after the zoom): not 40 pt
     A.restyle_view(planes.widgets["B"], A.DARK, 2.0, "dark")
     assert planes.plots["B"].titleLabel.opts["size"] == "20.0pt"
+
+
+def test_when_b_s_engine_dies_compare_says_so_and_a_plays_on(qtbot, make_panel):
+    """Found by a fault hunt: B's steps line went on reading "B 217 · 132 it/s" for ever."""
+    import os
+    import signal
+
+    panel, link = make_panel(tab="Compare")
+    compare, b = _start(qtbot, panel)
+    qtbot.waitUntil(lambda: compare.point_count("B") >= 2, timeout=TIMEOUT)
+    os.kill(b.pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: compare.link_b is None, timeout=TIMEOUT)
+    assert "Run B's engine stopped" in compare.note.text() and "SIGKILL" in compare.note.text()
+    assert "B's engine stopped" in _plain(compare.steps)
+    a_points = compare.point_count("A")
+    qtbot.waitUntil(lambda: compare.point_count("A") > a_points, timeout=TIMEOUT)
+
+
+def test_when_a_s_engine_dies_the_comparison_ends_and_keeps_its_curves(qtbot, make_panel):
+    """A restarted A used to carry on the comparison from step 1 beside step 2,680; and a
+    comparison started with A dead waited for A's lost Reset for ever."""
+    import os
+    import signal
+
+    import pytest
+
+    panel, link = make_panel(tab="Compare")
+    compare, b = _start(qtbot, panel)
+    qtbot.waitUntil(lambda: compare.point_count("A") >= 2 and compare.point_count("B") >= 2,
+                    timeout=TIMEOUT)
+    with qtbot.waitSignal(compare.ended, timeout=TIMEOUT) as ended:
+        os.kill(link.pid, signal.SIGKILL)
+    assert "A's engine stopped" in ended.args[0]
+    assert not compare.comparing and compare.link_b is None
+    qtbot.waitUntil(lambda: not b.alive, timeout=TIMEOUT)
+    assert compare.point_count("A") >= 2 and compare.point_count("B") >= 2  # kept, frozen
+    with pytest.raises(ValueError, match="restart it first"):
+        compare.start("loss.name", "hinge", restart_a=True)
