@@ -7,12 +7,14 @@ marker into the user's data folder, autosaves and asks before closing.
 
 from __future__ import annotations
 
+import signal
 import sys
 import traceback
 from importlib.resources import files
 from types import TracebackType
 from typing import Any
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -67,12 +69,34 @@ def run_app(config: dict[str, Any], preset_name: str | None = None) -> int:
     def excepthook(kind: type[BaseException], value: BaseException,
                    tb: TracebackType | None) -> None:
         """A bug in a GUI slot is shown in the window, not dumped on the terminal."""
+        if issubclass(kind, KeyboardInterrupt):
+            interrupted(signal.SIGINT, None)
+            return
         details = "".join(traceback.format_exception(kind, value, tb))
         window.message.show_message(f"Internal error: {kind.__name__}: {value}", "error",
                                     details=details)
 
+    presses: list[int] = []
+
+    def interrupted(signum: int, frame: Any) -> None:
+        """Ctrl+C in the terminal closes the window as its close button does (asking
+        first when training is unsaved); a second one quits without asking. It used to
+        show "Internal error: KeyboardInterrupt" and keep running."""
+        presses.append(signum)
+        if len(presses) == 1:
+            QTimer.singleShot(0, window.close)
+        else:
+            window.keeper.confirm_close = False
+            app.exit(128 + int(signum))
+
     previous = sys.excepthook
     sys.excepthook = excepthook
+    previous_sigint = signal.signal(signal.SIGINT, interrupted)
+    # Qt's loop runs no Python: a signal's handler waits for the next Python call, so a
+    # timer gives it one a few times a second
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
     try:
         window.show()
         window.message.show_message("Press Space (or ▶ Play) to start training. Every control "
@@ -82,6 +106,8 @@ def run_app(config: dict[str, Any], preset_name: str | None = None) -> int:
         window.keeper.arm()
         return app.exec()
     finally:
+        wake.stop()
+        signal.signal(signal.SIGINT, previous_sigint)
         sys.excepthook = previous
         if window.link.alive:
             window.link.stop(timeout=0.8)

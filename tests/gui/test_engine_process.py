@@ -417,3 +417,51 @@ def test_a_crashed_engine_leaves_a_crash_report_named_in_the_message(qtbot, make
     assert "ended by SIGSEGV" in text
     assert str(report) in window.message.text()
 
+
+
+def test_ctrl_c_in_the_terminal_closes_the_app_and_its_engine(tmp_path):
+    """Found by a fault hunt: SIGINT showed "Internal error: KeyboardInterrupt" in the
+    window, which kept running. Now it closes as the close button does (nothing unsaved
+    here, so no question), cleanly: the crash marker is removed, the engine ends."""
+    script = textwrap.dedent("""
+        import os, sys
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        from PySide6.QtCore import QTimer
+        from gui import app as app_module
+        from engine.config import default_config, with_changes
+        cfg = with_changes(default_config(), {"generator.hidden": [8],
+                           "discriminator.hidden": [8], "train.batch_size": 32})
+        real = app_module.MainWindow
+        def made(*args, **kwargs):
+            w = real(*args, **kwargs)
+            def ready():
+                if w.link.state.ready:
+                    print(w.link.pid, flush=True)
+                else:
+                    QTimer.singleShot(20, ready)
+            ready()
+            return w
+        app_module.MainWindow = made
+        sys.exit(app_module.run_app(cfg, None))
+    """)
+    data = tmp_path / "data"
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1",
+                                 "GAN_PLAYGROUND_DATA_DIR": str(data),
+                                 "XDG_CONFIG_HOME": str(tmp_path / "config")})
+    try:
+        engine_pid = int(proc.stdout.readline())
+        assert (data / "running.json").is_file()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0, err
+        assert "Internal error" not in err and "KeyboardInterrupt" not in err, err
+        assert not (data / "running.json").exists()  # a clean close, not a crash
+        t0 = time.monotonic()
+        while _alive(engine_pid) and time.monotonic() - t0 < 5:
+            time.sleep(0.05)
+        assert not _alive(engine_pid)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
