@@ -34,12 +34,16 @@ def enabled() -> bool:
     return os.environ.get(ENV, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-def _address() -> tuple[str, str | None]:
+def _address(inside: str | None = None) -> tuple[str, str | None]:
     """A socket only this user can reach: a Unix socket in a private folder, or (Windows)
-    a loopback port; the messages are signed either way."""
+    a loopback port; the messages are signed either way. ``inside``: the folder of the
+    engine's own socket, which its window removes whatever happens to the engine (a folder
+    of its own was left behind by every engine killed with SIGKILL)."""
     if sys.platform == "win32":
         return "tcp://127.0.0.1:*", None
-    folder = tempfile.mkdtemp(prefix="gan-frames-")
+    if inside is not None and not os.path.isdir(inside):
+        inside = None
+    folder = tempfile.mkdtemp(prefix="gan-frames-", dir=inside)
     return f"ipc://{folder}/frames", folder
 
 
@@ -47,14 +51,15 @@ class FrameProcess:
     """One frame process (see the module docstring). Used by the engine's socket thread
     only."""
 
-    def __init__(self, key: bytes, ctx: zmq.Context, *, spawn: bool = True) -> None:
+    def __init__(self, key: bytes, ctx: zmq.Context, *, spawn: bool = True,
+                 inside: str | None = None) -> None:
         """``spawn=False``: no process is started; the tests drive an ``engine.drawer.Drawer``
-        on the other end of ``address`` themselves."""
+        on the other end of ``address`` themselves. ``inside``: see ``_address``."""
         self.key = key
         self.sock = ctx.socket(zmq.PAIR)
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.setsockopt(zmq.MAXMSGSIZE, P.MAX_MESSAGE)
-        address, self._folder = _address()
+        address, self._folder = _address(inside)
         self.sock.bind(address)
         self.address = self.sock.getsockopt_string(zmq.LAST_ENDPOINT)
         self.proc: subprocess.Popen[bytes] | None = None

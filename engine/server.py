@@ -247,7 +247,10 @@ class EngineServer:
         from .frame_process import FrameProcess
 
         try:
-            self.frames = FrameProcess(self.key, self.ctx)
+            listen = self.address
+            inside = os.path.dirname(listen[len("ipc://"):]) if listen.startswith("ipc://") \
+                else None
+            self.frames = FrameProcess(self.key, self.ctx, inside=inside)
         except (OSError, zmq.ZMQError) as e:
             print(f"engine: no frame process ({e}); frames are drawn on the engine's thread",
                   file=sys.stderr, flush=True)

@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -32,6 +33,7 @@ import zmq
 from engine import protocol as P
 
 KEY_ENV = "GAN_PLAYGROUND_KEY"
+FOLDER_PREFIX = "gan-playground-"  # the private folder of a local engine's socket
 REPORT_BYTES = 256 * 1024  # of the engine's log kept in a crash report
 
 
@@ -63,7 +65,7 @@ def _local_address() -> str:
     """A socket only this user can reach: a Unix socket in a private temp folder (POSIX),
     else a loopback TCP port chosen by the system."""
     if os.name == "posix":
-        folder = tempfile.mkdtemp(prefix="gan-playground-")  # mode 0700
+        folder = tempfile.mkdtemp(prefix=FOLDER_PREFIX)  # mode 0700
         return f"ipc://{folder}/engine.sock"
     return "tcp://127.0.0.1:*"
 
@@ -155,11 +157,11 @@ class EngineProcess:
         with contextlib.suppress(OSError):
             os.unlink(self._config_file)
         if self.address.startswith("ipc://"):
-            path = Path(self.address[len("ipc://"):])
-            with contextlib.suppress(OSError):
-                path.unlink()
-            with contextlib.suppress(OSError):
-                path.parent.rmdir()
+            # the private folder _local_address made: the engine's socket, and its frame
+            # process's folder (engine.frame_process), which a killed engine cannot remove
+            folder = Path(self.address[len("ipc://"):]).parent
+            if folder.name.startswith(FOLDER_PREFIX):
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 SCHEME = "gan+tcp://"

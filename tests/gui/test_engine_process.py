@@ -465,3 +465,24 @@ def test_ctrl_c_in_the_terminal_closes_the_app_and_its_engine(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_a_killed_engine_leaves_no_socket_folder_behind(qtbot, make_window, tmp_path,
+                                                        monkeypatch):
+    """Found by a fault hunt: each engine killed with SIGKILL, SIGSEGV or SIGABRT left its
+    frame process's gan-frames-* folder in the temp folder for good."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))  # where the engine makes its folders
+    monkeypatch.setenv("GAN_PLAYGROUND_FRAME_PROCESS", "1")
+    window = make_window()
+    engine_pid = window.link.pid
+    folder = Path(window.link.process.address[len("ipc://"):]).parent
+    t0 = time.monotonic()
+    while not _children(engine_pid) and time.monotonic() - t0 < 60:
+        qtbot.wait(50)
+    assert _children(engine_pid), "the frame process did not start"
+    with qtbot.waitSignal(window.link.engine_died, timeout=5000):
+        os.kill(engine_pid, signal.SIGKILL)
+    assert not folder.exists()
+    assert not list(temp.glob("gan-frames-*"))
