@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 APP_VERSION = "0.1.0"
 GENERATOR_KIND = "gan-playground/generator"
 SESSION_KIND = "gan-playground/session"
-CHUNK = 2048  # samples per generator pass when drawing many
 WHAT = {GENERATOR_KIND: "a generator checkpoint", SESSION_KIND: "a session checkpoint"}
 
 
@@ -86,7 +85,7 @@ def _flatten_optimizer(state: dict[str, Any], prefix: str) -> tuple[dict[str, to
 def _unflatten_optimizer(skeleton: dict[str, Any], tensors: dict[str, torch.Tensor]) -> dict[str, Any]:
     state = {}
     for pid, entry in skeleton["state"].items():
-        if not (isinstance(pid, str) and pid.isdigit()):  # JSON keys: "0", "1", ...
+        if not (isinstance(pid, str) and pid.isascii() and pid.isdigit()):  # "0", "1", ...
             raise TypeError(f"optimizer state key {str(pid)[:20]!r} is not a parameter index")
         state[int(pid)] = {k: (tensors[v["tensor"]] if isinstance(v, dict) and "tensor" in v else v)
                            for k, v in entry.items()}
@@ -206,16 +205,18 @@ class LoadedGenerator:
         from .models import label_tensor
 
         y = label_tensor(labels, len(z), self.classes, self.device)
+        from .evaluation import generate_chunks
+
         self.net.eval()
         out: np.ndarray | None = None
-        with torch.no_grad():
-            for at in range(0, len(z), CHUNK):  # many samples need not fit as one batch
-                zc = torch.as_tensor(z[at:at + CHUNK], device=self.device)
-                part = self.net(zc, None if y is None else y[at:at + CHUNK]).float().cpu().numpy()
+        at = 0
+        with torch.no_grad():  # in chunks into one array: many samples need not fit twice
+            for part in generate_chunks(self.net, torch.as_tensor(z, device=self.device), y):
                 if out is None:
-                    check_samples(len(z), part[0].size)
+                    check_samples(len(z), part[0].numel())
                     out = np.empty((len(z), *part.shape[1:]), np.float32)
-                out[at:at + len(part)] = part
+                out[at:at + len(part)] = part.cpu().numpy()
+                at += len(part)
         assert out is not None
         return out
 

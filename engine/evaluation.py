@@ -66,27 +66,45 @@ def _split(t: torch.Tensor | None, chunk: int, n: int) -> list[torch.Tensor | No
     return list(torch.split(t, chunk)) if t is not None else [None] * math.ceil(n / chunk)
 
 
-def generate_tensor(s: Session, z: torch.Tensor, y: torch.Tensor | None,
-                    c: torch.Tensor | None = None, chunk: int = 2048) -> torch.Tensor:
-    """G(z, y, c) in chunks (many images at once need not fit in memory as one batch); an
-    InfoGAN generator given no codes takes them in turn over the whole of z."""
-    g = s._nets.generator
+CHUNK = 2048  # samples per generator pass when drawing many
+
+
+def generate_chunks(g: torch.nn.Module, z: torch.Tensor, y: torch.Tensor | None,
+                    c: torch.Tensor | None = None, chunk: int = CHUNK
+                    ) -> Iterator[torch.Tensor]:
+    """G(z, y, c) a chunk at a time (many images at once need not fit in memory as one
+    batch). An InfoGAN generator given no codes takes them in turn over the whole of z, not
+    from 0 in each chunk. Shared by the session and generator files (``checkpoints``)."""
     if c is None and getattr(g, "code_input", 0):
         c = torch.arange(len(z), device=z.device) % g.code_input
     if len(z) <= chunk:
-        return g(z, y, c).float()
-    parts = zip(torch.split(z, chunk), _split(y, chunk, len(z)), _split(c, chunk, len(z)))
-    zc, yc, cc = next(parts)
-    first = g(zc, yc, cc).float()
-    from .memory import check_samples
+        yield g(z, y, c).float()
+        return
+    for zc, yc, cc in zip(torch.split(z, chunk), _split(y, chunk, len(z)),
+                          _split(c, chunk, len(z))):
+        yield g(zc, yc, cc).float()
 
-    check_samples(len(z), first[0].numel(), copies=2)  # on the device, then as numpy
+
+def generate_tensor(s: Session, z: torch.Tensor, y: torch.Tensor | None,
+                    c: torch.Tensor | None = None, chunk: int = CHUNK,
+                    asked: bool = False) -> torch.Tensor:
+    """G(z, y, c) on the device, in chunks. ``asked``: a draw the user asked for (any n up
+    to ``MAX_SAMPLES``): refused in one line, after the first chunk, when all of it would
+    not fit on the device and then in memory as numpy."""
+    parts = generate_chunks(s._nets.generator, z, y, c, chunk)
+    first = next(parts)
+    if len(first) == len(z):
+        return first
+    if asked:
+        from .memory import check_samples
+
+        check_samples(len(z), first[0].numel(), copies=2, device=str(first.device))
     out = torch.empty((len(z), *first.shape[1:]), device=first.device)
     out[:len(first)] = first
     at = len(first)
-    for zc, yc, cc in parts:
-        out[at:at + len(zc)] = g(zc, yc, cc)
-        at += len(zc)
+    for part in parts:
+        out[at:at + len(part)] = part
+        at += len(part)
     return out
 
 
@@ -99,7 +117,7 @@ def sample_tensor(s: Session, n: int, seed: int | None, labels: Any,
     seed = seed_of(s._cfg["seed"], s.step, "sample") if seed is None else \
         Param("int", 0, lo=0, hi=2**63 - 1).coerce("seed", seed)
     gen = torch.Generator(s.device).manual_seed(seed)
-    return generate_tensor(s, noise(n, s._cfg, gen, s.device), y, c)
+    return generate_tensor(s, noise(n, s._cfg, gen, s.device), y, c, asked=True)
 
 
 def session_mutual_info(s: Session, n: int) -> float | None:
@@ -178,22 +196,21 @@ class QualityMeters:
     def meter(self, s: Session) -> Any:
         """The set's meter, or None when it has none: points, unlabelled images, and a
         labelled set the classifier cannot be trained on (one class, say ``photos/cats``,
-        or fewer than ``MIN_IMAGES`` pictures). Those train without FID/IS: refusing them
+        or too few pictures: ``QualityMeter.unscorable``). Those train without FID/IS: refusing them
         at the first metrics step would roll training back there every time."""
         ds = s.dataset
         data = s._cfg["data"]
         if not ds.is_image or not ds.classes(data):
             return None
         from .imagedata import data_key, load_images
-        from .quality import MIN_IMAGES, QualityMeter
+        from .quality import QualityMeter
 
         key = data_key(ds.name, data)
         if self._key != key:
             loaded = load_images(ds.name, data)
             labels = loaded.labels
-            scorable = (loaded.classes >= 2 and labels is not None
-                        and len(loaded.images) >= MIN_IMAGES
-                        and int(labels.unique().numel()) >= 2)
+            scorable = labels is not None and not QualityMeter.unscorable(
+                len(loaded.images), labels, loaded.classes)
             self._meter = QualityMeter.for_data(
                 loaded.key, loaded.images, labels, loaded.classes,
                 progress=s.on_progress) if scorable else None

@@ -164,13 +164,15 @@ def check_memory(cfg: dict[str, Any], device: str = "cpu") -> Estimate:
     return est
 
 
-def check_samples(n: int, per_sample: int, copies: int = 1) -> None:
+def check_samples(n: int, per_sample: int, copies: int = 1, device: str = "cpu") -> None:
     """Refuse (one-line ValueError) ``n`` samples of ``per_sample`` floats each when they
     would not fit (``copies``: how many times they are held at once, e.g. on the device
-    and as numpy). ``n`` may be as large as 10**7, and 10**7 colour images of 32x32 are
-    120 GB: the allocator would end the process instead of saying so."""
+    and as numpy; ``device``: where one of them is, whose limit counts too). ``n`` may be
+    as large as 10**7, and 10**7 colour images of 32x32 are 120 GB: the allocator would
+    end the process (or CUDA fail in many lines) instead of saying so."""
     need = n * per_sample * FLOAT * copies
-    limit, source = memory_limit()
+    limit, source = min(memory_limit(), memory_limit(device) if device != "cpu"
+                        else memory_limit())
     if need > limit:
         most = max(1, limit // max(1, per_sample * FLOAT * copies))
         raise ValueError(f"n: {n:,} samples of {per_sample:,} values need about {human(need)}; "

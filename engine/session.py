@@ -520,7 +520,7 @@ class Session:
         y = label_tensor(labels, len(z), self.classes, self.device)
         c = code_tensor(codes, len(z), self.codes, self.device)
         zt = torch.as_tensor(z, device=self.device)
-        return E.as_numpy(self, lambda: E.generate_tensor(self, zt, y, c))
+        return E.as_numpy(self, lambda: E.generate_tensor(self, zt, y, c, asked=True))
 
     def discriminate(self, x: np.ndarray, labels: Any = None) -> np.ndarray:
         """D's raw output (logit for the BCE losses, score otherwise), shape (n,). Points are
