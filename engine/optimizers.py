@@ -65,6 +65,11 @@ def load_checked(opt: torch.optim.Optimizer, stored: dict[str, Any]) -> None:
     state = stored.get("state") if isinstance(stored, dict) else None
     if not isinstance(state, dict) or not isinstance(stored.get("param_groups"), list):
         raise ValueError("the stored optimizer state has no state or param_groups")
+    stored_ids = [i for g in stored["param_groups"] if isinstance(g, dict)
+                  for i in (g.get("params") or [])]
+    if stored_ids != list(range(len(params))):  # what state_dict() writes, always
+        raise ValueError("the stored optimizer state numbers its parameters out of order "
+                         f"(expected 0..{len(params) - 1})")
     template = _state_template(opt)
     for index, entry in state.items():
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(params):

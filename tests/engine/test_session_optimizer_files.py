@@ -81,6 +81,9 @@ def _loads_and_trains_or_is_refused(path: str) -> Session | None:
     (_meta("opt_g", lambda o: o["state"].__setitem__("x", {})), True),
     (_meta("opt_g", lambda o: o["state"].__setitem__("999", {"step": 1.0})), True),
     (_meta("opt_g", lambda o: o["state"].__setitem__("0", [])), True),
+    (_meta("opt_g", lambda o: o["state"].__setitem__("²", {})), True),  # "²".isdigit()
+    (_meta("opt_g", lambda o: o["param_groups"][0].__setitem__(
+        "params", o["param_groups"][0]["params"][::-1])), True),  # buffers on other weights
     (_meta("updates", lambda u: [1e400, 2]), True),
     (_meta("updates", lambda u: [1.5, 2]), True),
     (_meta("updates", lambda u: [True, False]), True),
