@@ -46,13 +46,14 @@ def data_dir() -> Path:
     return _platform("data")
 
 
-def crash_report(text: str) -> str:
+def crash_report(text: str, pid: int | None = None) -> str:
     """Write a full traceback where a user can find it; returns its path (a temp folder
-    when the cache folder cannot be written)."""
+    when the cache folder cannot be written). ``pid``: the process that crashed, when not
+    this one (two engines dying in the same second get a report each)."""
     import tempfile
     import time
 
-    name = f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
+    name = f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{pid or os.getpid()}.txt"
     for folder in (cache_dir() / "crash-reports", Path(tempfile.gettempdir())):
         try:
             folder.mkdir(parents=True, exist_ok=True)

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 DATA_DIR_ENV = "GAN_PLAYGROUND_DATA_DIR"  # overrides the data folder (tests, portable use)
 AUTOSAVE_NAME = "autosave-session.safetensors"
-KEPT_NAME = "autosave-before-restart.safetensors"  # a crashed run's, set aside by Restart fresh
+KEPT_PREFIX = "autosave-before-restart-"  # a crashed run's autosave, set aside by Restart fresh
 MARKER_NAME = "running.json"
 DEFAULT_AUTOSAVE_MINUTES = 1.0
 RESET_ASK_STEPS = 300  # Reset asks first when more steps than this are unsaved
@@ -214,7 +214,7 @@ class SessionKeeper(QObject):
 
     def engine_restarted(self, from_autosave: bool) -> str:
         """After a new engine started in place of one that died. Fresh: the crashed run's
-        autosave is set aside (``KEPT_NAME``) instead of being overwritten by the new run's
+        autosave is set aside (``KEPT_PREFIX`` and the time) instead of being overwritten by the new run's
         first autosave, and nothing is unsaved; from the autosave, that file stands as
         saved until training moves. Returns where the crashed run was kept, or ''."""
         path = self.autosave_path
@@ -228,7 +228,12 @@ class SessionKeeper(QObject):
         self.autosaved_step = None
         if path is None or not path.is_file():
             return ""
-        kept = path.with_name(KEPT_NAME)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        kept = path.with_name(f"{KEPT_PREFIX}{stamp}.safetensors")
+        n = 1
+        while kept.exists():  # each restart's run is kept: none written over another
+            n += 1
+            kept = path.with_name(f"{KEPT_PREFIX}{stamp}-{n}.safetensors")
         try:
             os.replace(path, kept)
         except OSError:

@@ -96,6 +96,7 @@ class EngineProcess:
                                      stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         self._exit: EngineExit | None = None
+        self._ending = False  # end() was called
 
     @property
     def pid(self) -> int:
@@ -111,7 +112,8 @@ class EngineProcess:
             if code < 0:
                 with contextlib.suppress(ValueError):
                     name = signal.Signals(-code).name
-            report = self._crash_report(code, name) if code != 0 else ""
+            crashed = code != 0 and not self._ending  # not a stop the window forced
+            report = self._crash_report(code, name) if crashed else ""
             self._exit = EngineExit(code, name, self._tail(), report=report)
             self._cleanup()
         return self._exit
@@ -129,7 +131,8 @@ class EngineProcess:
             log = "(the engine's log could not be read)"
         how = f"ended by {name}" if name else f"exited with code {code}"
         return crash_report(f"The engine process (pid {self.proc.pid}) {how}.\n"
-                            f"Its output, the last {REPORT_BYTES // 1024} KB at most:\n\n{log}")
+                            f"Its output, the last {REPORT_BYTES // 1024} KB at most:\n\n{log}",
+                            pid=self.proc.pid)
 
     def _tail(self, lines: int = 12) -> str:
         try:
@@ -140,6 +143,7 @@ class EngineProcess:
 
     def end(self, grace: float = 0.5) -> EngineExit:
         """Wait ``grace`` seconds for a cooperative exit, then SIGTERM, then SIGKILL."""
+        self._ending = True  # whatever it exits with now, the window ended it: no crash
         for step, wait in ((None, grace), (self.proc.terminate, 0.2), (self.proc.kill, 2.0)):
             if step is not None and self.proc.poll() is None:
                 with contextlib.suppress(OSError):

@@ -358,7 +358,7 @@ def test_restart_fresh_keeps_the_stopped_runs_autosave_and_autosave_runs_again(
     """Found by a fault hunt: an autosave in flight when the engine died left autosave off
     for good (1,600 more steps, the file stayed at step 60), and Restart fresh overwrote the
     crashed run's autosave with a step-0 session at the next tick, nothing trained."""
-    from gui.autosave import KEPT_NAME, header_step
+    from gui.autosave import KEPT_PREFIX, header_step
 
     window = _window_with_autosave(make_window, tmp_path, qtbot)
     keeper, saved = window.keeper, window.keeper.autosaved_step
@@ -367,7 +367,7 @@ def test_restart_fresh_keeps_the_stopped_runs_autosave_and_autosave_runs_again(
     assert keeper.autosave()  # ...and that save is in flight when the engine dies
     _kill_engine(window, qtbot)
     _restart(window, qtbot, "Restart fresh")
-    kept = path.with_name(KEPT_NAME)
+    (kept,) = path.parent.glob(f"{KEPT_PREFIX}*.safetensors")
     assert header_step(kept) == saved and str(kept) in window.message.text()
     qtbot.wait(300)
     assert not keeper.autosave()  # nothing trained yet: nothing written over anything
@@ -376,6 +376,12 @@ def test_restart_fresh_keeps_the_stopped_runs_autosave_and_autosave_runs_again(
     assert keeper.autosave()  # not stuck on the save that died
     qtbot.waitUntil(lambda: path.is_file() and header_step(path) >= 10, timeout=TIMEOUT)
     assert header_step(kept) == saved
+    # a second crash and Restart fresh keeps that run too, beside the first
+    second = header_step(path)
+    _kill_engine(window, qtbot)
+    _restart(window, qtbot, "Restart fresh")
+    kept_now = sorted(path.parent.glob(f"{KEPT_PREFIX}*.safetensors"))
+    assert len(kept_now) == 2 and sorted(header_step(k) for k in kept_now) == sorted([saved, second])
 
 
 def test_file_actions_while_the_engine_is_dead_are_refused_and_a_restart_is_no_load(
@@ -486,3 +492,14 @@ def test_a_killed_engine_leaves_no_socket_folder_behind(qtbot, make_window, tmp_
         os.kill(engine_pid, signal.SIGKILL)
     assert not folder.exists()
     assert not list(temp.glob("gan-frames-*"))
+
+
+def test_an_engine_the_window_ends_itself_leaves_no_crash_report():
+    """A stop the window forces (SIGTERM, then SIGKILL, on close or restart) is no crash: it
+    wrote a crash report nobody was told of (review)."""
+    from gui.engine_client import EngineProcess
+
+    proc = EngineProcess(small_config())
+    ended = proc.end(grace=0.0)  # still importing torch: SIGTERM ends it at once
+    assert ended.signal_name in ("SIGTERM", "SIGKILL") or ended.code is not None
+    assert ended.report == ""
