@@ -34,17 +34,22 @@ def enabled() -> bool:
     return os.environ.get(ENV, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-def _address(inside: str | None = None) -> tuple[str, str | None]:
+def _address(inside: str | None = None) -> tuple[str, str | None, str | None]:
     """A socket only this user can reach: a Unix socket in a private folder, or (Windows)
-    a loopback port; the messages are signed either way. ``inside``: the folder of the
-    engine's own socket, which its window removes whatever happens to the engine (a folder
-    of its own was left behind by every engine killed with SIGKILL)."""
+    a loopback port; the messages are signed either way. Returns (address, a folder made
+    for it, its socket file), the last two to remove at the end.
+
+    ``inside``: the engine's own private folder, which its window removes whatever happens
+    to the engine (a folder of its own was left behind by every engine killed with
+    SIGKILL). The socket goes straight in it: a Unix socket's path has 107 bytes at most,
+    and a nested folder would use 24 of them."""
     if sys.platform == "win32":
-        return "tcp://127.0.0.1:*", None
-    if inside is not None and not os.path.isdir(inside):
-        inside = None
-    folder = tempfile.mkdtemp(prefix="gan-frames-", dir=inside)
-    return f"ipc://{folder}/frames", folder
+        return "tcp://127.0.0.1:*", None, None
+    if inside is not None and os.path.isdir(inside):
+        path = os.path.join(inside, "frames.sock")
+        return f"ipc://{path}", None, path
+    folder = tempfile.mkdtemp(prefix="gan-frames-")
+    return f"ipc://{folder}/frames", folder, None
 
 
 class FrameProcess:
@@ -59,7 +64,7 @@ class FrameProcess:
         self.sock = ctx.socket(zmq.PAIR)
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.setsockopt(zmq.MAXMSGSIZE, P.MAX_MESSAGE)
-        address, self._folder = _address(inside)
+        address, self._folder, self._socket_file = _address(inside)
         self.sock.bind(address)
         self.address = self.sock.getsockopt_string(zmq.LAST_ENDPOINT)
         self.proc: subprocess.Popen[bytes] | None = None
@@ -231,6 +236,10 @@ class FrameProcess:
                 self.proc.kill()
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self.proc.wait(1.0)
+        if self._socket_file:
+            with contextlib.suppress(OSError):
+                os.unlink(self._socket_file)
+            self._socket_file = None
         if self._folder:
             with contextlib.suppress(OSError):
                 for name in os.listdir(self._folder):
