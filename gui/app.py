@@ -84,7 +84,9 @@ def run_app(config: dict[str, Any], preset_name: str | None = None) -> int:
         show "Internal error: KeyboardInterrupt" and keep running."""
         presses.append(signum)
         if len(presses) == 1:
-            QTimer.singleShot(0, window.close)
+            # a close the user cancels (the save question) starts the count again: a Ctrl+C
+            # hours later must ask, not quit
+            QTimer.singleShot(0, lambda: window.close() or presses.clear())
         else:
             window.keeper.confirm_close = False
             app.exit(128 + int(signum))
