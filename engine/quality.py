@@ -27,6 +27,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -306,16 +307,28 @@ class QualityMeter:
             return meter
 
     @staticmethod
-    def _check(images: Tensor, labels: Tensor, classes: int) -> tuple[Tensor, Tensor]:
+    def unscorable(n_images: int, labels: Any, classes: int) -> str:
+        """Why a labelled set cannot train the classifier ('' when it can): one rule for
+        ``_check`` (which refuses) and the session (which then trains without FID/IS)."""
         need = "FID and IS need a labelled image set"
         if int(classes) < 2:
-            raise ValueError(f"{need} with at least 2 classes (got {classes}): the scores come "
-                             f"from a classifier trained on the data set's labels")
+            return (f"{need} with at least 2 classes (got {classes}): the scores come "
+                    f"from a classifier trained on the data set's labels")
+        if n_images < MIN_IMAGES:
+            return f"{need} of at least {MIN_IMAGES} images (got {n_images})"
+        if labels is not None and len(labels) and torch.unique(torch.as_tensor(labels)).numel() < 2:
+            return f"{need} with at least 2 distinct labels; all images have the same one"
+        return ""
+
+    @staticmethod
+    def _check(images: Tensor, labels: Tensor, classes: int) -> tuple[Tensor, Tensor]:
+        if int(classes) < 2:
+            raise ValueError(QualityMeter.unscorable(MIN_IMAGES, None, classes))
         if not torch.is_tensor(images) or images.dim() != 4:
             raise ValueError(f"images must be a (N, C, H, W) tensor, got "
                              f"{tuple(images.shape) if torch.is_tensor(images) else type(images)}")
         if images.shape[0] < MIN_IMAGES:
-            raise ValueError(f"{need} of at least {MIN_IMAGES} images (got {images.shape[0]})")
+            raise ValueError(QualityMeter.unscorable(images.shape[0], None, classes))
         labels = torch.as_tensor(labels).reshape(-1)
         if labels.shape[0] != images.shape[0]:
             raise ValueError(f"{images.shape[0]} images but {labels.shape[0]} labels")
@@ -325,8 +338,9 @@ class QualityMeter:
         lo, hi = int(labels.min()), int(labels.max())
         if lo < 0 or hi >= classes:
             raise ValueError(f"labels must lie in [0, {classes}), found {lo}..{hi}")
-        if torch.unique(labels).numel() < 2:
-            raise ValueError(f"{need} with at least 2 distinct labels; all images have label {lo}")
+        why = QualityMeter.unscorable(images.shape[0], labels, classes)
+        if why:
+            raise ValueError(why)
         images = images.detach()
         if not images.is_floating_point():
             raise ValueError("images must be floats in [-1, 1]")
