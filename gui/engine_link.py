@@ -115,6 +115,7 @@ class EngineLink(QObject):
         self.process: EngineProcess | None = None
         self.conn: EngineConnection | None = None
         self.exit: EngineExit | None = None
+        self._bye = ""  # why the engine said it ends (its Bye), for the death's message
         # the window's own need; a bare link (a script, a test) draws the default frame
         self._needs: dict[str, ViewRequest] = {"window": view or ViewRequest()}
         self.view: ViewRequest | None = merge_requests(list(self._needs.values()))
@@ -172,7 +173,7 @@ class EngineLink(QObject):
         if had_swaps:  # the old engine's change markers go with it (a restart, a new attach)
             self.swaps_changed.emit(())
         self._last_heard = time.monotonic()
-        self._bye = ""  # why the engine said it ends (its Bye), for the death's message
+        self._bye = ""
         self.conn = EngineConnection(address, key)
         # wake as soon as something arrives (the timer stays, for what an edge-triggered
         # notifier can miss and for noticing a dead engine)
@@ -353,20 +354,21 @@ class EngineLink(QObject):
         after ``LOST_AFTER_S`` of silence as if it had been killed."""
         self._bye = ev.reason or "it was asked to stop"
         if self.remote is not None and not self._stopping and self.exit is None:
-            self.exit = EngineExit(None, message=f"the engine at {self.remote} ended "
-                                   f"({self._bye})")
-            self.state.running = False
-            self.engine_died.emit(self.exit)
+            self._died(EngineExit(None, message=f"the engine at {self.remote} ended "
+                                  f"({self._bye})"))
+
+    def _died(self, ended: EngineExit) -> None:
+        self.exit = ended
+        self.state.running = False
+        self.engine_died.emit(ended)
 
     def _check_alive(self) -> None:
         if self._stopping or self.exit is not None:
             return
         if self.remote is not None:
             if time.monotonic() - self._last_heard > LOST_AFTER_S:
-                self.exit = EngineExit(None, message=f"the engine at {self.remote} stopped "
-                                       f"answering for {LOST_AFTER_S:.0f} s")
-                self.state.running = False
-                self.engine_died.emit(self.exit)
+                self._died(EngineExit(None, message=f"the engine at {self.remote} stopped "
+                                      f"answering for {LOST_AFTER_S:.0f} s"))
             return
         proc = self.process
         if proc is None:
@@ -375,9 +377,7 @@ class EngineLink(QObject):
         if ended is not None:
             if self._bye and not ended.message and not ended.signal_name:
                 ended = dataclasses.replace(ended, message=f"{ended.describe()} ({self._bye})")
-            self.exit = ended
-            self.state.running = False
-            self.engine_died.emit(ended)
+            self._died(ended)
 
     def _emit_rows(self, rows: list[np.ndarray]) -> None:
         block = np.concatenate(rows) if len(rows) > 1 else rows[0]

@@ -350,7 +350,7 @@ class CompareView(QWidget):
         """B's engine ended on its own: B stops (A plays on, alone) and both say so; B's
         curves stay as they were. Its steps line went on reading "B 217 · 132 it/s"."""
         self.stop()
-        self._stopped_text = "B's engine stopped"
+        self._stopped_text = "B's engine stopped"  # stop() wrote "B stopped"
         self._show_steps(0)
         self.message.emit(f"Run B's engine stopped: {ended.describe()}. A goes on; "
                           "Compare… starts B again")

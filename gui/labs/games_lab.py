@@ -102,7 +102,7 @@ COMPARE_CHOICES: tuple[tuple[str, str, tuple[Any, ...]], ...] = (
 
 class DistanceAxis(LogAxis):
     """The project's log axis: a run that stays between 1.2 and 2.8 (no 1, 2, 5 · 10ⁿ pair
-    in view) still gets round, evenly spaced numbers (``gui.views.curves.LogAxis``)."""
+    in view) still gets round, evenly spaced numbers (``gui.views.axes.LogAxis``)."""
 
 
 def nice_step(x: float) -> float:

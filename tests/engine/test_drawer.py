@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+import time
 from typing import Any
 
 import numpy as np
@@ -73,6 +74,9 @@ class Pair:
         if not self.fp.usable(src) or not self.fp.draw(src, view):
             return None
         answers = self.pump()
+        deadline = time.monotonic() + 10
+        while not answers and time.monotonic() < deadline:  # a loaded machine: the answer
+            answers = self.pump()                          # may take longer than one poll
         assert [a[0] for a in answers] in (["frame"], ["unable"]), answers
         kind, version, body = answers[0]
         assert version == src.version
