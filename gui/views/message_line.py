@@ -101,6 +101,7 @@ class MessageLine(QFrame):
         when it has ``actions``; never with ``stay``). ``actions`` are buttons (label,
         callback) beside it; pressing one also dismisses the message."""
         for b in self._buttons:
+            b.hide()  # at once: deleteLater waits for the event loop's own turn
             b.deleteLater()
         self._buttons = []
         for i, (label, callback) in enumerate(actions):
@@ -133,6 +134,7 @@ class MessageLine(QFrame):
         self._text = ""
         self.label.clear()
         for b in self._buttons:
+            b.hide()  # at once: deleteLater waits for the event loop's own turn
             b.deleteLater()
         self._buttons = []
         self.hide()

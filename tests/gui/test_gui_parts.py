@@ -161,3 +161,24 @@ def test_a_long_heatmap_note_wraps_and_never_widens_the_plane(qtbot):
         qtbot.wait(50)
         assert plane.heat_note.isVisible() == bool(note) and plane.heat_note.text() == note
         assert fits(), changes
+
+
+def test_an_action_that_shows_the_next_message_takes_its_buttons_away_at_once(qtbot):
+    """"Restart fresh" says "Started afresh ..." from its own click: the old message's
+    buttons (deleted later, when the event loop next turns) showed again beside the new
+    text until then (seen in a screenshot driven without an event loop)."""
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+    from gui.views.message_line import MessageLine
+
+    host = QWidget()
+    QVBoxLayout(host).addWidget(line := MessageLine())
+    qtbot.addWidget(host)
+    host.show()
+    line.show_message("The engine stopped", "error", actions=[
+        ("Restart from the autosave", lambda: None),
+        ("Restart fresh", lambda: line.show_message("Started afresh", "info"))])
+    old = line.action_buttons()
+    old[1].click()
+    assert line.text() == "Started afresh" and line.action_buttons() == []
+    assert all(b.isHidden() for b in old)
