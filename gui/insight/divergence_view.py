@@ -279,6 +279,12 @@ class DivergenceView(QWidget):
             self.rows.extend(rows[keep])
             self._dirty = True
 
+    def drop_after(self, step: int) -> None:
+        """A rollback to ``step``: the estimates after it are no longer in the history."""
+        if self.rows.truncate_after(step):
+            self._dirty = True
+            self.refresh(force=True)
+
     def clear(self) -> None:
         self.rows.clear()
         self._dirty = True

@@ -190,6 +190,7 @@ class InsightPanel(QWidget):
             (link.rejected, self._on_config_event),
             (link.reset_done, self._on_reset),
             (link.status_changed, self._on_status),
+            (link.diverged, self._on_diverged),
         ]
         for signal, slot in self._connections:
             signal.connect(slot)
@@ -367,6 +368,16 @@ class InsightPanel(QWidget):
         self.divergences.add_rows(rows)
         if self.isVisible() and self.current_name() in ("Divergences", "Compare"):
             self._draw_current()
+
+    def _on_diverged(self, ev: Any) -> None:
+        """A rollback to ``ev.rolled_back_to``: the estimates logged after it are gone from
+        the engine's history, so they go from the Divergences tab too (it drew the re-logged
+        steps twice, beside the old run's); -1: nothing to drop."""
+        back = int(ev.rolled_back_to)
+        if back < 0:
+            return
+        self._row_step = min(self._row_step, float(back))
+        self.divergences.drop_after(back)
 
     def _on_status(self, _status: Any) -> None:
         if self.isVisible() and self.current_name() in ("Divergences", "Compare"):

@@ -218,3 +218,22 @@ def test_compare_dialog_validates_the_value(qtbot):
     assert dialog.choice()[1] != "non-saturating"  # offers a different value first
     for key, editor in dialog.editors.items():
         assert editor.toolTip(), key
+
+
+def test_a_rollback_takes_the_estimates_after_it_out_of_the_divergences_tab(qtbot, make_panel):
+    """The curves dropped the rows after a rollback; the Divergences tab kept its estimates
+    and drew the re-logged steps a second time beside them (found by a stale-views hunt)."""
+    from engine.metrics import COLUMNS
+    from engine.protocol import Diverged
+
+    panel, link = make_panel(tab="Divergences")
+    rows = np.full((3, len(COLUMNS)), np.nan)
+    rows[:, 0] = [10_500, 11_000, 11_500]  # past anything the small engine logs meanwhile
+    rows[:, COLUMNS.index("js")] = [0.5, 0.4, 0.3]
+    link.metrics_received.emit(rows)
+    mine = lambda: [s for s in panel.divergences.rows.column("step") if s >= 10_000]  # noqa: E731
+    assert mine() == [10_500, 11_000, 11_500]
+    link.diverged.emit(Diverged(11_510, "D loss became NaN", 10_990))
+    assert mine() == [10_500]
+    link.metrics_received.emit(rows[1:2])  # the step logged again after the rollback
+    assert mine() == [10_500, 11_000]
