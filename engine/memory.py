@@ -171,8 +171,7 @@ def check_samples(n: int, per_sample: int, copies: int = 1, device: str = "cpu")
     as large as 10**7, and 10**7 colour images of 32x32 are 120 GB: the allocator would
     end the process (or CUDA fail in many lines) instead of saying so."""
     need = n * per_sample * FLOAT * copies
-    limit, source = min(memory_limit(), memory_limit(device) if device != "cpu"
-                        else memory_limit())
+    limit, source = min([memory_limit()] + ([memory_limit(device)] if device != "cpu" else []))
     if need > limit:
         most = max(1, limit // max(1, per_sample * FLOAT * copies))
         raise ValueError(f"n: {n:,} samples of {per_sample:,} values need about {human(need)}; "

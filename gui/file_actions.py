@@ -187,7 +187,7 @@ class FileActions(QObject):
     def open_preset(self, name_or_path: str | None = None, *, keep: bool | None = None) -> bool:
         """Load a preset (a built-in name or a JSON path). After training, ask whether to
         keep the trained networks (``keep`` answers for tests and scripts). True when sent."""
-        if self._engine_down():
+        if self.window.engine_stopped("Open preset"):
             return False
         name_or_path = name_or_path or self._open_path("Open preset", PRESET_FILTER, "preset")
         if not name_or_path:
@@ -387,7 +387,7 @@ class FileActions(QObject):
                                "session")
 
     def save_generator(self, path: str | None = None) -> None:
-        if self._engine_down():
+        if self.window.engine_stopped("Save generator"):
             return
         path = path or self._save_path("Save generator", "generator.safetensors",
                                        CHECKPOINT_FILTER, "generator")
@@ -395,7 +395,7 @@ class FileActions(QObject):
             self.window.link.send(SaveGenerator(path))
 
     def save_session(self, path: str | None = None) -> None:
-        if self._engine_down():
+        if self.window.engine_stopped("Save session"):
             return
         path = path or self.choose_session_path()
         if path:
@@ -403,7 +403,7 @@ class FileActions(QObject):
 
     def open_session(self, path: str | None = None, *, what: str = "session") -> bool:
         """Resume a session checkpoint exactly (replaces the current session)."""
-        if self._engine_down():
+        if self.window.engine_stopped("Open session"):
             return False
         path = path or self._open_path("Open session", CHECKPOINT_FILTER, "session")
         if not path:
@@ -417,7 +417,7 @@ class FileActions(QObject):
     def open_generator(self, path: str | None = None) -> bool:
         """Continue from a generator checkpoint: its samples show at once, training goes
         on against a fresh discriminator."""
-        if self._engine_down():
+        if self.window.engine_stopped("Open generator"):
             return False
         path = path or self._open_path("Open generator", CHECKPOINT_FILTER, "generator")
         if not path:
@@ -434,11 +434,6 @@ class FileActions(QObject):
         ran)."""
         self._loads.clear()
         self._swap = None
-
-    def _engine_down(self) -> bool:
-        """True (said in the status bar) when there is no engine to send a file action
-        to: it would be dropped without a word."""
-        return self.window._engine_stopped()
 
     def _on_reset_done(self, ev: ResetDone) -> None:
         """A new session: the oldest pending load succeeded (or a reset / new seed). A
@@ -538,7 +533,7 @@ class FileActions(QObject):
         """``n`` generated samples as .npy, .csv or (images) a .png grid (written by the
         engine, which refuses a .png of points with a message)."""
         chosen = ""
-        if self._engine_down():
+        if self.window.engine_stopped("Export samples"):
             return False
         if not path:
             start = os.path.join(self.start_folder("export"), "samples.npy")
@@ -560,7 +555,7 @@ class FileActions(QObject):
 
     def export_metrics(self, path: str | None = None) -> bool:
         """The logged metrics as CSV (written by the engine)."""
-        if self._engine_down():
+        if self.window.engine_stopped("Export metrics"):
             return False
         path = path or self._save_path("Export metrics", "metrics.csv", CSV_FILTER)
         if not path:

@@ -280,7 +280,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ commands out
     def apply_changes(self, changes: dict[str, Any]) -> None:
         """Send a change set to the engine; the controls follow its answer."""
-        if self._engine_stopped():
+        if self.engine_stopped("The change"):
             # no answer will come: the controls go back to what the (stopped) run had
             self.panel.show_config(self.config, force_keys=flatten(changes).keys())
             self.freeze.show_config(self.config)
@@ -288,17 +288,21 @@ class MainWindow(QMainWindow):
         self.link.send(Apply(dict(changes)))
         self.statusBar().showMessage(f"Applying {describe_changes(changes)}…", 10_000)
 
-    def _engine_stopped(self) -> bool:
-        """True (and said in the status bar) when the engine has ended and not been
-        restarted: a command now would be lost, and Play would show a run that is not."""
-        if self.link.exit is None:
+    def engine_stopped(self, what: str = "That") -> bool:
+        """True (and said) when the engine has ended and not been restarted: a command now
+        would be lost, and Play would show a run that is not. ``what`` was asked for: the
+        message line says it was not done, above the restart offer again (the status bar
+        alone, beside the read-outs at 1280 px, showed "Not d…above")."""
+        ended = self.link.exit
+        if ended is None:
             return False
+        self._offer_restart(ended, f"{what} was not done: there is no engine. ")
         self.statusBar().showMessage("Not done: the engine is not running; restart it from "
                                      "the message above", 8000)
         return True
 
     def _send_transport(self, command: Any) -> None:
-        if self._engine_stopped():
+        if self.engine_stopped(type(command).__name__):
             self.transport.show_running(False)
             return
         if isinstance(command, Play | Pause):
@@ -392,6 +396,12 @@ class MainWindow(QMainWindow):
         a restart (from the last autosave when there is one)."""
         self._show_paused()
         self.readout.show_stopped()
+        self._offer_restart(ended)
+        self.statusBar().showMessage("The engine stopped", 8000)
+
+    def _offer_restart(self, ended: Any, lead: str = "") -> None:
+        """The message line: how the engine ended (after ``lead``), with the restart offer
+        (from the autosave when there is one, at its step now)."""
         actions = []
         path = self.keeper.autosave_path
         if path is not None and path.is_file():
@@ -401,9 +411,8 @@ class MainWindow(QMainWindow):
             actions.append((label, lambda: self.restart_engine(from_autosave=True)))
         actions.append(("Restart fresh", lambda: self.restart_engine(from_autosave=False)))
         self.message.show_message(
-            f"The engine stopped: {ended.describe()}. The plots keep what they showed; "
+            f"{lead}The engine stopped: {ended.describe()}. The plots keep what they showed; "
             "restart it to train again.", "error", details=ended.log_tail, actions=actions)
-        self.statusBar().showMessage("The engine stopped", 8000)
 
     def restart_engine(self, from_autosave: bool = False) -> None:
         """A fresh engine process on the current settings, then (``from_autosave``) the

@@ -67,6 +67,9 @@ JS_TOP = math.log(2) * 1.22  # the JS plot's fixed top: room for the log 2 label
 B_VIEW: ViewRequest = run_view_request(2)
 
 
+NEEDS_A = "Compare needs run A's engine: restart it first (the message line above offers it)"
+
+
 @dataclass(frozen=True)
 class ComparePlot:
     key: str
@@ -251,8 +254,7 @@ class CompareView(QWidget):
         if self.config is None:
             return
         if self.link_a.exit is not None:
-            self.message.emit("Compare needs run A's engine: restart it first (the message "
-                              "line above offers it)")
+            self.message.emit(NEEDS_A)
             return
         dialog = CompareDialog(self.config, self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
@@ -373,24 +375,19 @@ class CompareView(QWidget):
         self.comparing = False
         self.change = None
         self._await_a_reset = False
-        if not clear:
-            self._hold_a = False
-            self.message.emit(reason)
-            if short:
-                self.ended.emit(short)
-            return
-        for s in self.series.values():
-            s.clear()
-        self.planes.clear()
-        self.planes.hide()
-        self.markers.clear()
-        self._origin_a = self._a_step = self._b_step = 0
-        self.title.setText("")
-        self.steps.setText("")
-        self.title_row.hide()
-        self.hint.show()
-        self._dirty = True
-        self.refresh(force=True)
+        if clear:
+            for s in self.series.values():
+                s.clear()
+            self.planes.clear()
+            self.planes.hide()
+            self.markers.clear()
+            self._origin_a = self._a_step = self._b_step = 0
+            self.title.setText("")
+            self.steps.setText("")
+            self.title_row.hide()
+            self.hint.show()
+            self._dirty = True
+            self.refresh(force=True)
         self.message.emit(reason)
         self.ended.emit(short or reason)
 
@@ -479,6 +476,8 @@ class CompareView(QWidget):
         self._sync()
 
     def _on_reset_a(self, ev: Any) -> None:
+        if self.note.text() == NEEDS_A:  # A's engine is back (its first answer is a replay)
+            self.message.emit("")
         if ev.replay:
             # A's state replayed to this window (it attached): the same run goes on. Never
             # the answer to the comparison's own Reset: a replay still on its way when

@@ -45,6 +45,7 @@ from engine.divlab import (
     landscape,
 )
 
+from ..views.axes import round_up
 from .common import (
     LabLook,
     Throttle,
@@ -105,19 +106,10 @@ def settle(vb: pg.ViewBox) -> None:
     vb.prepareForPaint()
 
 
-def nice_step(x: float) -> float:
-    """1, 2 or 5 times a power of ten, at least x: about three labelled ticks on a small
-    heatmap's axis at any zoom."""
-    e = 10.0 ** math.floor(math.log10(x))
-    for m in (1.0, 2.0, 5.0, 10.0):
-        if m * e >= x:
-            return m * e
-    return 10.0 * e
-
-
 def nice_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
-    """Two to four round, labelled ticks between lo and hi."""
-    step = nice_step((hi - lo) / 4.0)
+    """Two to four round, labelled ticks between lo and hi (about three on a small
+    heatmap's axis at any zoom)."""
+    step = round_up((hi - lo) / 4.0)
     first = math.ceil(lo / step) * step
     values = np.arange(first, hi + 1e-9 * step, step)
     return [(float(v), f"{v + 0.0:g}") for v in np.round(values / step) * step]

@@ -105,15 +105,6 @@ class DistanceAxis(LogAxis):
     in view) still gets round, evenly spaced numbers (``gui.views.axes.LogAxis``)."""
 
 
-def nice_step(x: float) -> float:
-    """1, 2 or 5 times a power of ten, at least x."""
-    e = 10.0 ** math.floor(math.log10(x))
-    for m in (1.0, 2.0, 5.0, 10.0):
-        if m * e >= x:
-            return m * e
-    return 10.0 * e
-
-
 class GamesLab(QWidget):
     """The games lab: put it in a tab, or open it as a window with ``open_games_lab``."""
 

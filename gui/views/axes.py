@@ -38,12 +38,7 @@ def round_up(x: float) -> float:
 
 def next_round(step: float) -> float:
     """The next of 1, 2 and 5 times a power of ten above ``step`` (itself one of them)."""
-    exponent = math.floor(math.log10(step) + 1e-9)
-    mantissa = step / 10.0 ** exponent
-    for m in (2.0, 5.0, 10.0):
-        if m > mantissa * (1 + 1e-9):
-            return m * 10.0 ** exponent
-    return 10.0 ** (exponent + 1)
+    return round_up(step * (1 + 1e-9))
 
 
 def minor_of(major: float) -> float:
@@ -140,11 +135,13 @@ class RoomyAxis(pg.AxisItem):
     def _tiers(self, levels: list[Any], px: float, least: float
                ) -> list[list[tuple[float, str]]]:
         """The ticks that may get text, in the order they are offered it: each level, down
-        to the first whose ticks are closer than ``least`` px (no label fits there, and a
-        fine level's strings are most of the cost of a repaint)."""
+        to the first finer one whose ticks are closer than ``least`` px (no label fits
+        there, and a fine level's strings are most of the cost of a repaint). The coarsest
+        level is always offered: every k-th of its ticks may still fit (a 51 px JS axis
+        with ticks 12 px apart showed no number at all when it was cut too)."""
         out = []
-        for spacing, values in levels[:TEXT_LEVELS + 1]:
-            if spacing is None or spacing * px < least:
+        for i, (spacing, values) in enumerate(levels[:TEXT_LEVELS + 1]):
+            if spacing is None or (i and spacing * px < least):
                 break
             vs = [float(v) for v in values]
             out.append(list(zip(vs, self._texts(vs, spacing))))

@@ -100,10 +100,7 @@ class MessageLine(QFrame):
         """Show ``text``; errors and warnings stay until dismissed, info fades (after longer
         when it has ``actions``; never with ``stay``). ``actions`` are buttons (label,
         callback) beside it; pressing one also dismisses the message."""
-        for b in self._buttons:
-            b.hide()  # at once: deleteLater waits for the event loop's own turn
-            b.deleteLater()
-        self._buttons = []
+        self._drop_buttons()
         for i, (label, callback) in enumerate(actions):
             button = QPushButton(label)
             button.setObjectName(f"message_action_{i}")
@@ -133,11 +130,14 @@ class MessageLine(QFrame):
         self._fade.stop()
         self._text = ""
         self.label.clear()
+        self._drop_buttons()
+        self.hide()
+
+    def _drop_buttons(self) -> None:
         for b in self._buttons:
             b.hide()  # at once: deleteLater waits for the event loop's own turn
             b.deleteLater()
         self._buttons = []
-        self.hide()
 
     def action_buttons(self) -> list[QPushButton]:
         return list(self._buttons)

@@ -106,3 +106,16 @@ def test_a_tall_log_axis_still_labels_each_decade(qapp, log_plot):
     for decade in ("10⁻³", "10⁻²", "10⁻¹", "10⁰", "10¹"):
         assert decade in texts, texts
     assert len(texts) == len(set(texts))
+
+
+def test_a_short_axis_whose_ticks_are_closer_than_a_label_still_labels_every_other(qapp, plot):
+    """Compare's JS plot under Xvfb: 51 px for 0..0.846, ticks every 0.2 (12 px) under
+    labels 14 px tall. Every other tick has room; it showed no number at all."""
+    widget, item = plot
+    for size in range(110, 140, 2):  # find the widget height that gives a ~51 px axis
+        boxes, length = _labels(qapp, widget, item, "left", size, 0.0, 0.846)
+        if 48 <= length <= 56:
+            break
+    assert 48 <= length <= 56
+    assert boxes, length
+    assert all(g >= MIN_GAP_PX["left"] for g in _gaps(boxes)), boxes

@@ -398,13 +398,17 @@ def test_file_actions_while_the_engine_is_dead_are_refused_and_a_restart_is_no_l
     window.files._loads.append(_Load("preset", "lines_js", 0, lines))  # a load on its way...
     _kill_engine(window, qtbot)  # ...when the engine dies
     assert not window.files.loading
-    for act in (lambda: window.files.save_session(str(tmp_path / "s.safetensors")),
-                lambda: window.files.save_generator(str(tmp_path / "g.safetensors")),
-                lambda: window.files.export_metrics(str(tmp_path / "m.csv")),
-                lambda: window.files.open_preset("lines_js", keep=False)):
+    for name, act in (
+            ("Save session", lambda: window.files.save_session(str(tmp_path / "s.safetensors"))),
+            ("Save generator", lambda: window.files.save_generator(str(tmp_path / "g.safetensors"))),
+            ("Export metrics", lambda: window.files.export_metrics(str(tmp_path / "m.csv"))),
+            ("Open preset", lambda: window.files.open_preset("lines_js", keep=False))):
         window.statusBar().clearMessage()
         act()
         assert "engine is not running" in window.statusBar().currentMessage()
+        # said where there is room, the restart offer kept (the status bar read "Not d…above")
+        assert f"{name} was not done: there is no engine" in window.message.text()
+        assert [b.text() for b in window.message.action_buttons()][-1] == "Restart fresh"
     _restart(window, qtbot, "Restart fresh")
     qtbot.wait(500)
     assert "Loaded the preset" not in window.message.text()

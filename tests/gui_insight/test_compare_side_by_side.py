@@ -284,3 +284,8 @@ def test_when_a_s_engine_dies_the_comparison_ends_and_keeps_its_curves(qtbot, ma
     assert compare.point_count("A") >= 2 and compare.point_count("B") >= 2  # kept, frozen
     with pytest.raises(ValueError, match="restart it first"):
         compare.start("loss.name", "hinge", restart_a=True)
+    compare.open_dialog()  # refused, and said in the tab
+    assert "restart it first" in compare.note.text()
+    link.restart()  # A's engine is back: the refusal no longer holds, and goes
+    qtbot.waitUntil(lambda: link.state.ready and "restart it first" not in compare.note.text(),
+                    timeout=TIMEOUT)
