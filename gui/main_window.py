@@ -266,9 +266,10 @@ class MainWindow(QMainWindow):
         link.engine_started.connect(self._on_engine_started)
         link.attach_refused.connect(self._on_attach_refused)
         self.panel.path_needed.connect(self.choose_data_path)
-        # curves throttle themselves; later frames flush rows a throttled refresh held back
-        link.snapshot_ready.connect(lambda _: self.curves.refresh())
-        link.status_changed.connect(lambda _: self.curves.refresh())
+        # curves throttle themselves, and live frames pace them (``CurvesView.frame_shown``);
+        # later frames flush rows a throttled refresh held back
+        link.snapshot_ready.connect(lambda _: self.curves.frame_shown())
+        link.status_changed.connect(lambda _: self.curves.refresh_unpaced())
         link.swaps_changed.connect(self.curves.set_swaps)  # a marker per mid-run change
         link.swaps_changed.connect(self.insight.divergences.set_swaps)
         link.swaps_changed.connect(self._on_swaps)
@@ -579,7 +580,7 @@ class MainWindow(QMainWindow):
 
     def _on_metrics(self, rows: Any) -> None:
         self.curves.add_rows(rows)
-        self.curves.refresh()
+        self.curves.refresh_unpaced()
         # the read-out shows what these rows measured (the link delivers rows in order with
         # the events, so rows after a data swap's Applied are the new set's)
         self._show_measures(rows)

@@ -53,6 +53,7 @@ from engine.protocol import Applied, Apply
 from engine.snapshot import Snapshot, ViewRequest
 
 from ..engine_link import EMPTY_VIEW, EngineLink
+from ..views.pacing import FramePacer
 from .compare import CompareView
 from .compare_planes import run_view_request
 from .divergence_view import DivergenceView
@@ -140,6 +141,7 @@ class InsightPanel(QWidget):
         self.link = link
         self.config: dict[str, Any] | None = None
         self.latest: Snapshot | None = None
+        self.pacer = FramePacer()
         self._dim: int | None = None
         self._sent: ViewRequest | None = None
         self._closed = False
@@ -342,6 +344,7 @@ class InsightPanel(QWidget):
             self.timeline.record(snap)
         if snap.dim == 0:
             return  # image data: no other view here applies
+        self.pacer.frame_shown()  # the tabs that rows also move redraw with frames
         self.latest = snap
         self._dim = snap.dim
         if self.isVisible() and self._scrubbed is None:
@@ -366,8 +369,7 @@ class InsightPanel(QWidget):
         if len(rows):
             self._row_step = max(self._row_step, float(np.nanmax(rows[:, 0])))
         self.divergences.add_rows(rows)
-        if self.isVisible() and self.current_name() in ("Divergences", "Compare"):
-            self._draw_current()
+        self._draw_unpaced()
 
     def _on_diverged(self, ev: Any) -> None:
         """A rollback to ``ev.rolled_back_to``: the estimates logged after it are gone from
@@ -380,7 +382,12 @@ class InsightPanel(QWidget):
         self.divergences.drop_after(back)
 
     def _on_status(self, _status: Any) -> None:
-        if self.isVisible() and self.current_name() in ("Divergences", "Compare"):
+        self._draw_unpaced()
+
+    def _draw_unpaced(self) -> None:
+        """Rows or a status: redraw the tabs they move, unless a frame is coming to."""
+        if (self.isVisible() and self.current_name() in ("Divergences", "Compare")
+                and not self.pacer.frames_live):
             self._draw_current()
 
     def _on_config_event(self, ev: Any) -> None:

@@ -28,6 +28,7 @@ from engine.metrics import COLUMNS
 from .. import theme
 from .axes import plot_axes, round_up
 from .markers import SwapMarkers
+from .pacing import FramePacer
 from .series import BoundedSeries
 from .styling import legend_title, style_plot
 
@@ -182,6 +183,7 @@ class CurvesView(QWidget):
         super().__init__(parent)
         self.min_interval = 1.0 / max_fps if max_fps > 0 else 0.0
         self._last_refresh = 0.0
+        self.pacer = FramePacer()
         self.series = BoundedSeries(COLUMNS, capacity)
         self.splitter = CurvesSplitter()
         self.splitter.setObjectName("curves_splitter")
@@ -275,6 +277,16 @@ class CurvesView(QWidget):
             curve.setData([], [])
         self.markers.clear()
         self._dirty = False
+
+    def frame_shown(self) -> None:
+        """A live frame was just drawn: the curves catch up in its paint (``pacing``)."""
+        self.pacer.frame_shown()
+        self.refresh()
+
+    def refresh_unpaced(self) -> None:
+        """Rows or a status arrived: refresh now unless a frame is coming to do it."""
+        if not self.pacer.frames_live:
+            self.refresh()
 
     def refresh(self, force: bool = False) -> None:
         """Push the buffered history to the curves, if it changed, at most ``max_fps`` times

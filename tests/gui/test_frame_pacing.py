@@ -1,0 +1,104 @@
+"""Live frames pace the curves: rows and status that arrive between frames do not repaint
+the curve plots (each repaint landed just as the next frame arrived and held it back,
+the frame interval's 95th percentile was 41-43 ms against 33 ms frames), the next frame
+brings them; with no frames coming (paused, stepping by hand) rows show at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from engine.metrics import COLUMNS
+from engine.protocol import Status
+
+
+class Clock:
+    """Stands in for the ``time`` module of ``gui.views.curves``."""
+
+    def __init__(self) -> None:
+        self.t = 5000.0
+
+    def monotonic(self) -> float:
+        return self.t
+
+    def perf_counter(self) -> float:
+        return self.t
+
+
+def rows(*steps: int) -> np.ndarray:
+    out = np.full((len(steps), len(COLUMNS)), np.nan)
+    out[:, 0] = steps
+    out[:, COLUMNS.index("d_loss")] = 1.0
+    out[:, COLUMNS.index("g_loss")] = 0.5
+    return out
+
+
+def shown_to(window: Any) -> float | None:
+    """The last step the D-loss curve draws."""
+    x = window.curves.curves["d_loss"].getData()[0]
+    return None if x is None or not len(x) else float(x[-1])
+
+
+def test_frames_pace_the_curves_and_rows_alone_show_when_no_frame_comes(qtbot, make_window,
+                                                                         monkeypatch):
+    import gui.views.curves as curves_module
+    import gui.views.pacing as pacing
+
+    window = make_window()
+    qtbot.waitUntil(lambda: window._live_frame is not None, timeout=30_000)
+    frame, link = window._live_frame, window.link
+    clock = Clock()
+    monkeypatch.setattr(curves_module, "time", clock)  # the curves' 15-a-second limit
+    monkeypatch.setattr(pacing, "time", clock)
+
+    link.snapshot_ready.emit(frame)
+    clock.t += 0.08  # past the curves' own 15-a-second limit, before the next frame
+    link.metrics_received.emit(rows(1001, 1002))
+    assert shown_to(window) != 1002, "rows between frames repainted the curves"
+    link.status_changed.emit(Status(1002, 30.0, True, "cpu", "", 1002, 1002))
+    assert shown_to(window) != 1002, "a status between frames repainted the curves"
+    clock.t += 0.02
+    link.snapshot_ready.emit(frame)
+    assert shown_to(window) == 1002, "the next frame did not bring the rows"
+
+    clock.t += 0.5  # frames stopped (paused): rows show as they come
+    link.metrics_received.emit(rows(1003))
+    assert shown_to(window) == 1003
+    clock.t += 0.5
+    window.curves.add_rows(rows(1004))  # held back, then a status comes with no frame
+    link.status_changed.emit(Status(1004, 0.0, False, "cpu", "", 1004, 1004))
+    assert shown_to(window) == 1004
+
+
+def test_frames_pace_the_divergences_tab_too(qtbot, make_window, monkeypatch):
+    import gui.views.pacing as pacing
+
+    window = make_window()
+    panel, link = window.insight, window.link
+    window.right_tabs.setCurrentWidget(panel)
+    panel.show_tab("Divergences")
+    qtbot.waitUntil(lambda: panel.latest is not None and panel.isVisible(), timeout=30_000)
+    frame = panel.latest
+    clock = Clock()
+    monkeypatch.setattr(pacing, "time", clock)
+
+    def drawn() -> list[float]:
+        x = panel.divergences.curves["js"].getData()[0]
+        return [] if x is None else list(x)
+
+    def js_rows(*steps: int) -> np.ndarray:
+        out = rows(*steps)
+        out[:, COLUMNS.index("js")] = 0.3
+        return out
+
+    link.snapshot_ready.emit(frame)
+    clock.t += 0.05
+    link.metrics_received.emit(js_rows(20_000))
+    link.status_changed.emit(Status(20_000, 30.0, True, "cpu", "", 1, 1))
+    assert 20_000 not in drawn(), "rows between frames redrew the Divergences tab"
+    link.snapshot_ready.emit(frame)
+    assert 20_000 in drawn(), "the next frame did not bring the rows"
+    clock.t += 0.5  # no frames: rows show as they come
+    link.metrics_received.emit(js_rows(20_500))
+    assert 20_500 in drawn()
