@@ -123,11 +123,29 @@ def session_rate(cfg: dict[str, Any], seconds: float) -> float:
     """Steps/s of ``Session.train`` over ``seconds`` after a short warm-up."""
     s = Session(cfg)
     s.train(20)
-    t0 = time.perf_counter()
-    start = s.step
-    while time.perf_counter() - t0 < seconds:
-        s.train(16)
+    return _train_for(s, seconds)
+
+
+def _train_for(s: Session, seconds: float) -> float:
+    """Steps/s of one ``train`` call that runs ``seconds``, as ``main.py --headless`` and a
+    script train (one call: a health check every 32 iterations; many short calls would
+    add one at the end of each)."""
+    t0, start = time.perf_counter(), s.step
+    s.train(10**9, deadline=t0 + seconds)
     return (s.step - start) / (time.perf_counter() - t0)
+
+
+def serve_rates(cfg: dict[str, Any]) -> None:
+    """Steps/s of ``Session.train`` for slices on demand: each line on stdin is a number of
+    seconds to train, answered by a JSON line. ``gui.bench`` alternates these slices with
+    the window's, a few seconds apart, so a shared machine's drift hits both alike."""
+    import sys
+
+    s = Session(cfg)
+    s.train(20)
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        print(json.dumps({"steps_per_second": _train_for(s, float(line))}), flush=True)
 
 
 def _ratio(a: list[float], b: list[float]) -> str:
@@ -188,11 +206,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rate", type=float, default=None, metavar="SECONDS",
                    help="only print the steps/s of Session.train on the first preset over "
                         "SECONDS, as JSON (what gui.bench compares the window with)")
+    p.add_argument("--rate-slices", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.batch_size is not None and a.batch_size < 1:
         p.error(f"--batch-size: must be at least 1, got {a.batch_size}")
     if a.threads:
         torch.set_num_threads(a.threads)
+    if a.rate_slices:
+        serve_rates(load_preset(a.preset[0]))
+        return
     if a.rate is not None:
         print(json.dumps({"steps_per_second": session_rate(load_preset(a.preset[0]), a.rate)}))
         return

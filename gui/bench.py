@@ -1,21 +1,29 @@
 """Speed benchmark: does the live window slow training down, and does it stay smooth?
 
-    python -m gui.bench [--preset ring8] [--seconds 6] [--rounds 3] [--threads 1]
-                        [--skip-compare]
+    python -m gui.bench [--preset ring8] [--seconds 2] [--slices 5] [--rounds 3]
+                        [--threads 1] [--skip-compare]
 
-The engine runs in its own process in every case, as in the app. Each round measures, in
-turn (so load from other processes hits them alike; the figures are medians over rounds):
+The engine runs in its own process in every case, as in the app. Each round measures:
 
-* **headless**: ``Session.train`` in a separate process (``python -m engine.bench --rate``),
-  as a script or ``main.py --headless`` trains, just before and just after the GUI's
-  measurement (ratios use their mean, which cancels a steady drift of a shared machine);
+* **GUI against headless, in alternating slices**: one window (offscreen unless a display
+  is set) with every live view on (the plane's heatmap and samples, the curves, the status
+  bar), and one headless ``Session.train`` in a process of its own (``python -m
+  engine.bench --rate-slices``, as a script or ``main.py --headless`` trains). They take
+  turns, ``--seconds`` each: the window plays while headless waits, then the window pauses
+  while headless trains. Each window slice is compared with the mean of the headless
+  slices on either side of it, so a shared machine's drift (10% within 20 s is common)
+  hits both alike; the figure is the median over all slices. The window's rate comes from
+  the steps of the frames it paints (30 a second), its smoothness from the interval
+  between paints of the plane (p95);
+* where the window's cost goes (Linux): the engine's training thread's share of the time
+  on a CPU, waiting for a CPU and waiting otherwise (for the interpreter lock, which the
+  engine's socket thread takes), its waits per second, the CPU of the engine's other
+  threads and of the window's process;
+* the latency from a change handed over by a control (ring8's radius, alternating) to the
+  first paint of a frame that shows it (p95), training at full speed, and how long
+  ``close()`` takes;
 * **engine, no window**: the engine process at full speed with no frames asked for;
-* **GUI**: the real window (offscreen unless a display is set) training at full speed with
-  every live view on: the plane (heatmap, samples), the curves, the status bar. Measured:
-  steps/s (from the engine's own status), the interval between paints of the plane (p95),
-  and the latency from a change handed over by a control (ring8's radius, alternating) to
-  the first paint of a frame that shows it (p95), and how long ``close()`` takes;
-* **Compare**: the same window with run B (its own process) training beside A.
+* **Compare**: a window with run B (its own process) training beside A.
 
 Once, before the rounds: the start-up time of the app to its first painted frame (and to
 the first frame from the engine), in a fresh process, which must never import torch.
@@ -33,7 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -43,26 +51,101 @@ from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, QTimer  # noq
 
 from engine.config import default_config  # noqa: E402
 from engine.presets import load_preset  # noqa: E402
-from engine.protocol import Play  # noqa: E402
+from engine.protocol import Pause, Play  # noqa: E402
 
 from .app import make_application  # noqa: E402
 from .engine_link import EngineLink  # noqa: E402
 from .main_window import MainWindow  # noqa: E402
 
 WARMUP_S = 1.5
+SETTLE_S = 0.4  # after Play: the engine's chunks adapt and frames flow again
+PAUSED_S = 0.3  # after Pause: the engine and the window go idle before headless trains
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 
 @dataclass
-class GuiResult:
-    steps_per_second: float
-    frames: int
-    p50_ms: float
-    p95_ms: float
-    latency_p50_ms: float
-    latency_p95_ms: float
-    latency_n: int
-    close_s: float
+class GuiRound:
+    """One window's slices against headless's, and what else was measured on it."""
+    gui: list[float] = field(default_factory=list)       # steps/s per window slice
+    headless: list[float] = field(default_factory=list)  # steps/s per headless slice
+    intervals: list[float] = field(default_factory=list)  # ms between paints of the plane
+    use: list[dict[str, float]] = field(default_factory=list)  # per slice (``ThreadUse``)
+    latencies: list[float] = field(default_factory=list)  # ms, change to painted frame
+    close_s: float = float("nan")
+
+    @property
+    def ratios(self) -> list[float]:
+        """Each window slice against the mean of the headless slices around it."""
+        h = self.headless
+        return [g / ((h[i] + h[i + 1]) / 2) for i, g in enumerate(self.gui)]
+
+
+class Headless:
+    """A headless ``Session.train`` in a process of its own that trains when told."""
+
+    def __init__(self, preset: str, threads: int) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "engine.bench", "--preset", preset, "--threads",
+             str(threads), "--rate-slices"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=ENV)
+        self._read()  # {"ready": true} once its session is built
+
+    def _read(self) -> dict[str, Any]:
+        line = self.proc.stdout.readline()  # type: ignore[union-attr]
+        if not line:
+            raise RuntimeError(f"headless ended (exit code {self.proc.wait()})")
+        return json.loads(line)
+
+    def rate(self, seconds: float) -> float:
+        self.proc.stdin.write(f"{seconds}\n")  # type: ignore[union-attr]
+        self.proc.stdin.flush()  # type: ignore[union-attr]
+        return float(self._read()["steps_per_second"])
+
+    def close(self) -> None:
+        self.proc.stdin.close()  # type: ignore[union-attr]
+        self.proc.wait(10)
+
+
+class ThreadUse:
+    """What a process's threads did between ``__init__`` and ``since()``, as the kernel
+    counts it (``/proc``; Linux only, else nothing): the busiest thread (training) as
+    shares of the wall time on a CPU, waiting for a CPU and waiting otherwise, its
+    voluntary waits per second, and the other threads' CPU in cores."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.t0 = time.perf_counter()
+        self.start = self._read()
+
+    def _read(self) -> dict[str, tuple[float, float, int]]:
+        out: dict[str, tuple[float, float, int]] = {}
+        try:
+            tids = os.listdir(f"/proc/{self.pid}/task")
+        except OSError:
+            return out
+        for tid in tids:
+            try:
+                with open(f"/proc/{self.pid}/task/{tid}/schedstat") as f:
+                    run_ns, wait_ns, _ = f.read().split()
+                with open(f"/proc/{self.pid}/task/{tid}/status") as f:
+                    vol = next(int(line.split()[1]) for line in f
+                               if line.startswith("voluntary_ctxt_switches"))
+            except (OSError, ValueError, StopIteration):
+                continue
+            out[tid] = (int(run_ns) / 1e9, int(wait_ns) / 1e9, vol)
+        return out
+
+    def since(self) -> dict[str, float]:
+        end, wall = self._read(), time.perf_counter() - self.t0
+        d = {t: tuple(b - a for a, b in zip(self.start[t], end[t]))
+             for t in end if t in self.start}
+        if not d or wall <= 0:
+            return {}
+        train = max(d, key=lambda t: d[t][0])
+        run, wait, vol = d[train]
+        return {"cpu": run / wall, "runqueue": wait / wall,
+                "other": max(0.0, 1 - (run + wait) / wall), "waits_per_s": vol / wall,
+                "others_cores": sum(v[0] for t, v in d.items() if t != train) / wall}
 
 
 class PaintClock(QObject):
@@ -92,18 +175,22 @@ def wait_until(pred: Any, timeout: float = 60.0) -> None:
         run_for(0.02)
 
 
-def headless_rate(preset: str, seconds: float, threads: int) -> float:
-    out = subprocess.run([sys.executable, "-m", "engine.bench", "--preset", preset,
-                          "--rate", str(seconds), "--threads", str(threads)],
-                         capture_output=True, text=True, env=ENV, timeout=300, check=True)
-    return float(json.loads(out.stdout.strip().splitlines()[-1])["steps_per_second"])
-
-
-def link_rate(link: EngineLink, seconds: float) -> float:
-    """Steps/s the engine reports over ``seconds`` (its status, 4 per second)."""
-    s0, t0 = link.state.step, time.perf_counter()
+def reported_rates(links: list[EngineLink], seconds: float) -> list[float]:
+    """Each engine's own speed over ``seconds``: the mean of the rates its status reports
+    (4 a second, each counted on the engine's clock over half a second). Differences of
+    the status's step would be off by up to a status interval at each end: +-10% over 5 s."""
+    got: list[list[float]] = [[] for _ in links]
+    slots = []
+    for i, link in enumerate(links):
+        def slot(status: Any, i: int = i) -> None:
+            if status.running:
+                got[i].append(float(status.steps_per_second))
+        link.status_changed.connect(slot)
+        slots.append(slot)
     run_for(seconds)
-    return (link.state.step - s0) / (time.perf_counter() - t0)
+    for link, slot in zip(links, slots):
+        link.status_changed.disconnect(slot)
+    return [float(np.mean(g)) if g else float("nan") for g in got]
 
 
 def engine_rate(config: dict[str, Any], seconds: float, threads: int) -> float:
@@ -112,7 +199,7 @@ def engine_rate(config: dict[str, Any], seconds: float, threads: int) -> float:
     link.start()
     wait_until(lambda: link.state.ready)
     run_for(WARMUP_S)
-    rate = link_rate(link, seconds)
+    (rate,) = reported_rates([link], seconds)
     link.stop()
     return rate
 
@@ -126,25 +213,50 @@ def _window(config: dict[str, Any], threads: int, settings_dir: str, name: str) 
     return window
 
 
-def gui_rate(config: dict[str, Any], seconds: float, threads: int,
-             settings_dir: str) -> GuiResult:
+def gui_slice(window: MainWindow, clock: PaintClock, seen: list[tuple[float, int]],
+              seconds: float, out: GuiRound) -> None:
+    """Play the window for ``seconds`` (after ``SETTLE_S``), then pause it."""
+    window.link.send(Play())
+    run_for(SETTLE_S)
+    seen.clear()
+    clock.times.clear()
+    use = ThreadUse(window.link.pid)
+    cpu0 = time.process_time()
+    t0 = time.perf_counter()
+    run_for(seconds)
+    usage = use.since()
+    window_cores = (time.process_time() - cpu0) / (time.perf_counter() - t0)
+    window.link.send(Pause())
+    frames, paints = list(seen), list(clock.times)
+    run_for(PAUSED_S)
+    if len(frames) < 2 or frames[-1][0] <= frames[0][0]:
+        raise RuntimeError("the window painted no frames: is the plane shown?")
+    (ta, sa), (tb, sb) = frames[0], frames[-1]
+    out.gui.append((sb - sa) / (tb - ta))
+    out.intervals.extend(float(x) for x in np.diff(paints) * 1000)
+    out.use.append({**usage, "window_cores": window_cores})
+
+
+def gui_round(config: dict[str, Any], headless: Headless, slices: int, seconds: float,
+              threads: int, settings_dir: str) -> GuiRound:
+    out = GuiRound()
     window = _window(config, threads, settings_dir, "gui")
     clock = PaintClock()
     window.plane.plot.viewport().installEventFilter(clock)
+    seen: list[tuple[float, int]] = []
+    window.link.snapshot_ready.connect(lambda snap: seen.append((time.perf_counter(), snap.step)))
+    gui_slice(window, clock, seen, WARMUP_S, GuiRound())  # warm-up, not counted
+    out.headless.append(headless.rate(seconds))
+    for _ in range(slices):
+        gui_slice(window, clock, seen, seconds, out)
+        out.headless.append(headless.rate(seconds))
     window.link.send(Play())
     run_for(WARMUP_S)
-    clock.times.clear()
-    rate = link_rate(window.link, seconds)
-    times = np.asarray(clock.times)
-    intervals = np.diff(times) * 1000 if len(times) > 1 else np.array([np.inf])
-    latencies = measure_latency(window, clock, seconds=max(3.0, seconds / 2))
+    out.latencies = measure_latency(window, clock, seconds=max(3.0, 1.5 * seconds))
     t1 = time.perf_counter()
     window.close()
-    close_s = time.perf_counter() - t1
-    lat = np.asarray(latencies) if latencies else np.array([np.inf])
-    return GuiResult(rate, len(times), float(np.percentile(intervals, 50)),
-                     float(np.percentile(intervals, 95)), float(np.percentile(lat, 50)),
-                     float(np.percentile(lat, 95)), len(latencies), close_s)
+    out.close_s = time.perf_counter() - t1
+    return out
 
 
 def measure_latency(window: MainWindow, clock: PaintClock, seconds: float) -> list[float]:
@@ -193,12 +305,9 @@ def compare_rates(config: dict[str, Any], seconds: float, threads: int,
     wait_until(lambda: b is not None and b.state.ready)
     compare.play_both()
     run_for(WARMUP_S)
-    a0, b0, t0 = window.link.state.step, b.state.step, time.perf_counter()
-    run_for(seconds)
-    wall = time.perf_counter() - t0
-    rates = ((window.link.state.step - a0) / wall, (b.state.step - b0) / wall)
+    a, b_rate = reported_rates([window.link, b], seconds)
     window.close()
-    return rates
+    return a, b_rate
 
 
 def startup_probe() -> int:
@@ -235,10 +344,17 @@ def startup() -> dict[str, Any]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m gui.bench", description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="ring8")
-    ap.add_argument("--seconds", type=float, default=6.0)
+    ap.add_argument("--seconds", type=float, default=2.0,
+                    help="length of one slice (window or headless) and of other measurements "
+                         "(x 2.5)")
+    ap.add_argument("--slices", type=int, default=5, help="window slices per round")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1, help="torch threads of the engine")
     ap.add_argument("--skip-compare", action="store_true")
@@ -246,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.probe_startup:
         return startup_probe()
+    if args.seconds <= 0 or args.slices < 1 or args.rounds < 1:
+        ap.error("--seconds must be positive, --slices and --rounds at least 1")
     try:
         config = load_preset(args.preset)
     except ValueError as e:
@@ -254,53 +372,67 @@ def main(argv: list[str] | None = None) -> int:
     make_application()
     settings_dir = tempfile.mkdtemp(prefix="gan-bench-")
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, settings_dir)
-    print(f"preset {args.preset}: {args.rounds} rounds of {args.seconds:g} s per measurement, "
-          f"{os.cpu_count()} CPUs, engine torch threads {args.threads}.")
+    print(f"preset {args.preset}: {args.rounds} rounds of {args.slices} window slices of "
+          f"{args.seconds:g} s between headless ones, {os.cpu_count()} CPUs, engine torch "
+          f"threads {args.threads}.")
     up = startup()
     print(f"start-up: first painted frame {up['first_paint_s']:.2f} s, first engine frame "
           f"{up['first_frame_s']:.2f} s after the interpreter started; torch imported in the "
           f"window's process: {up['torch_imported']}")
-    rows: dict[str, list[float]] = {k: [] for k in ("headless", "engine", "gui", "a", "b")}
-    guis: list[GuiResult] = []
-    for i in range(args.rounds):
-        rows["engine"].append(engine_rate(config, args.seconds, args.threads))
-        # headless just before and just after the window: a shared machine's speed drifts
-        # over the ~20 s between two measurements, and their mean cancels a steady drift
-        before = headless_rate(args.preset, args.seconds, args.threads)
-        g = gui_rate(config, args.seconds, args.threads, settings_dir)
-        after = headless_rate(args.preset, args.seconds, args.threads)
-        rows["headless"].append((before + after) / 2)
-        guis.append(g)
-        rows["gui"].append(g.steps_per_second)
-        line = (f"round {i + 1}: headless {before:6.1f} / {after:6.1f} it/s (before / after "
-                f"the window), engine process "
-                f"(no window) {rows['engine'][-1]:6.1f}, GUI {g.steps_per_second:6.1f}; frames "
-                f"{g.frames}, interval p50 {g.p50_ms:.1f} / p95 {g.p95_ms:.1f} ms; latency "
-                f"p50 {g.latency_p50_ms:.0f} / p95 {g.latency_p95_ms:.0f} ms "
-                f"({g.latency_n} changes); close {1000 * g.close_s:.0f} ms")
-        if not args.skip_compare:
-            a, b = compare_rates(config, args.seconds, args.threads, settings_dir)
-            rows["a"].append(a)
-            rows["b"].append(b)
-            line += f"; Compare A {a:.1f}, B {b:.1f} it/s"
-        print(line, flush=True)
-    med = {k: float(np.median(v)) for k, v in rows.items() if v}
-    ratio = float(np.median([g / h for g, h in zip(rows["gui"], rows["headless"])]))
-    ratio_engine = float(np.median([g / e for g, e in zip(rows["gui"], rows["engine"])]))
-    p95 = float(np.median([g.p95_ms for g in guis]))
-    lat = float(np.median([g.latency_p95_ms for g in guis]))
-    close = max(g.close_s for g in guis)
+    long_s = 2.5 * args.seconds
+    rounds: list[GuiRound] = []
+    engine_ratios: list[float] = []
+    compare: list[tuple[float, float]] = []
+    headless = Headless(args.preset, args.threads)
+    try:
+        for i in range(args.rounds):
+            r = gui_round(config, headless, args.slices, args.seconds, args.threads,
+                          settings_dir)
+            rounds.append(r)
+            before = headless.rate(long_s)
+            engine = engine_rate(config, long_s, args.threads)
+            after = headless.rate(long_s)
+            engine_ratios.append(engine / ((before + after) / 2))
+            line = (f"round {i + 1}: headless {np.median(r.headless):6.1f} it/s, window "
+                    f"{np.median(r.gui):6.1f} (slice ratios "
+                    + " ".join(f"{x:.3f}" for x in r.ratios)
+                    + f"); frames p50 {_pct(r.intervals, 50):.1f} / p95 "
+                    f"{_pct(r.intervals, 95):.1f} ms; latency p50 {_pct(r.latencies, 50):.0f}"
+                    f" / p95 {_pct(r.latencies, 95):.0f} ms ({len(r.latencies)} changes); "
+                    f"close {1000 * r.close_s:.0f} ms; engine process without a window "
+                    f"{engine:6.1f} ({engine_ratios[-1]:.3f} of headless)")
+            if not args.skip_compare:
+                h0 = headless.rate(long_s)
+                a, b = compare_rates(config, long_s, args.threads, settings_dir)
+                h1 = headless.rate(long_s)
+                compare.append((a / ((h0 + h1) / 2), b / ((h0 + h1) / 2)))
+                line += f"; Compare A {a:.1f}, B {b:.1f} it/s"
+            print(line, flush=True)
+    finally:
+        headless.close()
+    ratios = [x for r in rounds for x in r.ratios]
+    intervals = [x for r in rounds for x in r.intervals]
+    latencies = [x for r in rounds for x in r.latencies]
     print()
-    print(f"headless Session.train {med['headless']:.1f} it/s; engine process without a window "
-          f"{med['engine']:.1f}; GUI with every view {med['gui']:.1f} (medians)")
-    print(f"GUI/headless {ratio:.3f} (target >= 0.95); GUI/engine-without-window "
-          f"{ratio_engine:.3f}")
-    print(f"p95 frame interval {p95:.1f} ms (target <= 40); p95 change-to-view latency "
-          f"{lat:.0f} ms (target <= 100); slowest close {1000 * close:.0f} ms (target < 1000)")
-    if rows["a"]:
-        ra = float(np.median([a / h for a, h in zip(rows["a"], rows["headless"])]))
-        rb = float(np.median([b / h for b, h in zip(rows["b"], rows["headless"])]))
-        print(f"Compare: A {ra:.3f}, B {rb:.3f} of headless (target >= 0.45 each)")
+    print(f"GUI/headless {np.median(ratios):.3f} (target >= 0.95; median of {len(ratios)} "
+          f"slice ratios, quartiles {_pct(ratios, 25):.3f}-{_pct(ratios, 75):.3f}); engine "
+          f"process without a window {np.median(engine_ratios):.3f} of headless")
+    print(f"p95 frame interval {_pct(intervals, 95):.1f} ms (target <= 40; p50 "
+          f"{_pct(intervals, 50):.1f}); p95 change-to-view latency {_pct(latencies, 95):.0f} ms "
+          f"(target <= 100); slowest close {1000 * max(r.close_s for r in rounds):.0f} ms "
+          f"(target < 1000)")
+    use = [u for r in rounds for u in r.use if "cpu" in u]
+    if use:
+        med = {k: float(np.median([u[k] for u in use])) for k in use[0]}
+        print(f"while the window trains, the engine's training thread is on a CPU "
+              f"{100 * med['cpu']:.1f}% of the time, waits for a CPU {100 * med['runqueue']:.1f}%"
+              f" and waits otherwise (the interpreter lock) {100 * med['other']:.1f}% "
+              f"({med['waits_per_s']:.0f} waits a second); the engine's other threads use "
+              f"{med['others_cores']:.3f} of a core, the window's process "
+              f"{med['window_cores']:.2f}")
+    if compare:
+        print(f"Compare: A {np.median([c[0] for c in compare]):.3f}, B "
+              f"{np.median([c[1] for c in compare]):.3f} of headless (target >= 0.45 each)")
     return 0
 
 
