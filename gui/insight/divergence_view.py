@@ -393,11 +393,13 @@ class DivergenceView(QWidget):
             return
         step = self.rows.last("step")
         parts = [f"step{NBSP}{step:.0f}" if step is not None else ""]
-        for col, fmt in (("js", "JS {:.3f}"), ("kl", "KL {:.2f}"), ("w1", "W₁ {:.3f}"),
-                         ("mmd", "MMD² {:.3f}")):
+        for col, name, digits in (("js", "JS", 3), ("kl", "KL", 2), ("w1", "W₁", 3),
+                                  ("mmd", "MMD²", 3)):
             v = self.rows.last(col)
             if v is not None:
-                parts.append(fmt.format(v).replace(" ", NBSP))
+                # the unbiased MMD² estimate dips just below 0 near a match: it read
+                # "MMD² -0.000"; a value that rounds to zero is shown as 0
+                parts.append(f"{name}{NBSP}{round(v, digits) + 0.0:.{digits}f}")
         if self._has_modes is not False:  # only what the current data set has
             modes = self.rows.last("modes")
             if modes is not None:
