@@ -35,8 +35,9 @@ def rows(*steps: int) -> np.ndarray:
 
 
 def shown_to(window: Any) -> float | None:
-    """The last step the D-loss curve draws."""
-    x = window.curves.curves["d_loss"].getData()[0]
+    """The last step the D-loss curve holds (its data as set, not as displayed: the
+    displayed data may be downsampled)."""
+    x = window.curves.curves["d_loss"].xData
     return None if x is None or not len(x) else float(x[-1])
 
 
@@ -84,7 +85,7 @@ def test_frames_pace_the_divergences_tab_too(qtbot, make_window, monkeypatch):
     monkeypatch.setattr(pacing, "time", clock)
 
     def drawn() -> list[float]:
-        x = panel.divergences.curves["js"].getData()[0]
+        x = panel.divergences.curves["js"].xData
         return [] if x is None else list(x)
 
     def js_rows(*steps: int) -> np.ndarray:
