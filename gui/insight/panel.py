@@ -141,7 +141,9 @@ class InsightPanel(QWidget):
         self.link = link
         self.config: dict[str, Any] | None = None
         self.latest: Snapshot | None = None
-        self.pacer = FramePacer()
+        # a put-off redraw: drawn then unless frames still come (each draws the tab)
+        self.pacer = FramePacer(lambda: None if self.pacer.frames_live else self._draw_unpaced(),
+                                self)
         self._dim: int | None = None
         self._sent: ViewRequest | None = None
         self._closed = False
@@ -385,10 +387,13 @@ class InsightPanel(QWidget):
         self._draw_unpaced()
 
     def _draw_unpaced(self) -> None:
-        """Rows or a status: redraw the tabs they move, unless a frame is coming to."""
-        if (self.isVisible() and self.current_name() in ("Divergences", "Compare")
-                and not self.pacer.frames_live):
-            self._draw_current()
+        """Rows or a status: redraw the tabs they move, unless a frame is coming to (then
+        the pacer catches up if none does)."""
+        if self.isVisible() and self.current_name() in ("Divergences", "Compare"):
+            if self.pacer.frames_live:
+                self.pacer.put_off()
+            else:
+                self._draw_current()
 
     def _on_config_event(self, ev: Any) -> None:
         changes = getattr(ev, "changes", {}) or {}

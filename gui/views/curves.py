@@ -183,7 +183,7 @@ class CurvesView(QWidget):
         super().__init__(parent)
         self.min_interval = 1.0 / max_fps if max_fps > 0 else 0.0
         self._last_refresh = 0.0
-        self.pacer = FramePacer()
+        self.pacer = FramePacer(self.refresh_unpaced, self)
         self.series = BoundedSeries(COLUMNS, capacity)
         self.splitter = CurvesSplitter()
         self.splitter.setObjectName("curves_splitter")
@@ -287,6 +287,8 @@ class CurvesView(QWidget):
         """Rows or a status arrived: refresh now unless a frame is coming to do it."""
         if not self.pacer.frames_live:
             self.refresh()
+        elif self._dirty:
+            self.pacer.put_off()
 
     def refresh(self, force: bool = False) -> None:
         """Push the buffered history to the curves, if it changed, at most ``max_fps`` times
@@ -294,7 +296,9 @@ class CurvesView(QWidget):
         if not self._dirty:
             return
         now = time.perf_counter()
-        if not force and now - self._last_refresh < self.min_interval:
+        # 0.9: frames 33.3 ms apart against a 66.7 ms limit let only every third through
+        if not force and now - self._last_refresh < 0.9 * self.min_interval:
+            self.pacer.put_off()  # drawn shortly whatever comes next (nothing, if it died)
             return
         self._last_refresh = now
         self._dirty = False

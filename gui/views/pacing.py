@@ -4,23 +4,33 @@ and Compare tabs).
 The engine sends what it logged and then the frame, a moment apart. A view repainted on
 the rows was painting just as the frame arrived and held it back 4-6 ms: the frame
 interval's 95th percentile was 41-43 ms against 33 ms frames (with this, 36 ms). While
-frames come, such views redraw with the frame; when none come (paused, stepping by hand,
-no live view) the rows and the status draw them, since nothing else would.
+frames come, such views redraw with the frame. A redraw put off (for a frame, or by a
+view's own rate limit) is caught up by a timer shortly after, whatever else happens: the
+last rows before the engine died, or before frames stopped, are never left undrawn.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QTimer
 
 FRAMES_LIVE_S = 0.1  # a live frame this recent means the next one is on its way
+CATCH_UP_MS = 120    # a put-off redraw happens by then at the latest
 
 
-class FramePacer:
-    """Remembers when the last live frame was shown."""
+class FramePacer(QObject):
+    """Remembers when the last live frame was shown, and catches up put-off redraws."""
 
-    def __init__(self) -> None:
+    def __init__(self, redraw: Callable[[], None], parent: QObject | None = None) -> None:
+        super().__init__(parent)
         self._last = -math.inf
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(CATCH_UP_MS)
+        self._timer.timeout.connect(redraw)
 
     def frame_shown(self) -> None:
         self._last = time.monotonic()
@@ -29,3 +39,9 @@ class FramePacer:
     def frames_live(self) -> bool:
         """A frame came within ``FRAMES_LIVE_S``: leave redrawing to the next one."""
         return time.monotonic() - self._last <= FRAMES_LIVE_S
+
+    def put_off(self) -> None:
+        """A redraw was put off: ``redraw()`` runs within ``CATCH_UP_MS`` unless it is
+        already due to."""
+        if not self._timer.isActive():
+            self._timer.start()

@@ -103,3 +103,50 @@ def test_frames_pace_the_divergences_tab_too(qtbot, make_window, monkeypatch):
     clock.t += 0.5  # no frames: rows show as they come
     link.metrics_received.emit(js_rows(20_500))
     assert 20_500 in drawn()
+
+
+def test_rows_put_off_for_a_frame_that_never_comes_are_drawn_shortly_after(qtbot):
+    """The engine died (or frames stopped) right after sending rows: nothing else arrives,
+    and the put-off redraw still happens."""
+    from gui.views.curves import CurvesView
+
+    view = CurvesView()
+    qtbot.addWidget(view)
+    view.frame_shown()
+    view.add_rows(rows(10, 11))
+    view.refresh_unpaced()  # a frame is expected: put off
+    assert view.curves["d_loss"].xData is None or 11 not in view.curves["d_loss"].xData
+    qtbot.waitUntil(lambda: view.curves["d_loss"].xData is not None
+                    and view.curves["d_loss"].xData[-1] == 11, timeout=2000)
+
+
+def test_rows_held_back_by_the_curves_rate_limit_are_drawn_shortly_after(qtbot):
+    from gui.views.curves import CurvesView
+
+    view = CurvesView()
+    qtbot.addWidget(view)
+    view.add_rows(rows(10))
+    view.refresh()                     # drawn
+    view.add_rows(rows(11))
+    view.refresh()                     # within the limit: held back
+    assert view.curves["d_loss"].xData[-1] == 10
+    qtbot.waitUntil(lambda: view.curves["d_loss"].xData[-1] == 11, timeout=2000)
+
+
+def test_the_divergences_tab_draws_rows_that_came_just_before_the_engine_died(qtbot,
+                                                                             make_window):
+    import os
+    import signal
+
+    window = make_window()
+    panel, link = window.insight, window.link
+    window.right_tabs.setCurrentWidget(panel)
+    panel.show_tab("Divergences")
+    qtbot.waitUntil(lambda: panel.latest is not None and panel.isVisible(), timeout=30_000)
+    out = rows(30_000)
+    out[:, COLUMNS.index("js")] = 0.25
+    link.snapshot_ready.emit(panel.latest)
+    link.metrics_received.emit(out)       # a frame was due: put off
+    os.kill(link.pid, signal.SIGKILL)     # ...and none comes, nor any status
+    qtbot.waitUntil(lambda: panel.divergences.curves["js"].xData is not None
+                    and 30_000 in panel.divergences.curves["js"].xData, timeout=3000)
