@@ -216,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     sock.setsockopt(zmq.MAXMSGSIZE, P.MAX_MESSAGE)
     sock.connect(a.connect)
     drawer = Drawer(sock, key)
+    # what drawing imports (the views, and through them scipy), before saying ready: on the
+    # first draw it took ~1 s of CPU from training while the engine waited for that frame
+    from . import views  # noqa: F401
+
     drawer.send({"kind": "ready", "pid": os.getpid()})
     while drawer.on_message([f.buffer for f in sock.recv_multipart(copy=False)]):
         pass

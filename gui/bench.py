@@ -57,6 +57,9 @@ from .engine_link import EngineLink  # noqa: E402
 from .main_window import MainWindow  # noqa: E402
 
 WARMUP_S = 1.5
+# a new engine's frame process imports torch and the views (~3 s of CPU) once training is
+# set up: measurements of a new window (or of Compare's new run B) start after that
+STARTUP_S = 4.0
 SETTLE_S = 0.4  # after Play: the engine's chunks adapt and frames flow again
 PAUSED_S = 0.3  # after Pause: the engine and the window go idle before headless trains
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -256,7 +259,7 @@ def gui_round(config: dict[str, Any], headless: Headless, slices: int, seconds: 
     window.plane.plot.viewport().installEventFilter(clock)
     seen: list[tuple[float, int]] = []
     window.link.snapshot_ready.connect(lambda snap: seen.append((time.perf_counter(), snap.step)))
-    gui_slice(window, clock, seen, WARMUP_S, GuiRound())  # warm-up, not counted
+    gui_slice(window, clock, seen, STARTUP_S, GuiRound())  # warm-up, not counted
     out.headless.append(headless.rate(seconds))
     for _ in range(slices):
         gui_slice(window, clock, seen, seconds, out)
@@ -315,7 +318,7 @@ def compare_rates(config: dict[str, Any], seconds: float, threads: int,
     b = compare.link_b
     wait_until(lambda: b is not None and b.state.ready)
     compare.play_both()
-    run_for(WARMUP_S)
+    run_for(STARTUP_S)
     a, b_rate = reported_rates([window.link, b], seconds)
     window.close()
     return a, b_rate
