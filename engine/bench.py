@@ -19,6 +19,7 @@ import argparse
 import copy
 import json
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -119,13 +120,6 @@ def compare(contenders: dict[str, Callable[[int], None]], rounds: int,
     return rates
 
 
-def session_rate(cfg: dict[str, Any], seconds: float) -> float:
-    """Steps/s of ``Session.train`` over ``seconds`` after a short warm-up."""
-    s = Session(cfg)
-    s.train(20)
-    return _train_for(s, seconds)
-
-
 def _train_for(s: Session, seconds: float) -> float:
     """Steps/s of one ``train`` call that runs ``seconds``, as ``main.py --headless`` and a
     script train (one call: a health check every 32 iterations; many short calls would
@@ -139,8 +133,6 @@ def serve_rates(cfg: dict[str, Any]) -> None:
     """Steps/s of ``Session.train`` for slices on demand: each line on stdin is a number of
     seconds to train, answered by a JSON line. ``gui.bench`` alternates these slices with
     the window's, a few seconds apart, so a shared machine's drift hits both alike."""
-    import sys
-
     s = Session(cfg)
     s.train(20)
     print(json.dumps({"ready": True}), flush=True)
@@ -203,9 +195,6 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--batch-size", type=int, default=None, metavar="N",
                    help="override the presets' batch size; a tiny one (4) makes the CPU bound "
                         "by per-operator overhead, as a GPU is by kernel launches")
-    p.add_argument("--rate", type=float, default=None, metavar="SECONDS",
-                   help="only print the steps/s of Session.train on the first preset over "
-                        "SECONDS, as JSON (what gui.bench compares the window with)")
     p.add_argument("--rate-slices", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.batch_size is not None and a.batch_size < 1:
@@ -214,9 +203,6 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(a.threads)
     if a.rate_slices:
         serve_rates(load_preset(a.preset[0]))
-        return
-    if a.rate is not None:
-        print(json.dumps({"steps_per_second": session_rate(load_preset(a.preset[0]), a.rate)}))
         return
     for preset in a.preset:
         bench_preset(preset, a)

@@ -141,9 +141,7 @@ class InsightPanel(QWidget):
         self.link = link
         self.config: dict[str, Any] | None = None
         self.latest: Snapshot | None = None
-        # a put-off redraw: drawn then unless frames still come (each draws the tab)
-        self.pacer = FramePacer(lambda: None if self.pacer.frames_live else self._draw_unpaced(),
-                                self)
+        self.pacer = FramePacer(self._draw_moved_tab, self)
         self._dim: int | None = None
         self._sent: ViewRequest | None = None
         self._closed = False
@@ -371,7 +369,7 @@ class InsightPanel(QWidget):
         if len(rows):
             self._row_step = max(self._row_step, float(np.nanmax(rows[:, 0])))
         self.divergences.add_rows(rows)
-        self._draw_unpaced()
+        self.pacer.request()
 
     def _on_diverged(self, ev: Any) -> None:
         """A rollback to ``ev.rolled_back_to``: the estimates logged after it are gone from
@@ -384,16 +382,12 @@ class InsightPanel(QWidget):
         self.divergences.drop_after(back)
 
     def _on_status(self, _status: Any) -> None:
-        self._draw_unpaced()
+        self.pacer.request()
 
-    def _draw_unpaced(self) -> None:
-        """Rows or a status: redraw the tabs they move, unless a frame is coming to (then
-        the pacer catches up if none does)."""
+    def _draw_moved_tab(self) -> None:
+        """Redraw the tab on show, if it is one that rows and status move."""
         if self.isVisible() and self.current_name() in ("Divergences", "Compare"):
-            if self.pacer.frames_live:
-                self.pacer.put_off()
-            else:
-                self._draw_current()
+            self._draw_current()
 
     def _on_config_event(self, ev: Any) -> None:
         changes = getattr(ev, "changes", {}) or {}

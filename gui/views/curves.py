@@ -183,7 +183,7 @@ class CurvesView(QWidget):
         super().__init__(parent)
         self.min_interval = 1.0 / max_fps if max_fps > 0 else 0.0
         self._last_refresh = 0.0
-        self.pacer = FramePacer(self.refresh_unpaced, self)
+        self.pacer = FramePacer(self.refresh, self)
         self.series = BoundedSeries(COLUMNS, capacity)
         self.splitter = CurvesSplitter()
         self.splitter.setObjectName("curves_splitter")
@@ -285,10 +285,7 @@ class CurvesView(QWidget):
 
     def refresh_unpaced(self) -> None:
         """Rows or a status arrived: refresh now unless a frame is coming to do it."""
-        if not self.pacer.frames_live:
-            self.refresh()
-        elif self._dirty:
-            self.pacer.put_off()
+        self.pacer.request()
 
     def refresh(self, force: bool = False) -> None:
         """Push the buffered history to the curves, if it changed, at most ``max_fps`` times

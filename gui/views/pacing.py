@@ -27,10 +27,11 @@ class FramePacer(QObject):
     def __init__(self, redraw: Callable[[], None], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._last = -math.inf
+        self._redraw = redraw
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(CATCH_UP_MS)
-        self._timer.timeout.connect(redraw)
+        self._timer.timeout.connect(self._catch_up)
 
     def frame_shown(self) -> None:
         self._last = time.monotonic()
@@ -40,8 +41,20 @@ class FramePacer(QObject):
         """A frame came within ``FRAMES_LIVE_S``: leave redrawing to the next one."""
         return time.monotonic() - self._last <= FRAMES_LIVE_S
 
+    def request(self) -> None:
+        """Rows or a status arrived: redraw now, unless a frame is coming to do it (then
+        catch up if none does)."""
+        if self.frames_live:
+            self.put_off()
+        else:
+            self._redraw()
+
     def put_off(self) -> None:
-        """A redraw was put off: ``redraw()`` runs within ``CATCH_UP_MS`` unless it is
-        already due to."""
+        """A redraw was put off: ``redraw()`` runs within ``CATCH_UP_MS`` unless frames
+        still come then (each draws the view, and puts off again what it cannot)."""
         if not self._timer.isActive():
             self._timer.start()
+
+    def _catch_up(self) -> None:
+        if not self.frames_live:
+            self._redraw()

@@ -36,7 +36,10 @@ def test_the_busiest_thread_is_the_one_measured_and_its_shares_add_up():
     finally:
         stop.set()
         worker.join()
-    assert got["cpu"] > 0.5
+    # the spinning thread wants a CPU the whole time (on one, or waiting for one on a
+    # loaded machine); this one sleeps
+    assert got["cpu"] + got["runqueue"] > 0.8
+    assert got["cpu"] > got["others_cores"]
     assert got["cpu"] + got["runqueue"] + got["other"] == pytest.approx(1.0, abs=0.05)
     assert got["others_cores"] < 0.2  # this thread, asleep
 
