@@ -33,7 +33,7 @@ import zmq
 
 from . import protocol as P
 from .datasets import DATASETS
-from .frame_wire import arrays_in, pack, unpack
+from .frame_wire import arrays_in, seal, unpack
 from .lifetime import watch_parent_death, watchdog
 from .losses import LOSSES
 from .mirror import FrameNets, Looks, layout, tensors
@@ -129,8 +129,9 @@ class Drawer:
         self.unable = ""  # why this spec's frames cannot be drawn here
         self.pending: dict[str, Any] | None = None  # a draw waiting for view batches
 
-    def send(self, header: dict[str, Any], buffers: list[Any] = ()) -> None:  # type: ignore[assignment]
-        self.sock.send_multipart(pack(self.key, header, buffers), copy=False)
+    def send(self, header: dict[str, Any], message: list[Any] = ()) -> None:  # type: ignore[assignment]
+        """``message``: a window message (``protocol.encode``'s parts), see ``seal``."""
+        self.sock.send_multipart(seal(self.key, header, message), copy=False)
 
     def on_message(self, frames: list[Any]) -> bool:
         """One message off the socket; False when told to stop. A message this side

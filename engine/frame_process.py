@@ -22,7 +22,7 @@ import zmq
 
 from . import protocol as P
 from .drawer import drawable
-from .frame_wire import arrays_out, blob_of, pack, unpack
+from .frame_wire import arrays_out, blob_of, head_of, pack, pack_head, unpack
 
 ENV = "GAN_PLAYGROUND_FRAME_PROCESS"
 ANSWER_WITHIN_S = 3.0  # a frame asked for and not answered by then: the process is given up
@@ -53,8 +53,8 @@ def _address(inside: str | None = None) -> tuple[str, str | None, str | None]:
 
 
 class FrameProcess:
-    """One frame process (see the module docstring). Used by the engine's socket thread
-    only."""
+    """One frame process (see the module docstring). Used by whichever thread tends the
+    engine's socket (``engine.server``), never by two at once."""
 
     def __init__(self, key: bytes, ctx: zmq.Context, *, spawn: bool = True,
                  inside: str | None = None) -> None:
@@ -84,7 +84,9 @@ class FrameProcess:
         self._unable = -1  # a spec this process said it cannot draw
         self._views: Any = None  # the ViewBatches behind the spec (for ``need``)
         self._arrays: list[dict[str, Any]] | None = None  # the weights' descriptions (per spec)
-        self._view: tuple[Any, dict[str, Any]] = (None, {})  # the last view request, as a dict
+        # the last view request, and the end of a draw's header for it (its JSON and the
+        # weights' descriptions)
+        self._view: tuple[Any, bytes] = (None, b"")
         self.asked: tuple[int, float] | None = None  # (version, when) of the frame asked for
 
     # ------------------------------------------------------------------ state
@@ -139,21 +141,22 @@ class FrameProcess:
                                        "layout": [list(x) for x in src.layout]})
                 self._send_frames(spec)
                 self._arrays = None
-            # one buffer, not one per tensor: each part sent gives up the interpreter lock
-            # and takes it back from the training thread. This runs on the engine's socket
-            # thread 30 times a second, so what a spec fixes (the weights' descriptions) and
-            # the view request's dict are made once, not per frame
+            # one buffer, not one per tensor, and a header made of parts kept between
+            # frames: this runs on the training thread 30 times a second, so what a spec
+            # fixes (the weights' descriptions) and the view request's JSON are made once
             weights = [t.numpy() for t in src._tensors]
             if self._arrays is None:
                 self._arrays, blob = arrays_out(weights)
+                self._view = (None, b"")
             else:
                 blob = blob_of(weights)
             if self._view[0] is not view:
-                self._view = (view, asdict(view))
-            ask = pack(self.key, {"kind": "draw", "spec": self._spec, "version": src.version,
-                                  "step": src.step, "d_updates": src.d_updates,
-                                  "g_updates": src.g_updates, "view": self._view[1],
-                                  "arrays": self._arrays}, [blob])
+                fixed = head_of({"view": asdict(view), "arrays": self._arrays})
+                self._view = (view, fixed[1:])  # '"view":...}'
+            head = b'{"kind":"draw","spec":%d,"version":%d,"step":%d,"d_updates":%d,' \
+                   b'"g_updates":%d,%s' % (self._spec, src.version, src.step, src.d_updates,
+                                          src.g_updates, self._view[1])
+            ask = pack_head(self.key, head, [blob])
         except (TypeError, ValueError, RuntimeError):  # e.g. a config with inf, bf16 weights
             self._unable = self._spec
             return False
@@ -181,7 +184,7 @@ class FrameProcess:
             except zmq.Again:
                 break
             try:
-                header, buffers = unpack(self.key, [f.buffer for f in frames])
+                header, buffers = unpack(self.key, [f.buffer for f in frames], sealed=True)
                 answer = self._answer(header, frames)
             except (P.ProtocolError, KeyError, TypeError, ValueError) as e:
                 self._give_up(f"the frame process sent a bad message ({str(e)[:100]})")

@@ -17,22 +17,49 @@ from .protocol import DTYPES, MAX_HEADER, MAX_MESSAGE, ProtocolError, cut, sign
 MAX_PARTS = 4096  # a network's tensors, or a frame's own parts
 
 
+def head_of(header: dict[str, Any]) -> bytes:
+    """A header's bytes (ValueError for what JSON cannot say: NaN, inf)."""
+    return json.dumps(header, separators=(",", ":"), allow_nan=False).encode()
+
+
 def pack(key: bytes, header: dict[str, Any], buffers: Sequence[Any] = ()) -> list[Any]:
     """``[header, *buffers, signature]``."""
-    head = json.dumps(header, separators=(",", ":"), allow_nan=False).encode()
+    return pack_head(key, head_of(header), buffers)
+
+
+def pack_head(key: bytes, head: bytes, buffers: Sequence[Any] = ()) -> list[Any]:
+    """``pack`` of a header already made into bytes (the engine makes the header of each
+    frame's weights from parts it keeps, 30 times a second)."""
     frames: list[Any] = [head, *buffers]
     frames.append(sign(key, frames))
     return frames
 
 
-def unpack(key: bytes, frames: Sequence[Any]) -> tuple[dict[str, Any], list[Any]]:
-    """The header and buffers of a packed message; ``ProtocolError`` for anything else."""
+def _sealed(key: bytes, head: Any, buffers: Sequence[Any]) -> bytes:
+    return sign(key, [head, len(buffers).to_bytes(4, "little"), *buffers[-1:]])
+
+
+def seal(key: bytes, header: dict[str, Any], message: Sequence[Any] = ()) -> list[Any]:
+    """What the frame process sends: ``[header, *message, signature]``, where ``message``
+    (if any) is a window message (``protocol.encode``) that is signed itself with the same
+    key, its signature its last part. The signature covers the header, the number of parts
+    and that last part: a frame's bytes are hashed once, by the window that reads them,
+    not also here (the engine only forwards them)."""
+    head = head_of(header)
+    return [head, *message, _sealed(key, head, message)]
+
+
+def unpack(key: bytes, frames: Sequence[Any], *, sealed: bool = False
+           ) -> tuple[dict[str, Any], list[Any]]:
+    """The header and buffers of a packed message (``seal``ed with ``sealed``);
+    ``ProtocolError`` for anything else."""
     if not 2 <= len(frames) <= MAX_PARTS + 2:
         raise ProtocolError(f"a frame-process message of {len(frames)} parts")
     if sum(len(f) for f in frames) > MAX_MESSAGE:
         raise ProtocolError("a frame-process message over the size limit")
     head, *buffers, sig = frames
-    if not hmac.compare_digest(bytes(sig), sign(key, [head, *buffers])):
+    expected = _sealed(key, head, buffers) if sealed else sign(key, [head, *buffers])
+    if not hmac.compare_digest(bytes(sig), expected):
         raise ProtocolError("bad signature on a frame-process message")
     if len(head) > MAX_HEADER:
         raise ProtocolError("a frame-process header over the size limit")

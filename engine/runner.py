@@ -16,13 +16,14 @@ Stopping is cooperative: ``stop()`` sets an event the worker checks between step
 
 from __future__ import annotations
 
+import collections
 import queue
 import threading
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -61,6 +62,18 @@ from .session import Session, TrainingDiverged
 from .snapshot import Snapshot, ViewRequest
 
 # --------------------------------------------------------------------------- the runner
+
+
+class Pump(Protocol):
+    """What the training thread tends besides training (the engine process's socket:
+    ``engine.server``): ``pump(timeout)`` between iterations, waiting up to ``timeout``
+    seconds for a message when paused; ``pump_due()`` after each iteration. Commands still
+    reach the runner through ``send``, from inside ``pump``."""
+
+    def pump(self, timeout: float) -> None: ...
+
+    def pump_due(self) -> bool: ...
+
 
 
 @dataclass(frozen=True)
@@ -125,17 +138,20 @@ class Runner:
     def __init__(self, config: dict[str, Any] | None = None, *, autoplay: bool = False,
                  view: ViewRequest | None = None, torch_threads: int | None = None,
                  chunk_seconds: float | None = None, snapshot_every: float | None = None,
-                 mirror: Mirror | None = None, notify: Callable[[], None] | None = None
-                 ) -> None:
-        """``notify()`` is called on the training thread after each event and each weight
-        copy published (the engine process's socket thread sleeps until then)."""
+                 mirror: Mirror | None = None, notify: Callable[[], None] | None = None,
+                 pump: Pump | None = None) -> None:
+        """``notify()`` is called on the training thread after each event the front end
+        waits for and each weight copy published; with ``pump`` (see ``Pump``) the training
+        thread also tends the front end's socket, so no other thread needs to wake up."""
         if chunk_seconds is not None:
             self.CHUNK_SECONDS = chunk_seconds
         if snapshot_every is not None:
             self.SNAPSHOT_EVERY = snapshot_every
         self._config = config
         self._commands: queue.Queue[Any] = queue.Queue()
-        self._events: queue.Queue[Any] = queue.Queue()
+        # appended by the worker, taken by the front end (a deque: a poll that finds it
+        # empty costs no exception, and the engine process polls it ~100 times a second)
+        self._events: collections.deque[Any] = collections.deque()
         self._mailbox = _Mailbox()
         self._stop = threading.Event()
         self._running = autoplay
@@ -148,6 +164,7 @@ class Runner:
         self._chunk = 1  # iterations per chunk, adapted to take CHUNK_SECONDS
         self._mirror = mirror
         self._notify = notify or (lambda: None)
+        self._pump = pump
         self._mirrored: tuple[Any, ...] = ()
         self._config_events = 0  # Applied/ResetDone emitted: a copy says which it follows
         self.ready = threading.Event()
@@ -167,11 +184,10 @@ class Runner:
 
     def poll(self) -> list[Any]:
         out = []
-        while True:
-            try:
-                out.append(self._events.get_nowait())
-            except queue.Empty:
-                return out
+        events = self._events
+        while events:
+            out.append(events.popleft())
+        return out
 
     def stop(self, timeout: float = 2.0) -> bool:
         """Ask the worker to stop and wait for it; True when it has ended."""
@@ -190,10 +206,9 @@ class Runner:
     def _emit(self, event: Any) -> None:
         if isinstance(event, Applied | ResetDone):
             self._config_events += 1  # the frame side waits for a copy taken after this
-        self._events.put(event)
+        self._events.append(event)
         if not isinstance(event, MetricsChunk | Status):
-            # rows and the status go out with the next wake-up (within 25 ms): waking the
-            # socket thread for each took the interpreter lock from training ~16 times a second
+            # rows and the status go out with the next pump (within 25 ms), not one each
             self._notify()
 
     def _main(self) -> None:
@@ -270,7 +285,9 @@ class Runner:
 
     def _chunk_ends(self) -> bool:
         """A chunk ends early for a frame's weight copy or a command (a control's change
-        waits one iteration, not the rest of the chunk)."""
+        waits one iteration, not the rest of the chunk), or to pump."""
+        if self._pump is not None:
+            return self._mirror.is_wanted() or self._pump.pump_due()
         return self._mirror.is_wanted() or not self._commands.empty()
 
     def _trained(self, work: Any) -> None:
@@ -294,6 +311,10 @@ class Runner:
     def _wait_command(self, timeout: float) -> None:
         if self._mirror is not None:
             timeout = min(timeout, 0.01)  # a wanted frame is never kept waiting long
+        if self._pump is not None:
+            self._pump.pump(max(0.0, timeout))
+            self._handle_queued()
+            return
         try:
             cmd = self._commands.get(timeout=max(0.0, timeout))
         except queue.Empty:
@@ -304,12 +325,18 @@ class Runner:
         """Handle queued commands; when paused, wait briefly for one. True if a view refresh
         is due because something changed."""
         changed = False
-        if block:
+        if self._pump is not None:
+            self._pump.pump(0.01 if block else 0.0)  # commands come in through ``send``
+        elif block:
             try:
                 cmd = self._commands.get(timeout=0.01 if self._mirror is not None else 0.1)
             except queue.Empty:
                 return False
             changed |= self._handle(cmd)
+        return self._handle_queued() or changed
+
+    def _handle_queued(self) -> bool:
+        changed = False
         while True:
             try:
                 cmd = self._commands.get_nowait()

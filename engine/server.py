@@ -4,16 +4,24 @@
                             [--threads N] [--autoplay]
 
 The window's process never imports torch; it starts this program as a child (or attaches
-to a ``serve`` process elsewhere) and speaks ``engine.protocol`` with it. Three threads:
+to a ``serve`` process elsewhere) and speaks ``engine.protocol`` with it.
 
-* the **training thread** (the ``Runner``): commands in, events out, and when a frame is
-  wanted a cheap copy of the weights (``engine.mirror``);
-* the **main thread** (this module): the socket. It decodes commands (a message it cannot
-  trust gets a ``Refused`` answer, never a crash), forwards events in order, and, when the
-  window has credit for a frame (``FrameWanted``: a slow screen gets fresh frames, never a
-  queue), has it drawn from the mirror by the frame process (``engine.frame_process``) or,
-  where that cannot draw it, draws it itself. It sleeps until the training thread wakes
-  it: each of its wake-ups takes the interpreter lock from training;
+One thread trains, and it also tends the socket: between iterations, every
+``SERVICE_EVERY`` seconds and when a frame's moment comes, it ``pump``s (decodes the
+commands waiting, forwards its events in order, hands a weight copy to the frame process
+and sends the frame it drew back). Its socket work used to run on a second Python thread
+that woke a hundred times a second, and each of its wake-ups took the interpreter lock from
+training (the window cost training 9% of its speed; the lock waits alone were 3%). A
+message that cannot be trusted gets a ``Refused`` answer, never a crash.
+
+The **main thread** sleeps, and steps in only where the training thread cannot:
+
+* while it is inside something long (a 10 s step, the first FID classifier, start-up): it
+  has not pumped for ``KEEP_S``, so the main thread tends the socket (pings answered, a
+  Shutdown obeyed) until the training thread is back;
+* a frame the frame process (``engine.frame_process``) cannot draw (image data, a
+  conditional network, weights on a GPU) is drawn here, on the main thread, from the weight
+  copy (``engine.mirror``), while training goes on;
 * signals: SIGTERM/SIGINT, and the death of ``--parent`` (polled, and on Linux also
   delivered by the kernel), end the process at once: no engine outlives its window.
 
@@ -26,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import itertools
 import json
 import math
 import os
@@ -48,11 +55,15 @@ if TYPE_CHECKING:
     from .frame_process import FrameProcess
 
 KEY_ENV = "GAN_PLAYGROUND_KEY"
-IDLE_POLL_MS = 25    # the longest sleep of the socket thread (rows, status, the parent)
-# ... while a window wants frames: each frame wakes the thread three times (the weight copy,
-# the frame process's answer, the window's credit), and rows and status go out with those;
-# a timeout of its own would only take the interpreter lock from training once more
-FRAMES_POLL_MS = 100
+IDLE_POLL_MS = 25    # the longest wait in one pump (a paused engine waits in the poll)
+# the training thread pumps at least this often while it trains: commands wait no longer;
+# while frames come, their own pumps (the copy's, the frame's moment) come more often
+SERVICE_EVERY = 0.025
+# ... and while a frame process draws, this often until the frame is back (its moment first)
+ANSWER_POLL_S = 0.002
+KEEP_S = 0.25  # no pump for this long (a long step, start-up): the main thread tends the socket
+KEEPER_POLL_MS = 20  # ...in turns this long, so the training thread takes over within them
+KEEPER_NAP_S = 0.1  # the main thread's sleep while the training thread tends the socket
 FRAME_EVERY = 1 / 30
 # The weight copy is taken this long before a frame is due: a step or two, and the frame
 # process's drawing, fit in it, so frames leave on time (measured on ring8, 2 cores: p95
@@ -69,9 +80,6 @@ def _devices() -> tuple[str, ...]:
     import torch
 
     return ("cpu", "cuda") if torch.cuda.is_available() else ("cpu",)
-
-
-_WAKE_NAMES = itertools.count()
 
 
 def readable(sock: zmq.Socket) -> Iterator[list[zmq.Frame]]:
@@ -123,23 +131,20 @@ class EngineServer:
         self.sock.bind(address)
         self.address = self.sock.getsockopt_string(zmq.LAST_ENDPOINT)
         self.mirror = Mirror()
-        # the training thread wakes the socket thread (an event, a weight copy): it sleeps
-        # otherwise, since each of its wake-ups takes the interpreter lock from training
-        self._wake = self.ctx.socket(zmq.PULL)
-        self._wake.setsockopt(zmq.LINGER, 0)
-        self._wake.setsockopt(zmq.CONFLATE, 1)
-        wake_at = f"inproc://engine-wake-{next(_WAKE_NAMES)}"
-        self._wake.bind(wake_at)
-        waker = self.ctx.socket(zmq.PUSH)  # used by the training thread only
-        waker.setsockopt(zmq.LINGER, 0)
-        waker.connect(wake_at)
-
-        def notify() -> None:
-            with contextlib.suppress(zmq.ZMQError):  # full: a wake-up is already pending
-                waker.send(b"", zmq.NOBLOCK)
-
+        # the socket is tended by one thread at a time (the training thread, or the main
+        # thread while the training thread is busy elsewhere)
+        self._io = threading.Lock()
+        self._pumped_at = -math.inf  # when the training thread last came to pump
+        self._next = 0.0  # when it is to pump next (0: at once; see ``pump_due``)
+        self._closed = False
+        # a frame drawn on the main thread: (FrameSource, ViewRequest) to draw, and
+        # (version, Snapshot or None, (message, traceback) or None) drawn
+        self._here_job: tuple[Any, Any] | None = None
+        self._here_done: tuple[int, Any, Any] | None = None
+        self._here_busy = False
+        self._keeper = threading.Event()  # wakes the main thread (a frame to draw, stop)
         self.runner = Runner(config, autoplay=autoplay, torch_threads=threads,
-                             mirror=self.mirror, notify=notify)
+                             mirror=self.mirror, notify=self._soon, pump=self)
         self.client: _Client | None = None
         self._watched = time.monotonic()  # when _watch last ran
         self.view: P.ViewRequest | None = None
@@ -154,7 +159,6 @@ class EngineServer:
         self.drawn = {"here": 0, "frame process": 0}  # frames sent, by where they were drawn
         self.poller = zmq.Poller()
         self.poller.register(self.sock, zmq.POLLIN)
-        self.poller.register(self._wake, zmq.POLLIN)
         self._last_frame = 0.0
         self._frame_error = ""
         self._stop = threading.Event()
@@ -162,10 +166,12 @@ class EngineServer:
 
     # ------------------------------------------------------------------ lifetime
     def serve(self) -> int:
+        """The main thread: start training, then sleep, stepping in where the training
+        thread cannot (see the module docstring)."""
         self.runner.start()
         try:
             while not self._stop.is_set():
-                self._once()
+                self._keep()
         finally:
             self._shutdown()
         return 0
@@ -173,47 +179,106 @@ class EngineServer:
     def stop(self, reason: str = "") -> None:
         self.exit_reason = self.exit_reason or reason
         self._stop.set()
+        self._keeper.set()
+
+    def _keep(self) -> None:
+        job = self._here_job
+        if job is not None:
+            self._here_job = None
+            self._draw_here(*job)
+        elif time.monotonic() - self._pumped_at > KEEP_S:
+            with self._io:
+                if not self._closed:
+                    self._once(KEEPER_POLL_MS / 1000)
+        else:
+            self._keeper.wait(KEEPER_NAP_S)
+            self._keeper.clear()
 
     def _shutdown(self) -> None:
-        with contextlib.suppress(Exception):
-            self._send(P.Bye(self.exit_reason))
+        got = self._io.acquire(timeout=0.5)  # a pump under way ends within a poll
+        try:
+            with contextlib.suppress(Exception):
+                self._send(P.Bye(self.exit_reason))
+        finally:
+            self._closed = True  # a pump after this touches no socket
+            if got:
+                self._io.release()
         self.runner.stop(timeout=0.5)
         if self.frames is not None:
             self.frames.close()
-        self._wake.close(0)
         self.sock.close(0)
 
     # ------------------------------------------------------------------ the loop
-    def _once(self) -> None:
-        # wake often only while a frame is wanted: every wake-up takes the interpreter lock
-        # from the training thread for a moment
-        # each call into ZeroMQ gives up the lock and takes it back: only sockets with
-        # something to read are read, and only what they hold (no "read until empty")
-        ready = dict(self.poller.poll(self._poll_ms()))
-        if self._wake in ready:
-            with contextlib.suppress(zmq.Again):
-                self._wake.recv(zmq.NOBLOCK)  # one wake-up at most is kept (CONFLATE)
-        if self.sock in ready:
+    def pump(self, timeout: float) -> None:
+        """Tend the socket (the training thread, between iterations): what came in, what
+        is to go out, the frame; waits up to ``timeout`` seconds for a message (a paused
+        engine). While the main thread holds the socket (the training thread was away),
+        this returns at once and comes back soon."""
+        self._pumped_at = now = time.monotonic()
+        if not self._io.acquire(blocking=False):
+            self._next = now + ANSWER_POLL_S
+            if timeout > 0:
+                time.sleep(min(timeout, ANSWER_POLL_S))  # a paused engine: no busy loop
+            return
+        try:
+            if not self._closed:
+                self._once(timeout)
+        finally:
+            self._io.release()
+
+    def pump_due(self) -> bool:
+        """Whether the training thread is to pump now (asked after every iteration)."""
+        return time.monotonic() >= self._next
+
+    def _soon(self) -> None:
+        """An event the window is waiting for (a change applied, a failure) or a weight
+        copy: pump after this iteration (rows and the status wait for the next pump)."""
+        self._next = 0.0
+
+    def _once(self, timeout: float) -> None:
+        """One turn: read what the sockets hold (waiting up to ``timeout`` seconds for
+        something, no longer than a frame held back is to wait), forward the training
+        thread's events, make or send the frame, watch the parent and the window."""
+        wait = min(self._poll_ms(), math.ceil(1000 * timeout)) if timeout > 0 else 0
+        if wait > 0:
+            ready = dict(self.poller.poll(wait))
+            sock = self.sock in ready
+            fp = self.frames is not None and self.frames.sock in ready
+        else:
+            # no poll: each socket says itself whether it holds a message (cheaper)
+            sock = fp = True
+        if sock:
             for frames in readable(self.sock):
                 self._receive([f.buffer for f in frames])
         if self.frames is not None:
-            self._from_frame_process(self.frames.sock in ready)
+            self._from_frame_process(fp)
+        self._from_main_thread()
         events = self.runner.poll()
         if events:
             self._forward(events)
         self._frame()
         self._watch()
+        self._next = self._next_pump()
+
+    def _next_pump(self) -> float:
+        """When the training thread is to pump next: a frame held back at its moment, a
+        frame being drawn from then on every ``ANSWER_POLL_S``, and otherwise within
+        ``SERVICE_EVERY`` (commands, the window's credit)."""
+        now = time.monotonic()
+        later = now + SERVICE_EVERY
+        if self._ready is None and self._drawing is None:
+            return later
+        at = self._last_frame + FRAME_EVERY - EARLY_S
+        if self._ready is None:
+            at = max(at, now + ANSWER_POLL_S)
+        return min(at, later)
 
     def _poll_ms(self) -> int:
-        """Sleep until a frame made early is to be sent; what else there is to do wakes the
-        poll (a message, the training thread's events and the weight copy asked for, the
-        frame process's answer)."""
+        """How long a pump may wait in the poll: until a frame made early is to be sent;
+        a message or the frame process's answer wakes the poll."""
         c = self.client
-        if c is None or self.view is None:
+        if c is None or self.view is None or c.credit <= 0 or self._ready is None:
             return IDLE_POLL_MS
-        if c.credit <= 0 or self._ready is None:
-            # the window's credit, the copy asked for or the frame process wakes the poll
-            return FRAMES_POLL_MS
         due = self._last_frame + FRAME_EVERY
         at = due - EARLY_S
         wait = 1000 * (at - time.monotonic())  # -inf after a change: at once
@@ -401,7 +466,7 @@ class EngineServer:
             if now >= due - EARLY_S:
                 self._send_frame(self._ready, now)
             return
-        if self._drawing is not None:
+        if self._drawing is not None or self._here_busy:
             return
         if now < due - MIRROR_LEAD:
             self.mirror.due = due - MIRROR_LEAD  # the training thread copies then
@@ -426,22 +491,48 @@ class EngineServer:
             src = self.mirror.acquire(newer_than=self._drawn)
             if src is None:
                 return
+        # drawn on the main thread while training goes on (``_draw_here``); the copy stays
+        # held (not refilled) until it is drawn
+        self._drawn = self._drawing = src.version
+        self._here_busy = True
+        self._here_job = (src, self.view)
+        self._keeper.set()
+
+    def _draw_here(self, src: Any, view: P.ViewRequest) -> None:
+        """Draw ``src``'s frame (the main thread): the pump that follows sends it."""
+        error = None
+        snap = None
         try:
             from .views import build_snapshot
 
-            snap = build_snapshot(src, self.view)  # type: ignore[arg-type]
+            snap = build_snapshot(src, view)
         except Exception as e:  # a frame that cannot be drawn must not end the engine
-            message = f"could not draw a frame: {type(e).__name__}: {str(e)[:200]}"
-            if message != self._frame_error:  # said once, not 30 times a second
-                self._frame_error = message
-                self._send(P.Failed(message, traceback.format_exc()))
-            self._drawn = src.version  # retried with the next state, not this one
-            return
+            error = (f"could not draw a frame: {type(e).__name__}: {str(e)[:200]}",
+                     traceback.format_exc())
         finally:
             self.mirror.release()
+        self._here_done = (src.version, snap, error)
+        self._next = 0.0
+
+    def _from_main_thread(self) -> None:
+        """Send (or hold) the frame the main thread drew; say once why one could not be."""
+        done = self._here_done
+        if done is None:
+            return
+        self._here_done = None
+        self._here_busy = False
+        version, snap, error = done
+        if self._drawing != version:
+            return  # a change made it stale
+        self._drawing = None
+        if error is not None:
+            if error[0] != self._frame_error:  # said once, not 30 times a second
+                self._frame_error = error[0]
+                self._send(P.Failed(*error))
+            return  # retried with the next state, not this one
         self._frame_error = ""
-        self._drawn = src.version
-        self._hold_or_send(snap)
+        if self.client is not None:
+            self._hold_or_send(snap)
 
     def _hold_or_send(self, frame: Any) -> None:
         """Send a frame (a Snapshot, or the parts of one the frame process encoded) now if

@@ -16,8 +16,8 @@ The engine runs in its own process in every case, as in the app. Each round meas
   the steps of the frames it paints (30 a second), its smoothness from the interval
   between paints of the plane (p95);
 * where the window's cost goes (Linux): the engine's training thread's share of the time
-  on a CPU, waiting for a CPU and waiting otherwise (for the interpreter lock, which the
-  engine's socket thread takes), its waits per second, the CPU of the engine's other
+  on a CPU, waiting for a CPU and waiting otherwise (for the interpreter lock, which any
+  other Python thread of the engine takes from it), its waits per second, the CPU of the engine's other
   threads, of its frame process and of the window's process;
 * the latency from a change handed over by a control (ring8's radius, alternating) to the
   first paint of a frame that shows it (p95), training at full speed, and how long

@@ -26,7 +26,7 @@ from engine import config as C
 from engine import protocol as P
 from engine.drawer import Drawer
 from engine.frame_process import FrameProcess
-from engine.frame_wire import pack, unpack
+from engine.frame_wire import pack, seal, unpack
 from engine.mirror import Mirror
 from engine.presets import builtin_presets, load_preset
 from engine.snapshot import ViewRequest
@@ -184,7 +184,7 @@ def test_hostile_messages_get_an_answer_not_a_crash(pair):
     ]
     for frames in bad:
         assert pair.drawer.on_message(frames), frames  # still running
-        reply = unpack(pair.key, pair.fp.sock.recv_multipart())[0]
+        reply = unpack(pair.key, pair.fp.sock.recv_multipart(), sealed=True)[0]
         assert reply["kind"] == "unable", (frames, reply)
     assert pair.drawer.on_message(bad[0])
     assert pair.fp.sock.poll(1000)
@@ -239,7 +239,7 @@ def test_a_bad_answer_from_the_frame_process_gives_it_up_and_never_fails_the_eng
         mirror = Mirror()
         src = copy_of(s, mirror)
         assert p.frame(src, EVERY_VIEW) is not None
-        p.peer.send_multipart(pack(p.key, header))
+        p.peer.send_multipart(seal(p.key, header))
         assert p.fp.sock.poll(1000)
         assert p.fp.receive() == []
         assert p.fp.broken.startswith("the frame process sent a bad message")
@@ -247,3 +247,36 @@ def test_a_bad_answer_from_the_frame_process_gives_it_up_and_never_fails_the_eng
         mirror.release()
     finally:
         p.peer.close(0)
+
+
+def test_a_sealed_answer_binds_its_header_and_parts_and_the_window_checks_the_frame():
+    """The frame process's answers are signed over the header, the number of parts and the
+    window message's own signature (its bytes are hashed once, by the window): a changed
+    header, a part added or dropped, or a forged signature is refused by the engine; a
+    changed byte inside the frame passes the engine and is refused by the window."""
+    from engine.protocol import ProtocolError, decode, encode
+    from engine.snapshot import Snapshot
+
+    key = b"k" * 32
+    snap = Snapshot(step=3, fake=np.zeros((4, 2), np.float32), real=np.ones((4, 2), np.float32),
+                    heatmap=None, box=(0.0, 1.0, 0.0, 1.0), heatmap_is_probability=True)
+    message = encode(P.Frame(snap), key)
+    frames = seal(key, {"kind": "frame", "version": 7}, message)
+    header, parts = unpack(key, frames, sealed=True)
+    assert header == {"kind": "frame", "version": 7}
+    assert decode(parts, key).snapshot.step == 3
+    head, *inner, sig = frames
+    for bad in ([b'{"kind":"frame","version":8}', *inner, sig],  # another frame's version
+                [head, *inner, inner[-1], sig],                   # a part added
+                [head, *inner[1:], sig],                          # a part dropped
+                [head, *inner, b"\0" * len(sig)],                 # a forged signature
+                seal(b"another key", {"kind": "frame", "version": 7}, message)):
+        with pytest.raises(ProtocolError):
+            unpack(key, bad, sealed=True)
+    with pytest.raises(ProtocolError):
+        unpack(key, frames)  # a sealed message is not a packed one
+    damaged = [bytes(p) for p in inner]
+    damaged[-2] = bytes([damaged[-2][0] ^ 1]) + damaged[-2][1:]
+    _, passed = unpack(key, [head, *damaged, sig], sealed=True)
+    with pytest.raises(ProtocolError):
+        decode(passed, key)
