@@ -313,7 +313,9 @@ class Runner:
             timeout = min(timeout, 0.01)  # a wanted frame is never kept waiting long
         if self._pump is not None:
             self._pump.pump(max(0.0, timeout))
-            self._handle_queued()
+            if not self._commands.empty():
+                self._handle_queued()
+                self._pump.pump(0.0)
             return
         try:
             cmd = self._commands.get(timeout=max(0.0, timeout))
@@ -327,7 +329,11 @@ class Runner:
         changed = False
         if self._pump is not None:
             self._pump.pump(0.01 if block else 0.0)  # commands come in through ``send``
-        elif block:
+            if not self._commands.empty():
+                changed = self._handle_queued()
+                self._pump.pump(0.0)  # their answers now, not after the next iteration
+            return changed
+        if block:
             try:
                 cmd = self._commands.get(timeout=0.01 if self._mirror is not None else 0.1)
             except queue.Empty:

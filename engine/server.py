@@ -137,6 +137,7 @@ class EngineServer:
         self._pumped_at = -math.inf  # when the training thread last came to pump
         self._next = 0.0  # when it is to pump next (0: at once; see ``pump_due``)
         self._closed = False
+        self._fault: Exception | None = None  # raised in a pump: ends the engine (``serve``)
         # a frame drawn on the main thread: (FrameSource, ViewRequest) to draw, and
         # (version, Snapshot or None, (message, traceback) or None) drawn
         self._here_job: tuple[Any, Any] | None = None
@@ -167,19 +168,28 @@ class EngineServer:
     # ------------------------------------------------------------------ lifetime
     def serve(self) -> int:
         """The main thread: start training, then sleep, stepping in where the training
-        thread cannot (see the module docstring)."""
+        thread cannot (see the module docstring). A fault in the socket's code on either
+        thread ends the engine (exit code 1, its traceback in the log), as it did when the
+        socket had a thread of its own: a window is told its engine died, never left
+        with one that trains unheard."""
         self.runner.start()
         try:
             while not self._stop.is_set():
                 self._keep()
         finally:
             self._shutdown()
+        if self._fault is not None:
+            raise self._fault
         return 0
 
     def stop(self, reason: str = "") -> None:
         self.exit_reason = self.exit_reason or reason
         self._stop.set()
-        self._keeper.set()
+        if threading.current_thread() is not threading.main_thread():
+            # wake the napping main thread. Not from the main thread itself: a signal
+            # handler runs there, possibly while ``wait`` holds the event's own lock
+            # (``set`` would then wait for it forever); its nap ends within KEEPER_NAP_S
+            self._keeper.set()
 
     def _keep(self) -> None:
         job = self._here_job
@@ -195,18 +205,26 @@ class EngineServer:
             self._keeper.clear()
 
     def _shutdown(self) -> None:
-        got = self._io.acquire(timeout=0.5)  # a pump under way ends within a poll
+        # a pump under way (a big file being encoded) keeps the socket: then no Bye, and
+        # the sockets are left to the process's exit rather than closed under it
+        got = self._io.acquire(timeout=0.5)
         try:
-            with contextlib.suppress(Exception):
-                self._send(P.Bye(self.exit_reason))
+            if got:
+                with contextlib.suppress(Exception):
+                    self._send(P.Bye(self.exit_reason))
         finally:
             self._closed = True  # a pump after this touches no socket
             if got:
                 self._io.release()
         self.runner.stop(timeout=0.5)
-        if self.frames is not None:
-            self.frames.close()
-        self.sock.close(0)
+        if not self._io.acquire(timeout=0.5):
+            return
+        try:
+            if self.frames is not None:
+                self.frames.close()
+            self.sock.close(0)
+        finally:
+            self._io.release()
 
     # ------------------------------------------------------------------ the loop
     def pump(self, timeout: float) -> None:
@@ -223,6 +241,9 @@ class EngineServer:
         try:
             if not self._closed:
                 self._once(timeout)
+        except Exception as e:  # noqa: BLE001 (the main thread re-raises it: see ``serve``)
+            self._fault = e
+            self.stop("the engine's socket loop failed")
         finally:
             self._io.release()
 
@@ -266,8 +287,8 @@ class EngineServer:
         ``SERVICE_EVERY`` (commands, the window's credit)."""
         now = time.monotonic()
         later = now + SERVICE_EVERY
-        if self._ready is None and self._drawing is None:
-            return later
+        if (self._ready is None and self._drawing is None) or self._here_busy:
+            return later  # (the main thread asks for a pump when its drawing is done)
         at = self._last_frame + FRAME_EVERY - EARLY_S
         if self._ready is None:
             at = max(at, now + ANSWER_POLL_S)

@@ -158,3 +158,91 @@ def test_the_window_is_answered_while_a_training_step_takes_seconds(monkeypatch)
         server.stop("test over")
         serving.join(3.0)
         w.sock.close(0)
+
+
+def test_a_command_taken_in_a_pump_is_answered_before_the_next_iteration(monkeypatch):
+    """The training thread pumps, handles what the pump brought, and pumps again before it
+    trains on: with iterations of a fifth of a second, a change's ``Applied`` (and the frame
+    after it) used to wait for one more iteration."""
+    from engine.mirror import Mirror
+    from engine.runner import Runner
+    from engine.session import Session
+
+    log: list = []
+    real = Session._iteration
+
+    def iteration(self) -> None:
+        log.append("iteration")
+        real(self)
+
+    monkeypatch.setattr(Session, "_iteration", iteration)
+
+    class Pump:
+        def __init__(self) -> None:
+            self.runner: Runner | None = None
+            self.sent = False
+
+        def pump(self, timeout: float) -> None:
+            r = self.runner
+            log.append(("pump", [type(e).__name__ for e in r.poll()]))
+            if not self.sent and log.count("iteration") >= 3:
+                r.send(P.Apply({"loss.name": "hinge"}))
+                log.append("sent")
+                self.sent = True
+
+        def pump_due(self) -> bool:
+            return True  # after every iteration
+
+    pump = Pump()
+    runner = Runner(with_changes(default_config(), SMALL), autoplay=True, mirror=Mirror(),
+                    pump=pump)
+    pump.runner = runner
+    runner.start()
+    def answered() -> int | None:
+        after = log[log.index("sent") + 1:] if "sent" in log else []
+        return next((i for i, x in enumerate(after)
+                     if isinstance(x, tuple) and "Applied" in x[1]), None)
+
+    try:
+        end = time.monotonic() + 30
+        while time.monotonic() < end and answered() is None:
+            time.sleep(0.01)
+    finally:
+        runner.stop()
+    at = answered()
+    assert at is not None
+    between = log[log.index("sent") + 1:][:at]
+    assert "iteration" not in between, between
+
+
+def test_a_fault_in_the_socket_code_on_the_training_thread_ends_the_engine(monkeypatch):
+    """As when the socket had a thread of its own: ``serve`` raises (exit code 1 and a
+    traceback in the log, so the window reports a dead engine), never a paused trainer
+    whose window hears nothing more."""
+    from engine.server import EngineServer
+
+    key = b"k" * 32
+    server = EngineServer("tcp://127.0.0.1:*", key, with_changes(default_config(), SMALL),
+                          autoplay=True, with_frame_process=False)
+    real = server._watch
+
+    def watch() -> None:
+        if threading.current_thread().name == "gan-engine":
+            raise RuntimeError("a bug in the socket's code")
+        real()
+
+    monkeypatch.setattr(server, "_watch", watch)
+    raised: list = []
+
+    def serve() -> None:
+        try:
+            server.serve()
+        except RuntimeError as e:
+            raised.append(e)
+
+    serving = threading.Thread(target=serve, daemon=True)
+    serving.start()
+    serving.join(30)
+    assert not serving.is_alive()
+    assert [str(e) for e in raised] == ["a bug in the socket's code"]
+    assert not server.runner.alive
