@@ -6,8 +6,8 @@ Drawing a frame on a thread of the engine process cost training a tenth of its s
 two cores, though the frame thread used under a tenth of a core: both threads take turns
 at one interpreter lock, and the training thread waited for it around every small op
 (measured: a drawer thread 0.95 of training alone, a drawer process 1.0). So the engine
-sends this process a copy of the weights (raw buffers, ``engine.frame_wire``) a few
-milliseconds before each frame is due, and this process draws the frame with the same
+copies the weights into a file this process maps (``engine.shared_weights``) a few
+milliseconds before each frame is due and says so in a message (``engine.frame_wire``), and this process draws the frame with the same
 ``engine.views.build_snapshot`` and sends it back already encoded for the window.
 
 What ``build_snapshot`` reads of a session, a ``Replica`` rebuilds from the config: the
@@ -38,6 +38,7 @@ from .lifetime import watch_parent_death, watchdog
 from .losses import LOSSES
 from .mirror import FrameNets, Looks, layout, tensors
 from .models import build_network, code_count
+from .shared_weights import WeightsIn
 from .snapshot import ViewRequest
 
 
@@ -128,6 +129,7 @@ class Drawer:
         self.spec = -1
         self.unable = ""  # why this spec's frames cannot be drawn here
         self.pending: dict[str, Any] | None = None  # a draw waiting for view batches
+        self.weights: WeightsIn | None = None  # the spec's shared weights file
 
     def send(self, header: dict[str, Any], message: list[Any] = ()) -> None:  # type: ignore[assignment]
         """``message``: a window message (``protocol.encode``'s parts), see ``seal``."""
@@ -152,9 +154,14 @@ class Drawer:
             return False
         if kind == "spec":
             self.spec, self.pending, self.replica, self.unable = int(header["spec"]), None, None, ""
+            if self.weights is not None:
+                self.weights.close()
+            self.weights = None
             try:
                 self.replica = Replica(header["config"], header["layout"])
+                self.weights = WeightsIn(header.get("weights"), header["layout"])
             except Exception as e:  # anything at all: the engine draws these frames itself
+                self.replica = None
                 self.unable = f"{type(e).__name__}: {str(e)[:200]}"
         elif kind == "batches" and self.replica is not None and header["spec"] == self.spec:
             self.replica.add_batches(int(header["n_fake"]), int(header["n_real"]),
@@ -165,8 +172,8 @@ class Drawer:
                 self.send({"kind": "unable", "version": header["version"],
                            "spec": self.spec, "message": self.unable})
                 return True
-            try:
-                self.replica.load(arrays_in(header["arrays"], buffers))
+            try:  # copied out of the shared file now: the engine may write it again
+                self.replica.load(self.weights.arrays(header["slot"]))  # type: ignore[union-attr]
             except (ValueError, P.ProtocolError) as e:
                 self.send({"kind": "unable", "version": header["version"], "spec": self.spec,
                            "message": str(e)[:200]})

@@ -22,7 +22,8 @@ import zmq
 
 from . import protocol as P
 from .drawer import drawable
-from .frame_wire import arrays_out, blob_of, head_of, pack, pack_head, unpack
+from .frame_wire import arrays_out, head_of, pack, pack_head, unpack
+from .shared_weights import WeightsOut
 
 ENV = "GAN_PLAYGROUND_FRAME_PROCESS"
 ANSWER_WITHIN_S = 3.0  # a frame asked for and not answered by then: the process is given up
@@ -44,7 +45,8 @@ def _address(inside: str | None = None) -> tuple[str, str | None, str | None]:
     SIGKILL). The socket goes straight in it: a Unix socket's path has 107 bytes at most,
     and a nested folder would use 24 of them."""
     if sys.platform == "win32":
-        return "tcp://127.0.0.1:*", None, None
+        # the socket is a port; the folder holds the weights file (``engine.shared_weights``)
+        return "tcp://127.0.0.1:*", tempfile.mkdtemp(prefix="gan-frames-"), None
     if inside is not None and os.path.isdir(inside):
         path = os.path.join(inside, "frames.sock")
         return f"ipc://{path}", None, path
@@ -65,6 +67,11 @@ class FrameProcess:
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.setsockopt(zmq.MAXMSGSIZE, P.MAX_MESSAGE)
         address, self._folder, self._socket_file = _address(inside)
+        # where the weights file goes (``engine.shared_weights``): beside the socket
+        self._files = self._folder or (os.path.dirname(self._socket_file)
+                                       if self._socket_file else tempfile.gettempdir())
+        self._weights: WeightsOut | None = None
+        self._slot = 0
         self.sock.bind(address)
         self.address = self.sock.getsockopt_string(zmq.LAST_ENDPOINT)
         self.proc: subprocess.Popen[bytes] | None = None
@@ -83,7 +90,6 @@ class FrameProcess:
         self._spec = 0
         self._unable = -1  # a spec this process said it cannot draw
         self._views: Any = None  # the ViewBatches behind the spec (for ``need``)
-        self._arrays: list[dict[str, Any]] | None = None  # the weights' descriptions (per spec)
         # the last view request, and the end of a draw's header for it (its JSON and the
         # weights' descriptions)
         self._view: tuple[Any, bytes] = (None, b"")
@@ -130,34 +136,37 @@ class FrameProcess:
 
     # ------------------------------------------------------------------ out
     def draw(self, src: Any, view: P.ViewRequest) -> bool:
-        """Ask for ``src``'s frame (the weights are copied into the message: ``src`` may
-        be released at once). False when this state cannot be sent (the engine draws it)."""
+        """Ask for ``src``'s frame (the weights are copied into the shared file at once:
+        ``src`` may be released). False when this state cannot be sent (the engine draws
+        it)."""
         try:
             if not self._same(src):
                 self._spec += 1
                 self._sent = (src.config, src._views, src.layout)
                 self._views = src._views
+                if self._weights is not None:
+                    self._weights.close()
+                self._weights = None
+                self._weights = WeightsOut(self._files, src.layout, self._spec)
                 spec = pack(self.key, {"kind": "spec", "spec": self._spec, "config": src.config,
-                                       "layout": [list(x) for x in src.layout]})
+                                       "layout": [list(x) for x in src.layout],
+                                       "weights": self._weights.path})
                 self._send_frames(spec)
-                self._arrays = None
-            # one buffer, not one per tensor, and a header made of parts kept between
-            # frames: this runs on the training thread 30 times a second, so what a spec
-            # fixes (the weights' descriptions) and the view request's JSON are made once
-            weights = [t.numpy() for t in src._tensors]
-            if self._arrays is None:
-                self._arrays, blob = arrays_out(weights)
                 self._view = (None, b"")
-            else:
-                blob = blob_of(weights)
+            # the weights go into the shared file, the other slot than last time; the
+            # header is made of parts kept between frames (the view request's JSON is made
+            # once): this runs on the training thread 30 times a second
+            self._slot = 1 - self._slot
+            self._weights.write(self._slot, src._tensors)  # type: ignore[union-attr]
             if self._view[0] is not view:
-                fixed = head_of({"view": asdict(view), "arrays": self._arrays})
-                self._view = (view, fixed[1:])  # '"view":...}'
+                self._view = (view, head_of({"view": asdict(view)})[1:])  # '"view":...}'
             head = b'{"kind":"draw","spec":%d,"version":%d,"step":%d,"d_updates":%d,' \
-                   b'"g_updates":%d,%s' % (self._spec, src.version, src.step, src.d_updates,
-                                          src.g_updates, self._view[1])
-            ask = pack_head(self.key, head, [blob])
-        except (TypeError, ValueError, RuntimeError):  # e.g. a config with inf, bf16 weights
+                   b'"g_updates":%d,"slot":%d,%s' % (self._spec, src.version, src.step,
+                                                    src.d_updates, src.g_updates, self._slot,
+                                                    self._view[1])
+            ask = pack_head(self.key, head)
+        except (TypeError, ValueError, RuntimeError, OSError):
+            # e.g. a config with inf, bf16 weights, no room for the file
             self._unable = self._spec
             return False
         self._send_frames(ask)
@@ -232,6 +241,9 @@ class FrameProcess:
         with contextlib.suppress(Exception):
             self.sock.send_multipart(pack(self.key, {"kind": "stop"}), zmq.NOBLOCK)
         self.sock.close(0)
+        if self._weights is not None:
+            self._weights.close()
+            self._weights = None
         if self.proc is not None and self.proc.poll() is None:
             try:
                 self.proc.wait(0.3)

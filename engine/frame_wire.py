@@ -80,15 +80,8 @@ def arrays_out(arrays: Sequence[np.ndarray]) -> tuple[list[dict[str, Any]], byte
         if a.dtype.name not in DTYPES:
             raise ValueError(f"cannot send a {a.dtype.name} array")
         specs.append({"dtype": a.dtype.name, "shape": list(a.shape)})
-    return specs, blob_of(arrays)
-
-
-def blob_of(arrays: Sequence[np.ndarray]) -> bytes:
-    """The bytes of ``arrays``, one after another (what ``arrays_out`` describes): alone,
-    for a message whose descriptions are already known (a dtype name costs microseconds,
-    a frame's weights are a dozen arrays, 30 times a second)."""
-    return b"".join([memoryview(np.ascontiguousarray(a)).cast("B") if a.size else b""
-                     for a in arrays])
+    return specs, b"".join([memoryview(np.ascontiguousarray(a)).cast("B") if a.size else b""
+                            for a in arrays])
 
 
 def arrays_in(specs: Any, buffers: Sequence[Any]) -> list[np.ndarray]:

@@ -174,9 +174,9 @@ def test_hostile_messages_get_an_answer_not_a_crash(pair):
         pack(pair.key, {"kind": "draw", "spec": spec, "version": 1}),  # fields missing
         pack(pair.key, {"kind": "draw", "spec": spec, "version": 2, "step": "x",
                         "arrays": "no"}),
-        pack(pair.key, {"kind": "draw", "spec": spec, "version": 3, "step": 1,
-                        "d_updates": 1, "g_updates": 1, "view": {},
-                        "arrays": [{"dtype": "float32", "shape": [1 << 40]}]}, [b"1234"]),
+        *[pack(pair.key, {"kind": "draw", "spec": spec, "version": 3, "step": 1,
+                          "d_updates": 1, "g_updates": 1, "view": {}, "slot": slot})
+          for slot in (2, -1, "0", True, None)],  # no such slot of the weights file
         pack(pair.key, {"kind": "batches", "spec": spec, "n_fake": 1, "n_real": 1,
                         "labelled": [False, False], "arrays": []}),
         pack(b"another key", {"kind": "stop"}),
