@@ -23,7 +23,7 @@ import zmq
 from . import protocol as P
 from .drawer import drawable
 from .frame_wire import arrays_out, head_of, pack, pack_head, unpack
-from .shared_weights import WeightsOut
+from .shared_weights import WeightsOut, remove
 
 ENV = "GAN_PLAYGROUND_FRAME_PROCESS"
 ANSWER_WITHIN_S = 3.0  # a frame asked for and not answered by then: the process is given up
@@ -72,6 +72,8 @@ class FrameProcess:
                                        if self._socket_file else tempfile.gettempdir())
         self._weights: WeightsOut | None = None
         self._slot = 0
+        self._request = 0  # draws asked for; an answer names the one it answers
+        self._stale: list[str] = []  # weights files not removed yet (see ``_drop_weights``)
         self.sock.bind(address)
         self.address = self.sock.getsockopt_string(zmq.LAST_ENDPOINT)
         self.proc: subprocess.Popen[bytes] | None = None
@@ -93,7 +95,7 @@ class FrameProcess:
         # the last view request, and the end of a draw's header for it (its JSON and the
         # weights' descriptions)
         self._view: tuple[Any, bytes] = (None, b"")
-        self.asked: tuple[int, float] | None = None  # (version, when) of the frame asked for
+        self.asked: tuple[int, float] | None = None  # (request, when) of the frame asked for
 
     # ------------------------------------------------------------------ state
     def usable(self, src: Any) -> bool:
@@ -135,43 +137,56 @@ class FrameProcess:
         self.close()
 
     # ------------------------------------------------------------------ out
-    def draw(self, src: Any, view: P.ViewRequest) -> bool:
+    def draw(self, src: Any, view: P.ViewRequest) -> int | None:
         """Ask for ``src``'s frame (the weights are copied into the shared file at once:
-        ``src`` may be released). False when this state cannot be sent (the engine draws
-        it)."""
+        ``src`` may be released). Returns the request's number, which its answer carries
+        (a copy drawn twice, for two view requests, is two requests: the answer for the
+        old view is not taken for the new one's); None when this state cannot be sent
+        (the engine draws it)."""
         try:
             if not self._same(src):
                 self._spec += 1
                 self._sent = (src.config, src._views, src.layout)
                 self._views = src._views
-                if self._weights is not None:
-                    self._weights.close()
-                self._weights = None
+                self._drop_weights()
                 self._weights = WeightsOut(self._files, src.layout, self._spec)
                 spec = pack(self.key, {"kind": "spec", "spec": self._spec, "config": src.config,
                                        "layout": [list(x) for x in src.layout],
                                        "weights": self._weights.path})
                 self._send_frames(spec)
                 self._view = (None, b"")
+                if self.broken:  # given up on the way (and closed): the engine draws
+                    return None
             # the weights go into the shared file, the other slot than last time; the
             # header is made of parts kept between frames (the view request's JSON is made
             # once): this runs on the training thread 30 times a second
             self._slot = 1 - self._slot
-            self._weights.write(self._slot, src._tensors)  # type: ignore[union-attr]
+            if self._weights is None:
+                return None
+            self._weights.write(self._slot, src._tensors)
             if self._view[0] is not view:
                 self._view = (view, head_of({"view": asdict(view)})[1:])  # '"view":...}'
+            self._request += 1
             head = b'{"kind":"draw","spec":%d,"version":%d,"step":%d,"d_updates":%d,' \
-                   b'"g_updates":%d,"slot":%d,%s' % (self._spec, src.version, src.step,
+                   b'"g_updates":%d,"slot":%d,%s' % (self._spec, self._request, src.step,
                                                     src.d_updates, src.g_updates, self._slot,
                                                     self._view[1])
             ask = pack_head(self.key, head)
-        except (TypeError, ValueError, RuntimeError, OSError):
+        except (TypeError, ValueError, RuntimeError, OSError, OverflowError):
             # e.g. a config with inf, bf16 weights, no room for the file
             self._unable = self._spec
-            return False
+            return None
         self._send_frames(ask)
-        self.asked = (src.version, time.monotonic())
-        return not self.broken
+        self.asked = (self._request, time.monotonic())
+        return None if self.broken else self._request
+
+    def _drop_weights(self) -> None:
+        """Close the spec's weights file; one that cannot be removed yet (Windows: the frame
+        process maps it until it reads the next spec) is tried again at the next spec."""
+        if self._weights is not None and not self._weights.close():
+            self._stale.append(self._weights.path)
+        self._weights = None
+        self._stale = [p for p in self._stale if not remove(p)]
 
     def _send(self, header: dict[str, Any], buffers: list[Any] = ()) -> None:  # type: ignore[assignment]
         self._send_frames(pack(self.key, header, buffers))
@@ -184,8 +199,8 @@ class FrameProcess:
 
     # ------------------------------------------------------------------ in
     def receive(self) -> list[tuple[str, int, Any]]:
-        """What came back: ``("frame", version, parts)`` (parts encoded for the window)
-        and ``("unable", version, message)``; ``need`` is answered here."""
+        """What came back: ``("frame", request, parts)`` (parts encoded for the window)
+        and ``("unable", request, message)``; ``need`` is answered here."""
         out: list[tuple[str, int, Any]] = []
         while not self.broken and self.sock.get(zmq.EVENTS) & zmq.POLLIN:
             try:
@@ -241,9 +256,7 @@ class FrameProcess:
         with contextlib.suppress(Exception):
             self.sock.send_multipart(pack(self.key, {"kind": "stop"}), zmq.NOBLOCK)
         self.sock.close(0)
-        if self._weights is not None:
-            self._weights.close()
-            self._weights = None
+        self._drop_weights()
         if self.proc is not None and self.proc.poll() is None:
             try:
                 self.proc.wait(0.3)

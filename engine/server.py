@@ -156,7 +156,9 @@ class EngineServer:
         # frame it is drawing (None again after a change: its answer is then not sent)
         self.frames: FrameProcess | None = None
         self._frames_wanted = with_frame_process
-        self._drawing: int | None = None
+        # the frame being drawn: ("fp", the frame process's request number) or ("here",
+        # the copy's version); an answer for anything else is stale and dropped
+        self._drawing: tuple[str, int] | None = None
         self.drawn = {"here": 0, "frame process": 0}  # frames sent, by where they were drawn
         self.poller = zmq.Poller()
         self.poller.register(self.sock, zmq.POLLIN)
@@ -345,8 +347,8 @@ class EngineServer:
 
     def _from_frame_process(self, readable: bool) -> None:
         fp = self.frames
-        for kind, version, body in fp.receive() if readable else ():
-            if self._drawing != version:
+        for kind, request, body in fp.receive() if readable else ():
+            if self._drawing != ("fp", request):
                 continue  # answers a request a change has made stale
             self._drawing = None
             if kind == "unable":
@@ -502,19 +504,20 @@ class EngineServer:
         fp = self.frames
         if fp is not None and fp.usable(src):
             try:
-                sent = fp.draw(src, self.view)
+                request = fp.draw(src, self.view)
             finally:
                 self.mirror.release()
-            if sent:
+            if request is not None:
                 self._drawn = src.version
-                self._drawing = src.version
+                self._drawing = ("fp", request)
                 return
             src = self.mirror.acquire(newer_than=self._drawn)
             if src is None:
                 return
         # drawn on the main thread while training goes on (``_draw_here``); the copy stays
         # held (not refilled) until it is drawn
-        self._drawn = self._drawing = src.version
+        self._drawn = src.version
+        self._drawing = ("here", src.version)
         self._here_busy = True
         self._here_job = (src, self.view)
         self._keeper.set()
@@ -543,7 +546,7 @@ class EngineServer:
         self._here_done = None
         self._here_busy = False
         version, snap, error = done
-        if self._drawing != version:
+        if self._drawing != ("here", version):
             return  # a change made it stale
         self._drawing = None
         if error is not None:

@@ -19,6 +19,7 @@ except for a frame the engine will drop as stale anyway.
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import mmap
 import os
@@ -68,13 +69,17 @@ class WeightsOut:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0),
                      0o600)
         try:
-            os.ftruncate(fd, SLOTS * self.slot_bytes)
-            self._map = mmap.mmap(fd, SLOTS * self.slot_bytes)
-        finally:
-            os.close(fd)
-        base = torch.frombuffer(self._map, dtype=torch.uint8)
-        self._slots = [[self._view(base, k * self.slot_bytes + at, dtype, shape)
-                        for at, dtype, shape in self.places] for k in range(SLOTS)]
+            try:
+                _reserve(fd, SLOTS * self.slot_bytes)
+                self._map = mmap.mmap(fd, SLOTS * self.slot_bytes)
+            finally:
+                os.close(fd)
+            base = torch.frombuffer(self._map, dtype=torch.uint8)
+            self._slots = [[self._view(base, k * self.slot_bytes + at, dtype, shape)
+                            for at, dtype, shape in self.places] for k in range(SLOTS)]
+        except BaseException:
+            remove(self.path)
+            raise
 
     @staticmethod
     def _view(base: torch.Tensor, at: int, dtype: str, shape: tuple[int, ...]) -> torch.Tensor:
@@ -86,12 +91,37 @@ class WeightsOut:
         with torch.no_grad():
             torch._foreach_copy_(self._slots[slot], list(tensors))
 
-    def close(self) -> None:
+    def close(self) -> bool:
+        """Unmap and remove the file; False when it could not be removed yet (Windows,
+        while the frame process still maps it: ``remove`` it again later)."""
         self._slots = []
         with contextlib.suppress(BufferError, ValueError):
             self._map.close()  # once the views above are gone; else when they are collected
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)
+        return remove(self.path)
+
+
+def _reserve(fd: int, size: int) -> None:
+    """Give the file its size, its room taken now where the system can: on a full disk
+    (or tmpfs) that is an OSError here, not a SIGBUS in the middle of a copy."""
+    if hasattr(os, "posix_fallocate"):
+        try:
+            os.posix_fallocate(fd, 0, size)
+            return
+        except OSError as e:
+            if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                raise
+    os.ftruncate(fd, size)
+
+
+def remove(path: str) -> bool:
+    """Remove a weights file; True when it is gone."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True
 
 
 class WeightsIn:

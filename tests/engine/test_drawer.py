@@ -71,15 +71,18 @@ class Pair:
 
     def frame(self, src: Any, view: ViewRequest) -> Any:
         """The frame of ``src`` as the frame process draws it (None: left to the engine)."""
-        if not self.fp.usable(src) or not self.fp.draw(src, view):
+        if not self.fp.usable(src):
+            return None
+        request = self.fp.draw(src, view)
+        if request is None:
             return None
         answers = self.pump()
         deadline = time.monotonic() + 10
         while not answers and time.monotonic() < deadline:  # a loaded machine: the answer
             answers = self.pump()                          # may take longer than one poll
         assert [a[0] for a in answers] in (["frame"], ["unable"]), answers
-        kind, version, body = answers[0]
-        assert version == src.version
+        kind, answered, body = answers[0]
+        assert answered == request
         if kind == "unable":
             return None
         msg = P.decode([bytes(f) for f in body], self.key)  # what the window receives

@@ -179,3 +179,80 @@ def test_no_frame_from_the_frame_process_after_a_change_shows_the_state_before_i
     assert_changes_show_in_the_next_frame(w, boxes, 30)
     drawn = {k: v - before[k] for k, v in w.server.drawn.items()}
     assert drawn["frame process"] >= 25 and drawn["here"] <= 3, drawn
+
+
+def test_the_answer_for_the_view_before_a_setview_is_not_sent_as_the_new_views_frame():
+    """A view change while the frame process draws the same weight copy for the old view:
+    the copy is asked for again, and only the answer to that second request goes to the
+    window (both carried the copy's version, and the first answer, the old view's, was
+    taken for the new view's)."""
+    from engine.server import _Client
+    from engine.session import Session
+
+    class FakeFrameProcess:
+        sock = None
+        broken = ""
+
+        def __init__(self) -> None:
+            self.requests: list[P.ViewRequest] = []
+            self.answers: list[tuple[str, int, Any]] = []
+
+        def usable(self, src: Any) -> bool:
+            return True
+
+        def draw(self, src: Any, view: P.ViewRequest) -> int:
+            self.requests.append(view)
+            return len(self.requests)
+
+        def receive(self) -> list[tuple[str, int, Any]]:
+            out, self.answers = self.answers, []
+            return out
+
+        def check(self) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    server = EngineServer("tcp://127.0.0.1:*", b"k", with_changes(default_config(), SMALL),
+                          with_frame_process=False)
+    sent: list = []
+    try:
+        server._send_parts = sent.append  # type: ignore[method-assign]
+        fp = server.frames = FakeFrameProcess()  # type: ignore[assignment]
+        assert server.mirror.refresh(Session(with_changes(default_config(), SMALL)), 0)
+        server.client, server.view = _Client(b"w", credit=4), VIEW
+        server._frame()
+        new_view = P.ViewRequest(n_fake=32, n_real=32, grid=8)
+        server._on_message(b"w", P.SetView(new_view))
+        server._frame()
+        assert fp.requests == [VIEW, new_view]  # the same copy, asked for twice
+        fp.answers = [("frame", 1, [b"old view"]), ("frame", 2, [b"new view"])]
+        server._from_frame_process(True)
+        assert sent == [[b"new view"]]
+    finally:
+        server.frames = None
+        server._shutdown()
+
+
+def test_a_frame_process_given_up_while_its_spec_is_sent_leaves_the_frame_to_the_engine():
+    """The frame process gone (nobody on its socket) when a change makes the engine send a
+    new spec: the engine gives it up and draws the frame itself; it used to go on to write
+    the weights file it had just closed, and the error ended the engine."""
+    from engine.frame_process import FrameProcess
+    from engine.mirror import Mirror
+    from engine.session import Session
+
+    fp = FrameProcess(secrets.token_bytes(32), zmq.Context.instance(), spawn=False)
+    try:
+        fp.ready = True
+        mirror = Mirror()
+        assert mirror.refresh(Session(with_changes(default_config(), SMALL)), 0)
+        src = mirror.acquire()
+        assert fp.usable(src)
+        assert fp.draw(src, VIEW) is None
+        assert fp.broken.startswith("the frame process cannot be reached")
+        assert not fp.usable(src)
+        mirror.release()
+    finally:
+        fp.close()
