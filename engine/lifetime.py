@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import sys
 import threading
 import time
 
 WATCHDOG_GRACE_S = 1.0  # the parent gone this long: the process ends, whatever it does
+# the private folder a window makes for its engine's socket (``gui.engine_client``), where
+# the engine also puts its frame process's socket and weights file
+ENGINE_FOLDER_PREFIX = "gan-playground-"
 
 
 def watch_parent_death() -> None:
@@ -46,3 +50,16 @@ def watchdog(parent: int, grace: float = WATCHDOG_GRACE_S) -> None:
                 os._exit(0)
 
     threading.Thread(target=run, name="parent-watchdog", daemon=True).start()
+
+
+def remove_engine_folder(address: str) -> None:
+    """Remove the private folder of an engine's socket (``ipc://FOLDER/engine.sock``).
+
+    Its window removes it once the engine has ended; a window that was killed cannot, and
+    each one left a folder in the temp directory for good. The engine, which outlives its
+    window by a moment, removes it then."""
+    if not address.startswith("ipc://"):
+        return
+    folder = os.path.dirname(address[len("ipc://"):])
+    if os.path.basename(folder).startswith(ENGINE_FOLDER_PREFIX):
+        shutil.rmtree(folder, ignore_errors=True)

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 import zmq
 
 from . import protocol as P
-from .lifetime import watch_parent_death, watchdog
+from .lifetime import remove_engine_folder, watch_parent_death, watchdog
 
 if TYPE_CHECKING:
     from .frame_process import FrameProcess
@@ -619,6 +619,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     code = server.serve()
+    if a.parent is not None and os.getppid() != a.parent:
+        remove_engine_folder(server.address)  # the window is gone: nobody else will
     sys.stdout.flush()
     os._exit(code)  # daemon threads (a long step) must not keep the process alive
 

@@ -31,9 +31,10 @@ from typing import Any
 import zmq
 
 from engine import protocol as P
+from engine.lifetime import ENGINE_FOLDER_PREFIX
 
 KEY_ENV = "GAN_PLAYGROUND_KEY"
-FOLDER_PREFIX = "gan-playground-"  # the private folder of a local engine's socket
+FOLDER_PREFIX = ENGINE_FOLDER_PREFIX  # the private folder of a local engine's socket
 REPORT_BYTES = 256 * 1024  # of the engine's log kept in a crash report
 
 

@@ -56,6 +56,8 @@ class Client:
         self.sock = zmq.Context.instance().socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.connect(address)
+        self.attached = False  # once attached, it pings while it waits (``wait_for``)
+        self.pinged = 0.0
 
     def send(self, msg) -> None:
         self.sock.send_multipart(P.encode(msg, self.key))
@@ -66,6 +68,11 @@ class Client:
     def wait_for(self, kind, timeout: float = 30.0, pred=lambda m: True):
         end = time.monotonic() + timeout
         while time.monotonic() < end:
+            if self.attached and time.monotonic() - self.pinged > 2.0:
+                # as the window does: a served engine lets a window silent for 10 s go,
+                # and on a loaded machine the engine's start alone has taken that long
+                self.pinged = time.monotonic()
+                self.send(P.Ping())
             if self.sock.poll(50):
                 frames = self.sock.recv_multipart()
                 msg = P.decode(frames, self.key)
@@ -93,6 +100,7 @@ def attach(server: Server) -> Client:
     c.send(P.Hello())
     welcome = c.wait_for(P.Welcome)
     assert welcome.accepted
+    c.attached = True
     c.wait_for(P.Applied)
     return c
 

@@ -239,6 +239,10 @@ def test_killing_the_windows_process_ends_its_engine_within_two_seconds(tmp_path
             time.sleep(0.05)
         (drawer_pid,) = _children(engine_pid)  # the frame process
         assert _alive(engine_pid) and _alive(drawer_pid)
+        args = Path(f"/proc/{engine_pid}/cmdline").read_bytes().split(b"\0")
+        listen = args[args.index(b"--listen") + 1].decode()
+        folder = Path(listen.removeprefix("ipc://")).parent
+        assert folder.name.startswith("gan-playground-") and folder.is_dir()
         gui_proc.kill()
         gui_proc.wait(5)
         t0 = time.monotonic()
@@ -247,6 +251,8 @@ def test_killing_the_windows_process_ends_its_engine_within_two_seconds(tmp_path
         assert not _alive(engine_pid), "the engine outlived its window"
         assert not _alive(drawer_pid), "the frame process outlived its engine"
         assert time.monotonic() - t0 < 2.0
+        # nobody is left to remove the engine's private folder but the engine itself
+        assert not folder.exists(), sorted(p.name for p in folder.iterdir())
     finally:
         if gui_proc.poll() is None:
             gui_proc.kill()
