@@ -48,6 +48,14 @@ def _tasks(pid: int) -> dict[int, tuple[str, int, int]]:
     return out
 
 
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            out += [int(c) for c in f.read().split()]
+    return out
+
+
 class Window:
     """A bare window: attaches, asks for every frame it gets another."""
 
@@ -88,7 +96,15 @@ def test_while_a_window_takes_frames_no_other_python_thread_of_the_engine_wakes_
         w.send(P.SetView(P.ViewRequest(n_fake=128, n_real=128, grid=32)))
         w.send(P.FrameWanted(2))
         w.send(P.Play())
-        w.run(6.0)  # the frame process starts once training is set up
+        # until the frame process is ready (it starts once training is set up and imports
+        # torch and the views first), frames are drawn on the main thread: measure once
+        # half a second has passed with the main thread nearly asleep (at most 60 s)
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            wakes = _tasks(proc.pid)[proc.pid][2]
+            w.run(0.5)
+            if _tasks(proc.pid)[proc.pid][2] - wakes < 15 and _children(proc.pid):
+                break
         before, frames = _tasks(proc.pid), w.frames
         w.run(2.0)
         after = _tasks(proc.pid)
