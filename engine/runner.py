@@ -312,10 +312,7 @@ class Runner:
         if self._mirror is not None:
             timeout = min(timeout, 0.01)  # a wanted frame is never kept waiting long
         if self._pump is not None:
-            self._pump.pump(max(0.0, timeout))
-            if not self._commands.empty():
-                self._handle_queued()
-                self._pump.pump(0.0)
+            self._pumped(max(0.0, timeout))
             return
         try:
             cmd = self._commands.get(timeout=max(0.0, timeout))
@@ -328,11 +325,7 @@ class Runner:
         is due because something changed."""
         changed = False
         if self._pump is not None:
-            self._pump.pump(0.01 if block else 0.0)  # commands come in through ``send``
-            if not self._commands.empty():
-                changed = self._handle_queued()
-                self._pump.pump(0.0)  # their answers now, not after the next iteration
-            return changed
+            return self._pumped(0.01 if block else 0.0)
         if block:
             try:
                 cmd = self._commands.get(timeout=0.01 if self._mirror is not None else 0.1)
@@ -340,6 +333,16 @@ class Runner:
                 return False
             changed |= self._handle(cmd)
         return self._handle_queued() or changed
+
+    def _pumped(self, timeout: float) -> bool:
+        """Pump (commands come in through ``send``), handle what it brought, and pump
+        again so their answers leave now, not after the next iteration."""
+        self._pump.pump(timeout)  # type: ignore[union-attr]
+        if self._commands.empty():
+            return False
+        changed = self._handle_queued()
+        self._pump.pump(0.0)  # type: ignore[union-attr]
+        return changed
 
     def _handle_queued(self) -> bool:
         changed = False

@@ -19,7 +19,6 @@ import contextlib
 import json
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -31,7 +30,7 @@ from typing import Any
 import zmq
 
 from engine import protocol as P
-from engine.lifetime import ENGINE_FOLDER_PREFIX
+from engine.lifetime import ENGINE_FOLDER_PREFIX, remove_engine_folder
 
 KEY_ENV = "GAN_PLAYGROUND_KEY"
 FOLDER_PREFIX = ENGINE_FOLDER_PREFIX  # the private folder of a local engine's socket
@@ -161,12 +160,9 @@ class EngineProcess:
             os.unlink(self._log.name)
         with contextlib.suppress(OSError):
             os.unlink(self._config_file)
-        if self.address.startswith("ipc://"):
-            # the private folder _local_address made: the engine's socket, and its frame
-            # process's folder (engine.frame_process), which a killed engine cannot remove
-            folder = Path(self.address[len("ipc://"):]).parent
-            if folder.name.startswith(FOLDER_PREFIX):
-                shutil.rmtree(folder, ignore_errors=True)
+        # the private folder _local_address made: the engine's socket, its frame process's
+        # socket and weights file, which a killed engine cannot remove
+        remove_engine_folder(self.address)
 
 
 SCHEME = "gan+tcp://"

@@ -329,17 +329,17 @@ class EngineLink(QObject):
             elif isinstance(msg, P.Frame):
                 frame = msg
             else:
+                # a status or frame held back for this round goes out before the event that
+                # followed it: a status from before a reset, handed on after it, told the
+                # autosave keeper of 80 unsaved steps in a fresh run
+                self._emit_latest(status, frame)
+                status = frame = None
                 route = self._routes.get(type(msg))
                 if route is not None:
                     route(msg)
         if rows:
             self._emit_rows(rows)
-        if status is not None:
-            self.status_changed.emit(status)
-        if frame is not None:
-            self.snapshot_ready.emit(frame.snapshot)
-            self.frame_done.emit(time.perf_counter())
-            self._post(P.FrameWanted(1))
+        self._emit_latest(status, frame)
         now = time.monotonic()
         if now - self._last_ping > PING_EVERY_S:
             self._last_ping = now
@@ -347,6 +347,15 @@ class EngineLink(QObject):
         self._check_alive()
         if self.conn is conn and conn.pending():
             QTimer.singleShot(0, self.tick)  # arrived during this round: not at the next timer
+
+    def _emit_latest(self, status: P.Status | None, frame: P.Frame | None) -> None:
+        """Hand on the newest status and frame of a run of them (only the newest counts)."""
+        if status is not None:
+            self.status_changed.emit(status)
+        if frame is not None:
+            self.snapshot_ready.emit(frame.snapshot)
+            self.frame_done.emit(time.perf_counter())
+            self._post(P.FrameWanted(1))
 
     def _on_bye(self, ev: P.Bye) -> None:
         """The engine is ending and says why (Ctrl+C or SIGTERM where it runs, the training

@@ -150,3 +150,36 @@ def test_the_divergences_tab_draws_rows_that_came_just_before_the_engine_died(qt
     os.kill(link.pid, signal.SIGKILL)     # ...and none comes, nor any status
     qtbot.waitUntil(lambda: panel.divergences.curves["js"].xData is not None
                     and 30_000 in panel.divergences.curves["js"].xData, timeout=3000)
+
+
+def test_a_status_held_for_its_round_goes_out_before_the_event_that_followed_it(qtbot):
+    """The link hands on only the newest status and frame of a round, at its end; a status
+    from before a reset that arrived in the same round as the reset was handed on after it
+    (the autosave keeper then counted 80 unsaved steps in the fresh run)."""
+    import numpy as np
+
+    from engine import protocol as P
+    from engine.config import default_config
+    from gui.engine_link import EngineLink
+
+    cfg = default_config()
+    link = EngineLink(cfg)
+    order: list = []
+    link.status_changed.connect(lambda s: order.append(("status", s.step)))
+    link.reset_done.connect(lambda ev: order.append(("reset", 0)))
+    link.applied.connect(lambda ev: order.append(("applied", ev.step)))
+
+    class Conn:
+        def receive(self) -> list:
+            return [P.Status(80, 1.0, False, "cpu", "", 80, 80), P.ResetDone(cfg),
+                    P.MetricsChunk(np.zeros((0, 3))), P.Applied({}, cfg, 0),
+                    P.Status(0, 0.0, False, "cpu", "", 0, 0)]
+
+        def pending(self) -> bool:
+            return False
+
+        def send(self, msg) -> None:
+            pass
+
+    link._tick(Conn())  # type: ignore[arg-type]
+    assert order == [("status", 80), ("reset", 0), ("applied", 0), ("status", 0)], order
